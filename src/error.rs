@@ -1,0 +1,173 @@
+//! `HttpError`, and the one place an error becomes a status and a page.
+//!
+//! Parsing, framing, resolving and file errors all end up here. The page a
+//! client sees names the status and nothing else: the text of an `io::Error`
+//! (paths, errno names) is for the log only, via `reason`.
+#![forbid(unsafe_code)]
+
+use std::io;
+
+use crate::body::BodyError;
+use crate::request::ParseError;
+use crate::response::{Response, Status};
+
+/// The methods `OPTIONS` and 405 responses list (RFC 9110 section 10.2.1).
+pub const ALLOW: &str = "GET, HEAD, OPTIONS";
+
+#[derive(Debug)]
+pub enum HttpError {
+    BadRequest(&'static str),
+    Forbidden(&'static str),
+    NotFound(&'static str),
+    /// A method we know but do not allow on files.
+    MethodNotAllowed,
+    /// A method we do not know at all.
+    NotImplemented,
+    /// The head did not arrive before its deadline.
+    RequestTimeout,
+    ContentTooLarge,
+    UriTooLong,
+    ExpectationFailed,
+    HeaderFieldsTooLarge,
+    VersionNotSupported,
+    Io(io::Error),
+}
+
+impl HttpError {
+    pub fn status(&self) -> Status {
+        match self {
+            HttpError::BadRequest(_) => Status::BadRequest,
+            HttpError::Forbidden(_) => Status::Forbidden,
+            HttpError::NotFound(_) => Status::NotFound,
+            HttpError::MethodNotAllowed => Status::MethodNotAllowed,
+            HttpError::NotImplemented => Status::NotImplemented,
+            HttpError::RequestTimeout => Status::RequestTimeout,
+            HttpError::ContentTooLarge => Status::ContentTooLarge,
+            HttpError::UriTooLong => Status::UriTooLong,
+            HttpError::ExpectationFailed => Status::ExpectationFailed,
+            HttpError::HeaderFieldsTooLarge => Status::HeaderFieldsTooLarge,
+            HttpError::VersionNotSupported => Status::VersionNotSupported,
+            HttpError::Io(e) => match e.kind() {
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
+                io::ErrorKind::PermissionDenied => Status::Forbidden,
+                _ => Status::InternalServerError,
+            },
+        }
+    }
+
+    /// A short reason for the log; may carry internal detail.
+    pub fn reason(&self) -> String {
+        match self {
+            HttpError::BadRequest(why) | HttpError::Forbidden(why) | HttpError::NotFound(why) => {
+                (*why).to_string()
+            }
+            HttpError::Io(e) => e.to_string(),
+            other => other.status().reason().to_string(),
+        }
+    }
+
+    /// The response a client gets: the status, a short HTML page naming it,
+    /// and the fields that status requires.
+    pub fn into_response(self) -> Response {
+        let status = self.status();
+        let title = format!("{} {}", status.code(), status.reason());
+        let page = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+             <body><h1>{title}</h1></body>\n</html>\n"
+        );
+        let response = Response::new(status);
+        let response = match self {
+            // RFC 9110 section 15.5.6: a 405 MUST carry Allow.
+            HttpError::MethodNotAllowed => response.header("Allow", ALLOW),
+            _ => response,
+        };
+        response.html(page)
+    }
+}
+
+impl From<io::Error> for HttpError {
+    fn from(e: io::Error) -> Self {
+        HttpError::Io(e)
+    }
+}
+
+impl From<ParseError> for HttpError {
+    fn from(e: ParseError) -> Self {
+        match e {
+            ParseError::Malformed(why) => HttpError::BadRequest(why),
+            ParseError::TargetTooLong => HttpError::UriTooLong,
+            ParseError::TooManyHeaders => HttpError::HeaderFieldsTooLarge,
+            ParseError::VersionNotSupported => HttpError::VersionNotSupported,
+        }
+    }
+}
+
+impl From<BodyError> for HttpError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Invalid(why) => HttpError::BadRequest(why),
+            BodyError::TooLarge => HttpError::ContentTooLarge,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::Body;
+
+    #[test]
+    fn io_errors_map_to_statuses_without_leaking_detail() {
+        let cases = [
+            (io::ErrorKind::NotFound, 404),
+            (io::ErrorKind::PermissionDenied, 403),
+            (io::ErrorKind::Other, 500),
+        ];
+        for (kind, code) in cases {
+            let err = HttpError::Io(io::Error::new(kind, "/secret/path: errno 42"));
+            assert_eq!(err.status().code(), code);
+            assert!(err.reason().contains("/secret/path"));
+            let response = err.into_response();
+            let Body::Bytes(page) = &response.body else {
+                panic!("error pages have a body")
+            };
+            let page = String::from_utf8_lossy(page);
+            assert!(!page.contains("secret"), "{page}");
+            assert!(page.contains(&format!("<title>{code} ")), "{page}");
+        }
+    }
+
+    #[test]
+    fn method_not_allowed_carries_allow() {
+        let response = HttpError::MethodNotAllowed.into_response();
+        assert_eq!(response.status.code(), 405);
+        assert!(response.headers.contains(&("Allow", ALLOW.to_string())));
+    }
+
+    #[test]
+    fn parse_and_body_errors_map() {
+        assert_eq!(
+            HttpError::from(ParseError::TargetTooLong).status().code(),
+            414
+        );
+        assert_eq!(
+            HttpError::from(ParseError::TooManyHeaders).status().code(),
+            431
+        );
+        assert_eq!(
+            HttpError::from(ParseError::VersionNotSupported)
+                .status()
+                .code(),
+            505
+        );
+        assert_eq!(
+            HttpError::from(ParseError::Malformed("x")).status().code(),
+            400
+        );
+        assert_eq!(HttpError::from(BodyError::TooLarge).status().code(), 413);
+        assert_eq!(
+            HttpError::from(BodyError::Invalid("x")).status().code(),
+            400
+        );
+    }
+}

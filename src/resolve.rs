@@ -1,0 +1,464 @@
+//! From request target to a file under the root.
+//!
+//! This module is the security boundary of the server. A target is split into
+//! path and query, percent-decoded exactly once, and rebuilt from plain
+//! segments: `..` is refused outright, empty and `.` segments are dropped, and
+//! every remaining segment must be a single normal path component. The result
+//! is canonicalized (following symlinks) and must still lie inside the
+//! canonical root, so neither an encoded `..` nor a symlink pointing out of the
+//! root ever reaches a file outside it. Dotfiles are hidden unless the user
+//! asked for them, both in the request path and in what a symlink resolves to.
+//!
+//! It knows nothing of headers or responses; it answers with a `Resolved`
+//! or an `HttpError`.
+#![forbid(unsafe_code)]
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::HttpError;
+use crate::listing::Entry;
+
+/// The parts of a request target that name a resource.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// The path, still percent-encoded, always starting with `/`.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+}
+
+/// Splits an origin-form (`/path?query`) or absolute-form
+/// (`http://host/path?query`) target (RFC 9112 section 3.2). The asterisk form
+/// is the caller's business, as only OPTIONS may use it.
+pub fn split_target(target: &str) -> Result<Target<'_>, HttpError> {
+    if target.contains('#') {
+        return Err(HttpError::BadRequest("fragment in request target"));
+    }
+    let path_and_query = if target.starts_with('/') {
+        target
+    } else {
+        // RFC 9112 section 3.2.2: a server MUST accept the absolute form. The
+        // authority is ignored: we serve one folder whatever the host.
+        let after_scheme = strip_prefix_ignore_case(target, "http://")
+            .or_else(|| strip_prefix_ignore_case(target, "https://"))
+            .ok_or(HttpError::BadRequest("invalid request target"))?;
+        let authority_end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+        &after_scheme[authority_end..]
+    };
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    Ok(Target {
+        path: if path.is_empty() { "/" } else { path },
+        query,
+    })
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Decodes `%XX` escapes once. A malformed escape, an encoded NUL, or a
+/// result that is not UTF-8 (overlong encodings included) is a 400. `+` is a
+/// literal plus in a path.
+pub fn percent_decode(encoded: &str) -> Result<String, HttpError> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let digit = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
+            let hex = match (digit(i + 1), digit(i + 2)) {
+                (Some(high), Some(low)) => (high * 16 + low) as u8,
+                _ => return Err(HttpError::BadRequest("malformed percent-encoding")),
+            };
+            if hex == 0 {
+                return Err(HttpError::BadRequest("NUL in path"));
+            }
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| HttpError::BadRequest("path is not UTF-8"))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, so the
+/// result is safe as a path segment, a relative link, or inside an HTML
+/// attribute.
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for &b in segment.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What a path names.
+#[derive(Debug)]
+pub enum Resolved {
+    /// A regular file to serve (possibly a directory's index file).
+    File { path: PathBuf },
+    /// A directory without an index file. `url_path` is its decoded path with
+    /// a trailing slash, for the listing's title.
+    Directory { path: PathBuf, url_path: String },
+    /// A directory named without its trailing slash: where to send the client.
+    Redirect { location: String },
+}
+
+/// How the root is served.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    pub root: &'a Path,
+    pub index: &'a str,
+    pub hidden: bool,
+}
+
+/// Resolves the still-encoded `target.path` under `options.root`, which must
+/// be canonical.
+pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, HttpError> {
+    let decoded = percent_decode(target.path)?;
+    // On Unix a backslash is an ordinary file-name character, but other
+    // servers treat it as a separator; refusing it keeps links portable and
+    // closes the door on `..\` tricks.
+    if decoded.contains('\\') {
+        return Err(HttpError::BadRequest("backslash in path"));
+    }
+    let segments = segments(&decoded, options.hidden)?;
+
+    let mut candidate = options.root.to_path_buf();
+    candidate.extend(&segments);
+    let real = canonical_inside(&candidate, options)?;
+    let metadata = fs::metadata(&real)?;
+
+    if metadata.is_dir() {
+        if !decoded.ends_with('/') {
+            // Without the slash, every relative link in the page would resolve
+            // against the parent folder.
+            let mut location = String::from("/");
+            for segment in &segments {
+                location.push_str(&encode_segment(segment));
+                location.push('/');
+            }
+            if let Some(query) = target.query {
+                location.push('?');
+                location.push_str(query);
+            }
+            return Ok(Resolved::Redirect { location });
+        }
+        let index = real.join(options.index);
+        if let Ok(index) = canonical_inside(&index, options) {
+            if let Ok(metadata) = fs::metadata(&index) {
+                if metadata.is_file() {
+                    return Ok(Resolved::File { path: index });
+                }
+            }
+        }
+        let mut url_path = String::from("/");
+        for segment in &segments {
+            url_path.push_str(segment);
+            url_path.push('/');
+        }
+        return Ok(Resolved::Directory {
+            path: real,
+            url_path,
+        });
+    }
+    if !metadata.is_file() {
+        // A FIFO, socket or device: opening it could block a thread forever.
+        return Err(HttpError::Forbidden("not a regular file"));
+    }
+    if decoded.ends_with('/') {
+        return Err(HttpError::NotFound("file named with a trailing slash"));
+    }
+    Ok(Resolved::File { path: real })
+}
+
+/// Splits a decoded path into plain segments.
+fn segments(decoded: &str, hidden: bool) -> Result<Vec<&str>, HttpError> {
+    let mut out = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => continue,
+            ".." => return Err(HttpError::BadRequest("dot-dot segment")),
+            _ if segment.starts_with('.') && !hidden => {
+                return Err(HttpError::NotFound("hidden"));
+            }
+            _ => {}
+        }
+        let mut components = Path::new(segment).components();
+        match (components.next(), components.next()) {
+            (Some(Component::Normal(_)), None) => out.push(segment),
+            _ => return Err(HttpError::BadRequest("invalid path segment")),
+        }
+    }
+    Ok(out)
+}
+
+/// Canonicalizes `path` and checks it is inside the root (and not hidden).
+/// A path that cannot be canonicalized (missing, a symlink loop, a file used as
+/// a folder) is a 404.
+pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, HttpError> {
+    let real = fs::canonicalize(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => HttpError::Forbidden("permission denied"),
+        _ => HttpError::NotFound("no such file"),
+    })?;
+    let relative = real
+        .strip_prefix(options.root)
+        .map_err(|_| HttpError::NotFound("outside root"))?;
+    if !options.hidden && relative.components().any(|c| is_dot_name(c.as_os_str())) {
+        return Err(HttpError::NotFound("hidden"));
+    }
+    Ok(real)
+}
+
+fn is_dot_name(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b".")
+}
+
+/// The entries of the directory `dir` a listing may show: names that are
+/// UTF-8 (no other name can be requested), not hidden unless asked, and whose
+/// symlinks stay inside the root.
+pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpError> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !options.hidden && name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if is_link && canonical_inside(&path, options).is_err() {
+            continue;
+        }
+        let Ok(metadata) = fs::metadata(&path) else {
+            continue;
+        };
+        entries.push(Entry {
+            name,
+            is_dir: metadata.is_dir(),
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn target_forms() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("/", "/", None),
+            ("/a/b?x=1&y", "/a/b", Some("x=1&y")),
+            ("/a?", "/a", Some("")),
+            ("/a?b?c", "/a", Some("b?c")),
+            ("http://example.com/a/b?q", "/a/b", Some("q")),
+            ("HTTP://example.com", "/", None),
+            ("https://example.com:8443?q", "/", Some("q")),
+        ];
+        for (target, path, query) in cases {
+            assert_eq!(
+                split_target(target).unwrap(),
+                Target {
+                    path,
+                    query: *query
+                },
+                "{target}"
+            );
+        }
+        for bad in ["*", "a/b", "ftp://x/y", "/a#frag", "http:/x"] {
+            assert!(
+                matches!(split_target(bad), Err(HttpError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(percent_decode("/a%20b+c%2Fd").unwrap(), "/a b+c/d");
+        assert_eq!(percent_decode("/caf%C3%A9").unwrap(), "/café");
+        assert_eq!(
+            percent_decode("/%252e").unwrap(),
+            "/%2e",
+            "decoded once only"
+        );
+        for bad in [
+            "/%", "/%2", "/%zz", "/%+1", "/%-1", "/%00", "/%c0%ae", "/%ff", "/%e2%82",
+        ] {
+            assert!(
+                matches!(percent_decode(bad), Err(HttpError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn encoding() {
+        assert_eq!(
+            encode_segment("a b#c?d%e&f<g>\"h'i:j"),
+            "a%20b%23c%3Fd%25e%26f%3Cg%3E%22h%27i%3Aj"
+        );
+        assert_eq!(encode_segment("café-1.txt_~"), "caf%C3%A9-1.txt_~");
+    }
+
+    /// A root with a secret beside it, a hidden file, a symlink out and one in.
+    struct Fixture {
+        base: PathBuf,
+        root: PathBuf,
+    }
+
+    impl Fixture {
+        fn new(name: &str) -> Fixture {
+            let base = std::env::temp_dir()
+                .join(format!("tinyhttpd-resolve-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&base);
+            let root = base.join("root");
+            fs::create_dir_all(root.join("dir/sub")).unwrap();
+            fs::create_dir_all(root.join("site")).unwrap();
+            fs::write(base.join("secret.txt"), "SECRET").unwrap();
+            fs::write(root.join("file.txt"), "hello").unwrap();
+            fs::write(root.join(".env"), "hidden").unwrap();
+            fs::write(root.join("site/index.html"), "index").unwrap();
+            fs::write(root.join("dir/a+b.txt"), "plus").unwrap();
+            symlink(base.join("secret.txt"), root.join("escape")).unwrap();
+            symlink(&base, root.join("up")).unwrap();
+            symlink(root.join("file.txt"), root.join("inside")).unwrap();
+            symlink(root.join(".env"), root.join("to-hidden")).unwrap();
+            let root = fs::canonicalize(root).unwrap();
+            Fixture { base, root }
+        }
+
+        fn resolve(&self, target: &str) -> Result<Resolved, HttpError> {
+            let options = Options {
+                root: &self.root,
+                index: "index.html",
+                hidden: false,
+            };
+            resolve(&split_target(target)?, &options)
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.base);
+        }
+    }
+
+    #[test]
+    fn traversal_attempts_never_leave_the_root() {
+        let f = Fixture::new("traversal");
+        let attacks = [
+            "/../secret.txt",
+            "/..%2fsecret.txt",
+            "/%2e%2e/secret.txt",
+            "/%2E%2E%2Fsecret.txt",
+            "/.%2e/secret.txt",
+            "/dir/../../secret.txt",
+            "/dir/%2e%2e/%2e%2e/secret.txt",
+            "/%252e%252e/secret.txt",
+            "/..%5csecret.txt",
+            "/..\\secret.txt",
+            "/%c0%ae%c0%ae/secret.txt",
+            "/%e0%80%ae%e0%80%ae/secret.txt",
+            "/..%00/secret.txt",
+            "/escape",
+            "/up/secret.txt",
+            "//..//secret.txt",
+            "/./../secret.txt",
+            "http://host/../secret.txt",
+            "/dir/sub/../../../secret.txt",
+            "/%2e%2e%5c%2e%2e%5csecret.txt",
+        ];
+        for attack in attacks {
+            match f.resolve(attack) {
+                Err(HttpError::BadRequest(_) | HttpError::NotFound(_)) => {}
+                Err(other) => panic!("{attack}: unexpected {other:?}"),
+                Ok(resolved) => panic!("{attack}: resolved to {resolved:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn what_resolves() {
+        let f = Fixture::new("resolves");
+        let file = |t: &str| match f.resolve(t) {
+            Ok(Resolved::File { path, .. }) => path.strip_prefix(&f.root).unwrap().to_path_buf(),
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(file("/file.txt"), Path::new("file.txt"));
+        assert_eq!(file("/./file.txt"), Path::new("file.txt"));
+        assert_eq!(file("//dir//a+b.txt"), Path::new("dir/a+b.txt"));
+        assert_eq!(file("/dir/a%2Bb.txt"), Path::new("dir/a+b.txt"));
+        assert_eq!(file("/inside"), Path::new("file.txt"));
+        assert_eq!(file("/site/"), Path::new("site/index.html"));
+        assert_eq!(file("/site/?q=1"), Path::new("site/index.html"));
+
+        match f.resolve("/dir/") {
+            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/dir/"),
+            other => panic!("{other:?}"),
+        }
+        match f.resolve("/") {
+            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/"),
+            other => panic!("{other:?}"),
+        }
+        for (target, want) in [
+            ("/dir", "/dir/"),
+            ("/dir/sub?x=1", "/dir/sub/?x=1"),
+            ("//dir", "/dir/"),
+            ("/site", "/site/"),
+        ] {
+            match f.resolve(target) {
+                Ok(Resolved::Redirect { location }) => assert_eq!(location, want, "{target}"),
+                other => panic!("{target}: {other:?}"),
+            }
+        }
+        for missing in [
+            "/file.txt/",
+            "/nope",
+            "/.env",
+            "/to-hidden",
+            "/dir/.hidden",
+            "/file.txt/x",
+        ] {
+            assert!(
+                matches!(f.resolve(missing), Err(HttpError::NotFound(_))),
+                "{missing}"
+            );
+        }
+    }
+
+    #[test]
+    fn listing_entries_are_filtered() {
+        let f = Fixture::new("list");
+        let options = Options {
+            root: &f.root,
+            index: "index.html",
+            hidden: false,
+        };
+        let mut names: Vec<String> = list_dir(&f.root, &options)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        // No ".env", no "escape" or "up" (outside), no "to-hidden".
+        assert_eq!(names, ["dir", "file.txt", "inside", "site"]);
+    }
+}

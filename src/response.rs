@@ -1,0 +1,260 @@
+//! Responses and the one function that writes them.
+//!
+//! A handler builds a `Response` (a status, its own header fields and a body)
+//! and decides nothing about framing. `write` adds what every response carries
+//! (`Date`, `Server`, `Content-Length`, `Connection`), leaves out the body
+//! where HTTP forbids one (HEAD, 1xx, 204, 304) and sends file bodies with
+//! `sendfile`. Keeping this in one place is what keeps those rules true for
+//! every status the server can produce.
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::sys;
+
+/// The statuses this server sends, with their reason phrases in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    NoContent,
+    MovedPermanently,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    ContentTooLarge,
+    UriTooLong,
+    ExpectationFailed,
+    HeaderFieldsTooLarge,
+    InternalServerError,
+    NotImplemented,
+    VersionNotSupported,
+}
+
+impl Status {
+    pub fn code(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::NoContent => 204,
+            Status::MovedPermanently => 301,
+            Status::BadRequest => 400,
+            Status::Forbidden => 403,
+            Status::NotFound => 404,
+            Status::MethodNotAllowed => 405,
+            Status::RequestTimeout => 408,
+            Status::ContentTooLarge => 413,
+            Status::UriTooLong => 414,
+            Status::ExpectationFailed => 417,
+            Status::HeaderFieldsTooLarge => 431,
+            Status::InternalServerError => 500,
+            Status::NotImplemented => 501,
+            Status::VersionNotSupported => 505,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::NoContent => "No Content",
+            Status::MovedPermanently => "Moved Permanently",
+            Status::BadRequest => "Bad Request",
+            Status::Forbidden => "Forbidden",
+            Status::NotFound => "Not Found",
+            Status::MethodNotAllowed => "Method Not Allowed",
+            Status::RequestTimeout => "Request Timeout",
+            Status::ContentTooLarge => "Content Too Large",
+            Status::UriTooLong => "URI Too Long",
+            Status::ExpectationFailed => "Expectation Failed",
+            Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
+            Status::InternalServerError => "Internal Server Error",
+            Status::NotImplemented => "Not Implemented",
+            Status::VersionNotSupported => "HTTP Version Not Supported",
+        }
+    }
+
+    /// RFC 9110 sections 15.3.5 and 15.4.5: 204 and 304 never have content.
+    fn forbids_body(self) -> bool {
+        matches!(self, Status::NoContent)
+    }
+}
+
+/// What follows the head.
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// `len` bytes of `file` starting at `offset`.
+    File {
+        file: File,
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: Status,
+    /// Fields particular to this response, in the order they are written.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Body,
+}
+
+impl Response {
+    pub fn new(status: Status) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// A small HTML page, as error responses and redirects carry.
+    pub fn html(self, html: String) -> Self {
+        self.header("Content-Type", "text/html; charset=utf-8")
+            .body(Body::Bytes(html.into_bytes()))
+    }
+}
+
+/// What the connection adds to the response's own `Connection` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// HTTP/1.1 default: say nothing.
+    KeepAlive,
+    /// An HTTP/1.0 client asked for keep-alive: echo it (RFC 9112 section 9.3).
+    EchoKeepAlive,
+    /// The server closes after this response: `Connection: close` (section 9.6).
+    Close,
+}
+
+/// Writes `response` to `stream`: the status line, the fields, and the body
+/// unless `head_only` or the status forbids one. Returns the number of body
+/// bytes sent. A file that turns out shorter than announced is an error, and
+/// the caller must close the connection rather than leave the client waiting
+/// for bytes that will never come.
+pub fn write(
+    stream: &mut TcpStream,
+    scratch: &mut Vec<u8>,
+    response: &Response,
+    head_only: bool,
+    persistence: Persistence,
+) -> io::Result<u64> {
+    scratch.clear();
+    let status = response.status;
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        scratch,
+        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: tinyhttpd\r\n",
+        status.code(),
+        status.reason(),
+        httpdate::fmt_http_date(SystemTime::now())
+    );
+    for (name, value) in &response.headers {
+        let _ = write!(scratch, "{name}: {value}\r\n");
+    }
+    // RFC 9110 section 8.6: no Content-Length on a 204. A HEAD response
+    // carries the length the GET would have had.
+    if !status.forbids_body() {
+        let _ = write!(scratch, "Content-Length: {}\r\n", response.body.len());
+    }
+    match persistence {
+        Persistence::KeepAlive => {}
+        Persistence::EchoKeepAlive => scratch.extend_from_slice(b"Connection: keep-alive\r\n"),
+        Persistence::Close => scratch.extend_from_slice(b"Connection: close\r\n"),
+    }
+    scratch.extend_from_slice(b"\r\n");
+
+    let send_body = !head_only && !status.forbids_body();
+    match &response.body {
+        // The head and an in-memory body go out in one write, so Nagle's
+        // algorithm never holds back a second small segment.
+        Body::Bytes(bytes) if send_body => {
+            scratch.extend_from_slice(bytes);
+            stream.write_all(scratch)?;
+            Ok(bytes.len() as u64)
+        }
+        Body::File { file, offset, len } if send_body => {
+            stream.write_all(scratch)?;
+            sys::send_file(stream, file, *offset, *len)?;
+            Ok(*len)
+        }
+        _ => {
+            stream.write_all(scratch)?;
+            Ok(0)
+        }
+    }
+}
+
+/// An HTTP-date (RFC 9110 section 5.6.7) for `time`, or `None` for a time
+/// the format cannot express (before 1970 or after 9999): a file's timestamp
+/// can be anything, and formatting one must not panic.
+pub fn http_date(time: SystemTime) -> Option<String> {
+    const YEAR_10000: Duration = Duration::from_secs(253_402_300_800);
+    let since_epoch = time.duration_since(UNIX_EPOCH).ok()?;
+    (since_epoch < YEAR_10000).then(|| httpdate::fmt_http_date(time))
+}
+
+/// The interim response sent before reading a body the client is holding back
+/// for it (RFC 9110 section 10.1.1).
+pub fn write_continue(stream: &mut TcpStream) -> io::Result<()> {
+    stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_reasons() {
+        assert_eq!(Status::NotFound.code(), 404);
+        assert_eq!(
+            Status::HeaderFieldsTooLarge.reason(),
+            "Request Header Fields Too Large"
+        );
+        assert!(Status::NoContent.forbids_body());
+        assert!(!Status::NotFound.forbids_body());
+    }
+
+    #[test]
+    fn http_dates_never_panic() {
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)).as_deref(),
+            Some("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
+        assert_eq!(http_date(UNIX_EPOCH - Duration::from_secs(1)), None);
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+            None
+        );
+        assert!(http_date(UNIX_EPOCH + Duration::from_secs(253_402_300_799)).is_some());
+    }
+
+    #[test]
+    fn body_lengths() {
+        assert_eq!(Body::Empty.len(), 0);
+        assert_eq!(Body::Bytes(b"abc".to_vec()).len(), 3);
+    }
+}

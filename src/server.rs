@@ -1,0 +1,519 @@
+//! Connections: the accept loop, one thread per connection, and the
+//! keep-alive loop that reads requests, frames their bodies and writes the
+//! answers in order.
+//!
+//! Each connection owns one buffer, bounded at `MAX_HEAD` bytes. A request head
+//! is parsed from it in place; the bytes after the head are the body, and after
+//! the body the next pipelined request, so nothing a client sent is dropped or
+//! read twice. Every read has a deadline: the idle timeout while waiting for a
+//! request to start, a total deadline for the head once it has, and the same
+//! again for a body. Whenever the framing of the stream is in doubt (a
+//! malformed head, a bad body) the server answers and closes.
+//!
+//! File and header semantics live in `handler`; this module only moves bytes.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::body::{self, ChunkedDecoder, Framing};
+use crate::cli::Config;
+use crate::error::HttpError;
+use crate::handler;
+use crate::request::{self, Parsed, Request};
+use crate::response::{self, Persistence, Response};
+
+/// The most bytes a request head may take; a larger one is answered 431.
+pub const MAX_HEAD: usize = 16 * 1024;
+/// A connection's buffer starts this small and grows to `MAX_HEAD` on demand.
+const INITIAL_BUFFER: usize = 4096;
+/// Connection threads need little stack: no recursion, buffers on the heap.
+const STACK_SIZE: usize = 256 * 1024;
+/// How long to wait after a failed `accept` (out of descriptors, say).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// After a response with `Connection: close`, how long and how much to keep
+/// reading what the client still sends, so closing with unread data does not
+/// reset the connection before the client has read our answer.
+const LINGER_TIME: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// Accepts connections forever, each on its own thread.
+pub fn run(listener: TcpListener, config: Arc<Config>) {
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => spawn_connection(stream, &config),
+            Err(e) => {
+                log::warn!("accept failed: {e}");
+                thread::sleep(ACCEPT_BACKOFF);
+            }
+        }
+    }
+}
+
+fn spawn_connection(stream: TcpStream, config: &Arc<Config>) {
+    let config = Arc::clone(config);
+    let spawned = thread::Builder::new()
+        .name("connection".into())
+        .stack_size(STACK_SIZE)
+        .spawn(move || match stream.peer_addr() {
+            Ok(peer) => Connection::new(stream, peer, config).serve(),
+            Err(e) => log::debug!("connection gone before it started: {e}"),
+        });
+    if let Err(e) = spawned {
+        log::warn!("cannot start a thread for a connection: {e}");
+    }
+}
+
+/// How one exchange ended.
+enum Next {
+    /// Read the next request.
+    KeepAlive,
+    /// Close at once: the client left or went quiet.
+    Close,
+    /// We answered with `Connection: close`: close, gently.
+    CloseAfterResponse,
+}
+
+/// The result of waiting for a request head.
+enum Head {
+    /// A complete head of this many bytes is at the start of the buffer.
+    Complete(usize),
+    /// The client closed, or sent nothing within the idle timeout.
+    Gone,
+    /// The head can never be valid, or did not arrive in time.
+    Failed(HttpError),
+}
+
+/// What the access log says about the request being answered.
+struct LogLine {
+    method: String,
+    target: String,
+}
+
+impl LogLine {
+    fn unparsed() -> Self {
+        LogLine {
+            method: "-".into(),
+            target: "-".into(),
+        }
+    }
+}
+
+struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: Arc<Config>,
+    /// Received bytes not yet consumed are `buf[start..end]`.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Where each response head is assembled before it is written.
+    scratch: Vec<u8>,
+}
+
+impl Connection {
+    fn new(stream: TcpStream, peer: SocketAddr, config: Arc<Config>) -> Self {
+        Connection {
+            stream,
+            peer,
+            config,
+            buf: vec![0; INITIAL_BUFFER],
+            start: 0,
+            end: 0,
+            scratch: Vec::with_capacity(512),
+        }
+    }
+
+    fn serve(mut self) {
+        // Headers and bodies go out in as few writes as we can manage; no
+        // reason to let Nagle's algorithm hold the last segment back.
+        let _ = self.stream.set_nodelay(true);
+        if let Err(e) = self
+            .stream
+            .set_write_timeout(Some(self.config.timeouts.send))
+        {
+            log::debug!("{}: cannot set a write timeout: {e}", self.peer);
+            return;
+        }
+        loop {
+            match self.exchange() {
+                Ok(Next::KeepAlive) => {}
+                Ok(Next::Close) => return,
+                Ok(Next::CloseAfterResponse) => return self.linger(),
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::UnexpectedEof {
+                        log::warn!("{}: {e}; connection closed", self.peer);
+                    } else {
+                        log::debug!("{}: connection dropped: {e}", self.peer);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads one request, frames and discards its body, and answers it.
+    fn exchange(&mut self) -> io::Result<Next> {
+        let head_len = match self.read_head()? {
+            Head::Complete(n) => n,
+            Head::Gone => return Ok(Next::Close),
+            Head::Failed(error) => return self.fail(error, &LogLine::unparsed()),
+        };
+        let started = Instant::now();
+        let head = &self.buf[self.start..self.start + head_len];
+        let request = match request::parse(head) {
+            Ok(Parsed::Complete(request, n)) if n == head_len => request,
+            // `head_end` and the parser agree on where a head ends (a unit
+            // test holds them to it); if they ever did not, refuse.
+            Ok(_) => {
+                return self.fail(HttpError::BadRequest("head framing"), &LogLine::unparsed());
+            }
+            Err(e) => return self.fail(e.into(), &LogLine::unparsed()),
+        };
+        let log = LogLine {
+            method: request.method.to_string(),
+            target: request.target.to_string(),
+        };
+        let head_only = request.method == "HEAD";
+        let keep_alive = wants_keep_alive(&request);
+        let persistence = match (keep_alive, request.minor) {
+            (false, _) => Persistence::Close,
+            (true, 0) => Persistence::EchoKeepAlive,
+            (true, _) => Persistence::KeepAlive,
+        };
+        let framing = match body::framing(&request) {
+            Ok(framing) => framing,
+            Err(e) => return self.fail(e.into(), &log),
+        };
+        let send_continue = match expectation(&request) {
+            Ok(expects_continue) => expects_continue && request.minor >= 1,
+            Err(e) => return self.fail(e, &log),
+        };
+        let answer = handler::handle(&request, &self.config);
+        // The request borrows the buffer; from here on only owned values.
+        self.start += head_len;
+
+        if framing != Framing::Length(0) {
+            if send_continue {
+                response::write_continue(&mut self.stream)?;
+            }
+            match self.discard_body(framing) {
+                Ok(None) => {}
+                Ok(Some(error)) => return self.fail(error, &log),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return self.fail(HttpError::RequestTimeout, &log);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let (response, reason) = match answer {
+            Ok(response) => (response, None),
+            Err(error) => {
+                let reason = error.reason();
+                (error.into_response(), Some(reason))
+            }
+        };
+        self.send(
+            &response,
+            head_only,
+            persistence,
+            &log,
+            reason.as_deref(),
+            started,
+        )?;
+        Ok(match persistence {
+            Persistence::Close => Next::CloseAfterResponse,
+            Persistence::KeepAlive | Persistence::EchoKeepAlive => Next::KeepAlive,
+        })
+    }
+
+    /// Answers with `error` and closes: used wherever the stream's framing can
+    /// no longer be trusted.
+    fn fail(&mut self, error: HttpError, log: &LogLine) -> io::Result<Next> {
+        let reason = error.reason();
+        let response = error.into_response();
+        let head_only = log.method == "HEAD";
+        self.send(
+            &response,
+            head_only,
+            Persistence::Close,
+            log,
+            Some(&reason),
+            Instant::now(),
+        )?;
+        Ok(Next::CloseAfterResponse)
+    }
+
+    /// Writes a response and logs it.
+    fn send(
+        &mut self,
+        response: &Response,
+        head_only: bool,
+        persistence: Persistence,
+        log: &LogLine,
+        reason: Option<&str>,
+        started: Instant,
+    ) -> io::Result<()> {
+        let result = response::write(
+            &mut self.stream,
+            &mut self.scratch,
+            response,
+            head_only,
+            persistence,
+        );
+        if self.config.access_log {
+            let sent = result.as_ref().map_or(0, |n| *n);
+            let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            log::info!(
+                "{} \"{} {}\" {}{} {} {:.1}ms",
+                self.peer,
+                escape_for_log(&log.method),
+                escape_for_log(&log.target),
+                response.status.code(),
+                reason,
+                sent,
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        result.map(|_| ())
+    }
+
+    /// Waits for a whole request head: up to the idle timeout for its first
+    /// byte, then up to the head deadline for the rest.
+    fn read_head(&mut self) -> io::Result<Head> {
+        if self.start == self.end {
+            match self.fill(Instant::now() + self.config.timeouts.idle) {
+                Ok(0) => return Ok(Head::Gone),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    log::debug!("{}: idle timeout", self.peer);
+                    return Ok(Head::Gone);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let deadline = Instant::now() + self.config.timeouts.head;
+        loop {
+            let pending = &self.buf[self.start..self.end];
+            if let Some(n) = head_end(pending) {
+                return Ok(Head::Complete(n));
+            }
+            // Not complete: is it already hopeless?
+            if let Err(e) = request::parse(pending) {
+                return Ok(Head::Failed(e.into()));
+            }
+            if pending.len() >= MAX_HEAD {
+                return Ok(Head::Failed(HttpError::HeaderFieldsTooLarge));
+            }
+            match self.fill(deadline) {
+                Ok(0) => return Ok(Head::Gone),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    log::debug!("{}: request head deadline passed", self.peer);
+                    return Ok(Head::Failed(HttpError::RequestTimeout));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads and drops a request body. `Ok(Some(error))` means the body was
+    /// malformed or too large and the connection must close after answering.
+    fn discard_body(&mut self, framing: Framing) -> io::Result<Option<HttpError>> {
+        let deadline = Instant::now() + self.config.timeouts.head;
+        match framing {
+            Framing::Length(mut remaining) => loop {
+                let buffered = (self.end - self.start) as u64;
+                let take = remaining.min(buffered);
+                self.start += take as usize;
+                remaining -= take;
+                if remaining == 0 {
+                    return Ok(None);
+                }
+                if self.fill(deadline)? == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+            },
+            Framing::Chunked => {
+                let mut decoder = ChunkedDecoder::new();
+                loop {
+                    match decoder.feed(&self.buf[self.start..self.end]) {
+                        Ok((used, done)) => {
+                            self.start += used;
+                            if done {
+                                return Ok(None);
+                            }
+                        }
+                        Err(e) => return Ok(Some(e.into())),
+                    }
+                    if self.fill(deadline)? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads more bytes into the buffer, waiting no later than `deadline`.
+    /// Returns 0 at end of stream; a missed deadline is `TimedOut`.
+    fn fill(&mut self, deadline: Instant) -> io::Result<usize> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.buf.len() < MAX_HEAD {
+                let grown = (self.buf.len() * 2).min(MAX_HEAD);
+                self.buf.resize(grown, 0);
+            } else {
+                return Err(io::Error::other("connection buffer full"));
+            }
+        }
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        if timeout.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(timeout))?;
+        loop {
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Closes after a `Connection: close` response. Shutting down our side
+    /// first and draining what the client already sent (bounded in time and
+    /// bytes) keeps the kernel from answering those bytes with a reset that
+    /// could destroy the response before the client reads it.
+    fn linger(mut self) {
+        if self.stream.shutdown(Shutdown::Write).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER_TIME;
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            self.start = 0;
+            self.end = 0;
+            match self.fill(deadline) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
+    }
+}
+
+/// RFC 9112 section 9.3: HTTP/1.1 persists unless `close` is sent; HTTP/1.0
+/// persists only with `keep-alive`.
+fn wants_keep_alive(request: &Request<'_>) -> bool {
+    if request.has_token("connection", "close") {
+        false
+    } else if request.minor >= 1 {
+        true
+    } else {
+        request.has_token("connection", "keep-alive")
+    }
+}
+
+/// `Ok(true)` for `Expect: 100-continue`, `Ok(false)` without Expect; any
+/// other expectation is a 417 (RFC 9110 section 10.1.1).
+fn expectation(request: &Request<'_>) -> Result<bool, HttpError> {
+    let mut expects_continue = false;
+    for value in request.values("expect") {
+        for member in value.split(|&b| b == b',') {
+            if request::trim_ows(member).eq_ignore_ascii_case(b"100-continue") {
+                expects_continue = true;
+            } else {
+                return Err(HttpError::ExpectationFailed);
+            }
+        }
+    }
+    Ok(expects_continue)
+}
+
+/// Where the head ends in `pending` (just past the empty line), if it does.
+/// Leading empty lines are skipped as the parser skips them, and a line may
+/// end in CRLF or a bare LF, as the parser accepts.
+fn head_end(pending: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        match &pending[from..] {
+            [b'\r', b'\n', ..] => from += 2,
+            [b'\n', ..] => from += 1,
+            _ => break,
+        }
+    }
+    while let Some(i) = pending[from..].iter().position(|&b| b == b'\n') {
+        let lf = from + i;
+        match &pending[lf + 1..] {
+            [b'\n', ..] => return Some(lf + 2),
+            [b'\r', b'\n', ..] => return Some(lf + 3),
+            _ => from = lf + 1,
+        }
+    }
+    None
+}
+
+/// Makes text from the wire safe for one log line: quotes, backslashes and
+/// anything outside printable ASCII become escapes.
+fn escape_for_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            _ => out.extend(c.escape_default()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end_agrees_with_the_parser() {
+        let heads: &[&[u8]] = &[
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: a\n\n",
+            b"\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+            b"\nGET / HTTP/1.0\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\r\n",
+        ];
+        for head in heads {
+            let mut with_more = head.to_vec();
+            with_more.extend_from_slice(b"GET /next HTTP/1.1\r\n\r\n");
+            let end = head_end(&with_more);
+            assert_eq!(end, Some(head.len()), "{:?}", String::from_utf8_lossy(head));
+            match request::parse(&with_more) {
+                Ok(Parsed::Complete(_, n)) => assert_eq!(n, head.len()),
+                other => panic!("{other:?}"),
+            }
+            for cut in 0..head.len() {
+                assert_eq!(head_end(&head[..cut]), None);
+            }
+        }
+    }
+
+    #[test]
+    fn log_escaping() {
+        assert_eq!(escape_for_log("/a\"b\\c"), "/a\\\"b\\\\c");
+        assert_eq!(escape_for_log("/é\u{1b}"), "/\\u{e9}\\u{1b}");
+    }
+}
