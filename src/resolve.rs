@@ -226,8 +226,8 @@ fn is_dot_name(name: &std::ffi::OsStr) -> bool {
 }
 
 /// The entries of the directory `dir` a listing may show: names that are
-/// UTF-8 (no other name can be requested), not hidden unless asked, and whose
-/// symlinks stay inside the root.
+/// UTF-8 (no other name can be requested), not hidden unless asked, files or
+/// folders, and whose symlinks stay inside the root.
 pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpError> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
@@ -243,9 +243,13 @@ pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpErr
         if is_link && canonical_inside(&path, options).is_err() {
             continue;
         }
+        // Only what can be served: FIFOs, sockets and devices are left out.
         let Ok(metadata) = fs::metadata(&path) else {
             continue;
         };
+        if !metadata.is_dir() && !metadata.is_file() {
+            continue;
+        }
         entries.push(Entry {
             name,
             is_dir: metadata.is_dir(),

@@ -1,0 +1,293 @@
+//! Resolving targets to files over real sockets: traversal, symlinks,
+//! dotfiles, redirects, index files, listings, content types, special files
+//! and large bodies.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+use std::process::Command;
+
+use common::{Server, TempDir};
+
+/// A token that exists only in a file outside the served root.
+const SECRET: &str = "TOKEN-7f3a9c-outside-the-root";
+
+/// `base/secret.txt` holds the secret; `base/root` is served.
+fn site() -> (TempDir, std::path::PathBuf) {
+    let base = TempDir::new("files");
+    base.write("secret.txt", SECRET);
+    let root = base.mkdir("root");
+    base.write("root/hello.txt", "hello\n");
+    base.write("root/.env", "API_KEY=hidden\n");
+    base.write("root/.git/config", "[core]\n");
+    base.write("root/docs/index.html", "<!DOCTYPE html><title>docs</title>");
+    base.write("root/files/a.txt", "a\n");
+    base.write("root/a+b.txt", "plus\n");
+    base.write("root/with space.txt", "space\n");
+    symlink(base.path.join("secret.txt"), root.join("escape")).unwrap();
+    symlink(&base.path, root.join("parent-link")).unwrap();
+    symlink(root.join("hello.txt"), root.join("alias.txt")).unwrap();
+    (base, root)
+}
+
+#[test]
+fn traversal_never_reaches_outside_the_root() {
+    let (_base, root) = site();
+    let server = Server::start(&root, &[]);
+    let attacks = [
+        "/../secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/files/../../secret.txt",
+        "/files/%2e%2e/%2e%2e/secret.txt",
+        "/%252e%252e/secret.txt",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/%c0%af..%c0%afsecret.txt",
+        "/..%00/secret.txt",
+        "/escape",
+        "/parent-link/secret.txt",
+        "/.%2e/secret.txt",
+        "http://localhost/../secret.txt",
+        "//../secret.txt",
+    ];
+    for attack in attacks {
+        let out = server.raw(format!("GET {attack} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains(SECRET), "{attack} leaked the secret");
+        let status = &text[9..12];
+        assert!(status == "400" || status == "404", "{attack}: {status}");
+    }
+}
+
+#[test]
+fn symlinks_inside_the_root_are_followed() {
+    let (_base, root) = site();
+    let server = Server::start(&root, &[]);
+    assert_eq!(server.get("/alias.txt").text(), "hello\n");
+    assert_eq!(server.get("/escape").status, 404);
+}
+
+#[test]
+fn dotfiles_are_hidden_unless_asked_for() {
+    let (_base, root) = site();
+    let server = Server::start(&root, &[]);
+    for target in ["/.env", "/.git/config", "/.git/", "/%2eenv"] {
+        assert_eq!(server.get(target).status, 404, "{target}");
+    }
+    let listing = server.get("/").text();
+    assert!(
+        !listing.contains(".env") && !listing.contains(".git"),
+        "{listing}"
+    );
+
+    let open = Server::start(&root, &["--hidden"]);
+    assert_eq!(open.get("/.env").text(), "API_KEY=hidden\n");
+    assert_eq!(open.get("/.git/config").status, 200);
+    assert!(open.get("/").text().contains("href=\".env\""));
+}
+
+#[test]
+fn percent_decoding() {
+    let (_base, root) = site();
+    let server = Server::start(&root, &[]);
+    assert_eq!(server.get("/with%20space.txt").text(), "space\n");
+    // '+' is a literal plus in a path, and so is its escape.
+    assert_eq!(server.get("/a+b.txt").text(), "plus\n");
+    assert_eq!(server.get("/a%2Bb.txt").text(), "plus\n");
+    assert_eq!(server.get("/hello.txt?x=1&y=%zz").text(), "hello\n");
+    for bad in ["/hello%2", "/hello%zz.txt", "/hello%00.txt", "/%ff"] {
+        let response = server.get(bad);
+        assert_eq!(response.status, 400, "{bad}");
+    }
+}
+
+#[test]
+fn directories_redirect_to_the_slashed_path() {
+    let (_base, root) = site();
+    let server = Server::start(&root, &[]);
+    let response = server.get("/docs?lang=en");
+    assert_eq!(response.status_line, "HTTP/1.1 301 Moved Permanently");
+    assert_eq!(response.header("location"), Some("/docs/?lang=en"));
+    let response = server.get("/files");
+    assert_eq!(response.header("location"), Some("/files/"));
+    // A protocol-relative path is never echoed as a Location.
+    let response = server.get("//files");
+    assert_eq!(response.header("location"), Some("/files/"));
+}
+
+#[test]
+fn index_files_listings_and_trailing_slashes() {
+    let (_base, root) = site();
+    let server = Server::start(&root, &[]);
+    let docs = server.get("/docs/");
+    assert_eq!(docs.text(), "<!DOCTYPE html><title>docs</title>");
+    assert_eq!(
+        docs.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let files = server.get("/files/");
+    assert_eq!(files.status, 200);
+    assert!(files.text().contains("<title>Index of /files/</title>"));
+    assert_eq!(server.get("/hello.txt/").status, 404);
+
+    let no_listing = Server::start(&root, &["--no-listing"]);
+    assert_eq!(no_listing.get("/files/").status, 404);
+    assert_eq!(no_listing.get("/docs/").status, 200);
+
+    let other_index = Server::start(&root, &["--index", "a.txt"]);
+    assert_eq!(other_index.get("/files/").text(), "a\n");
+}
+
+#[test]
+fn listing_links_work_for_awkward_names() {
+    let dir = TempDir::new("listing");
+    let names = [
+        "notes #1 100% café.txt",
+        "a&b <c> \"d\" 'e'.txt",
+        "q?.txt",
+        "colon:name.txt",
+    ];
+    for name in names {
+        dir.write(&format!("files/{name}"), format!("content of {name}"));
+    }
+    dir.mkdir("files/sub folder");
+    dir.write("files/.hidden", "x");
+    let server = Server::start(&dir.path, &[]);
+    let listing = server.get("/files/");
+    assert_eq!(
+        listing.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let page = listing.text();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<a href=\"../\">../</a>"));
+    assert!(
+        page.contains("<a href=\"sub%20folder/\">sub folder/</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;c&gt; &quot;d&quot; &#39;e&#39;.txt</a>"),
+        "{page}"
+    );
+    assert!(!page.contains(".hidden"));
+    // Folders first.
+    assert!(page.find("sub%20folder/").unwrap() < page.find("a%26b").unwrap());
+    // Every file link, requested as a browser would, returns that file.
+    let hrefs: Vec<&str> = page
+        .split("<a href=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .filter(|href| !href.ends_with('/'))
+        .collect();
+    assert_eq!(hrefs.len(), names.len(), "{page}");
+    for href in hrefs {
+        let response = server.get(&format!("/files/{href}"));
+        assert_eq!(response.status, 200, "{href}");
+        assert!(response.text().starts_with("content of "), "{href}");
+    }
+}
+
+#[test]
+fn a_folder_of_two_thousand_files_lists_them_all() {
+    let dir = TempDir::new("big-listing");
+    for i in 0..2000 {
+        dir.write(&format!("many/file-{i:04}.txt"), "x");
+    }
+    let server = Server::start(&dir.path, &[]);
+    let page = server.get("/many/").text();
+    assert_eq!(page.matches("<a href=\"file-").count(), 2000);
+    assert!(page.find("file-0001.txt").unwrap() < page.find("file-1999.txt").unwrap());
+}
+
+#[test]
+fn content_types() {
+    let dir = TempDir::new("types");
+    let cases = [
+        ("page.html", "text/html; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("app.js", "text/javascript; charset=utf-8"),
+        ("module.mjs", "text/javascript; charset=utf-8"),
+        ("data.json", "application/json; charset=utf-8"),
+        (
+            "site.webmanifest",
+            "application/manifest+json; charset=utf-8",
+        ),
+        ("logo.svg", "image/svg+xml"),
+        ("code.wasm", "application/wasm"),
+        ("photo.png", "image/png"),
+        ("blob.zzunknown", "application/octet-stream"),
+        ("README", "application/octet-stream"),
+    ];
+    for (name, _) in cases {
+        dir.write(name, "x");
+    }
+    let server = Server::start(&dir.path, &[]);
+    for (name, want) in cases {
+        assert_eq!(
+            server.get(&format!("/{name}")).header("content-type"),
+            Some(want),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn special_files_are_refused_without_opening_them() {
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let server = Server::start(&dir.path, &[]);
+    // Opening a FIFO for reading would block the thread until a writer came.
+    let response = server.get("/pipe");
+    assert_eq!(response.status, 403);
+    // Nor are they listed.
+    assert!(!server.get("/").text().contains("pipe"));
+}
+
+#[test]
+fn a_five_mib_file_arrives_byte_exact() {
+    let dir = TempDir::new("large");
+    // Not a repeating pattern: every offset is distinguishable.
+    let mut data = Vec::with_capacity(5 * 1024 * 1024);
+    let mut x: u32 = 0x1234_5678;
+    while data.len() < 5 * 1024 * 1024 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    dir.write("big.bin", &data);
+    let server = Server::start(&dir.path, &[]);
+    let mut client = server.connect();
+    client
+        .send(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    for _ in 0..2 {
+        let response = client.response();
+        assert_eq!(response.header("content-length"), Some("5242880"));
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/octet-stream")
+        );
+        assert!(response.body == data, "body differs");
+    }
+}
+
+#[test]
+fn an_empty_file_has_an_empty_body() {
+    let dir = TempDir::new("empty");
+    dir.write("empty.txt", "");
+    let server = Server::start(&dir.path, &[]);
+    let mut client = server.connect();
+    client.send(
+        b"GET /empty.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /empty.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    for _ in 0..2 {
+        let response = client.response();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("content-length"), Some("0"));
+    }
+}
