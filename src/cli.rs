@@ -53,6 +53,19 @@ pub struct Cli {
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(long, short, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Seconds a kept-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+
+    /// Seconds a client has to send a whole request head once it has
+    /// started (and again for a request body).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub head_timeout: Duration,
+
+    /// Seconds a write may wait on a client that stopped reading.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub send_timeout: Duration,
 }
 
 /// The validated configuration.
@@ -80,16 +93,6 @@ pub struct Timeouts {
     pub send: Duration,
 }
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            head: Duration::from_secs(10),
-            idle: Duration::from_secs(5),
-            send: Duration::from_secs(30),
-        }
-    }
-}
-
 impl Cli {
     pub fn into_config(self) -> Result<Config, String> {
         let root = checked_root(&self.root)?;
@@ -106,7 +109,11 @@ impl Cli {
             listing: !self.no_listing,
             hidden: self.hidden,
             access_log: !self.quiet,
-            timeouts: Timeouts::default(),
+            timeouts: Timeouts {
+                head: self.head_timeout,
+                idle: self.idle_timeout,
+                send: self.send_timeout,
+            },
         })
     }
 }
@@ -122,6 +129,17 @@ fn checked_root(root: &Path) -> Result<PathBuf, String> {
         ));
     }
     Ok(canonical)
+}
+
+/// A positive number of seconds, fractions allowed, at most a day.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!("'{text}' is not between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// One normal path component: no separators, not `.` or `..`.
@@ -157,6 +175,30 @@ mod tests {
         assert_eq!(config.index, "index.html");
         assert!(config.listing && !config.hidden && config.access_log);
         assert!(config.root.is_absolute());
+        assert_eq!(config.timeouts.idle, Duration::from_secs(5));
+        assert_eq!(config.timeouts.head, Duration::from_secs(10));
+        assert_eq!(config.timeouts.send, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn timeouts() {
+        let config = cli(&[
+            "--idle-timeout",
+            "0.25",
+            "--head-timeout",
+            "2",
+            "--send-timeout",
+            "1.5",
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
+        assert_eq!(config.timeouts.idle, Duration::from_millis(250));
+        assert_eq!(config.timeouts.head, Duration::from_secs(2));
+        assert_eq!(config.timeouts.send, Duration::from_millis(1500));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "86401", ""] {
+            assert!(cli(&["--idle-timeout", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]
