@@ -130,7 +130,10 @@ fn root_defaults_to_the_current_folder() {
     let dir = TempDir::new("cli-cwd");
     dir.write("here.txt", "cwd");
     let mut command = Command::new(BIN);
-    command.current_dir(&dir.path).args(["--port", "0"]);
+    command
+        .current_dir(&dir.path)
+        .args(["--port", "0"])
+        .env_remove("RUST_LOG");
     let server = Server::spawn(command);
     assert_eq!(server.get("/here.txt").text(), "cwd");
 }

@@ -544,3 +544,20 @@ fn access_log_lines() {
     server.wait_for_log("/hello.txt?sync");
     assert_eq!(quiet.log(), "");
 }
+
+#[test]
+fn rust_log_decides_when_set() {
+    let dir = TempDir::new("rust-log");
+    dir.write("a.txt", "a");
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .arg("--root")
+        .arg(&dir.path)
+        .args(["--port", "0", "--quiet"])
+        .env("RUST_LOG", "debug");
+    let server = Server::spawn(command);
+    // --quiet alone logs warnings only; RUST_LOG=debug shows the start-up
+    // debug line naming the served folder.
+    let log = server.wait_for_log("serving ");
+    assert!(log.contains(" DEBUG "), "{log}");
+}

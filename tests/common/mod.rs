@@ -72,13 +72,14 @@ impl Server {
             .arg("--root")
             .arg(root)
             .args(["--port", "0"])
-            .args(args);
+            .args(args)
+            .env_remove("RUST_LOG");
         Server::spawn(command)
     }
 
+    /// Starts a command that runs tinyhttpd with `--port 0`.
     pub fn spawn(mut command: Command) -> Server {
         command
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
