@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long, short, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Cache-Control sent with every file and listing. The default makes
+    /// browsers revalidate on every use, so an edit shows on the next reload.
+    #[arg(long, value_name = "VALUE", default_value = "no-cache")]
+    pub cache_control: String,
+
     /// Seconds a kept-alive connection may sit idle between requests.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
     pub idle_timeout: Duration,
@@ -78,6 +83,7 @@ pub struct Config {
     pub listing: bool,
     pub hidden: bool,
     pub access_log: bool,
+    pub cache_control: String,
     pub timeouts: Timeouts,
 }
 
@@ -102,6 +108,12 @@ impl Cli {
                 self.index
             ));
         }
+        if !is_field_value(&self.cache_control) {
+            return Err(format!(
+                "--cache-control must be a header value on one line of visible characters, not '{}'",
+                self.cache_control.escape_default()
+            ));
+        }
         Ok(Config {
             root,
             addr: SocketAddr::new(self.bind, self.port),
@@ -109,6 +121,7 @@ impl Cli {
             listing: !self.no_listing,
             hidden: self.hidden,
             access_log: !self.quiet,
+            cache_control: self.cache_control,
             timeouts: Timeouts {
                 head: self.head_timeout,
                 idle: self.idle_timeout,
@@ -140,6 +153,15 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is not between 0 and 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A non-empty field value (RFC 9110 section 5.5) that is safe to write:
+/// visible ASCII and inner spaces, no control characters.
+fn is_field_value(value: &str) -> bool {
+    !value.trim().is_empty()
+        && value
+            .bytes()
+            .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
 }
 
 /// One normal path component: no separators, not `.` or `..`.
@@ -178,6 +200,25 @@ mod tests {
         assert_eq!(config.timeouts.idle, Duration::from_secs(5));
         assert_eq!(config.timeouts.head, Duration::from_secs(10));
         assert_eq!(config.timeouts.send, Duration::from_secs(30));
+        assert_eq!(config.cache_control, "no-cache");
+    }
+
+    #[test]
+    fn cache_control() {
+        let config = cli(&["--cache-control", "public, max-age=60"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.cache_control, "public, max-age=60");
+        for bad in ["", " ", "no-cache\r\nX-Injected: 1", "a\u{0}b", "caf\u{e9}"] {
+            assert!(
+                cli(&["--cache-control", bad])
+                    .unwrap()
+                    .into_config()
+                    .is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

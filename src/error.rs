@@ -25,8 +25,11 @@ pub enum HttpError {
     NotImplemented,
     /// The head did not arrive before its deadline.
     RequestTimeout,
+    PreconditionFailed,
     ContentTooLarge,
     UriTooLong,
+    /// No requested range overlaps a representation of this many bytes.
+    RangeNotSatisfiable(u64),
     ExpectationFailed,
     HeaderFieldsTooLarge,
     VersionNotSupported,
@@ -42,6 +45,8 @@ impl HttpError {
             HttpError::MethodNotAllowed => Status::MethodNotAllowed,
             HttpError::NotImplemented => Status::NotImplemented,
             HttpError::RequestTimeout => Status::RequestTimeout,
+            HttpError::PreconditionFailed => Status::PreconditionFailed,
+            HttpError::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             HttpError::ContentTooLarge => Status::ContentTooLarge,
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::ExpectationFailed => Status::ExpectationFailed,
@@ -79,6 +84,10 @@ impl HttpError {
         let response = match self {
             // RFC 9110 section 15.5.6: a 405 MUST carry Allow.
             HttpError::MethodNotAllowed => response.header("Allow", ALLOW),
+            // RFC 9110 section 15.5.17: a 416 says how long the file is.
+            HttpError::RangeNotSatisfiable(len) => {
+                response.header("Content-Range", format!("bytes */{len}"))
+            }
             _ => response,
         };
         response.html(page)
@@ -142,6 +151,17 @@ mod tests {
         let response = HttpError::MethodNotAllowed.into_response();
         assert_eq!(response.status.code(), 405);
         assert!(response.headers.contains(&("Allow", ALLOW.to_string())));
+    }
+
+    #[test]
+    fn range_not_satisfiable_carries_the_length() {
+        let response = HttpError::RangeNotSatisfiable(1234).into_response();
+        assert_eq!(response.status.code(), 416);
+        assert!(
+            response
+                .headers
+                .contains(&("Content-Range", "bytes */1234".to_string()))
+        );
     }
 
     #[test]

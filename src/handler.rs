@@ -1,7 +1,7 @@
 //! What to answer: from a parsed request to a `Response` or an `HttpError`.
 //!
-//! The pipeline is: method check, target resolution, then a file, a listing
-//! or a redirect. It reads the file system but never touches a socket, so
+//! The pipeline is: method check, target resolution, then a file (through
+//! preconditions and ranges), a listing or a redirect. It reads the file system but never touches a socket, so
 //! everything here can be tested with a request built from bytes.
 #![forbid(unsafe_code)]
 
@@ -9,9 +9,11 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::cli::Config;
+use crate::conditional::{self, Outcome, Validators};
 use crate::error::{ALLOW, HttpError};
 use crate::listing::{self, escape_html};
 use crate::mime::content_type;
+use crate::range::{self, ByteRange, Ranges};
 use crate::request::Request;
 use crate::resolve::{self, Resolved};
 use crate::response::{Body, Response, Status, http_date};
@@ -20,10 +22,6 @@ use crate::response::{Body, Response, Status, http_date};
 /// these, 501 for names it has never heard of (RFC 9110 sections 9.1, 15.5.6
 /// and 15.6.2).
 const KNOWN_METHODS: &[&str] = &["POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE"];
-
-/// Every response to a file or listing says this, so a browser revalidates
-/// on each use and a developer's edit shows on the next reload.
-const CACHE_CONTROL: &str = "no-cache";
 
 pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
     match request.method {
@@ -39,11 +37,11 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
         hidden: config.hidden,
     };
     match resolve::resolve(&target, &options)? {
-        Resolved::File { path } => serve_file(&path),
+        Resolved::File { path } => serve_file(&path, request, config),
         Resolved::Directory { path, url_path } if config.listing => {
             let entries = resolve::list_dir(&path, &options)?;
             Ok(Response::new(Status::Ok)
-                .header("Cache-Control", CACHE_CONTROL)
+                .header("Cache-Control", config.cache_control.clone())
                 .html(listing::render(&url_path, entries)))
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
@@ -59,7 +57,9 @@ fn options(request: &Request<'_>) -> Result<Response, HttpError> {
     Ok(Response::new(Status::NoContent).header("Allow", ALLOW))
 }
 
-fn serve_file(path: &Path) -> Result<Response, HttpError> {
+/// A file: preconditions first (RFC 9110 section 13.2.2), then, for a GET,
+/// the Range field (section 14.2), then the file whole.
+fn serve_file(path: &Path, request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
     let file = File::open(path)?;
     // Ask the open file, not the path: it may have been replaced since it
     // was resolved, and what we send must match what we announce.
@@ -67,18 +67,84 @@ fn serve_file(path: &Path) -> Result<Response, HttpError> {
     if !metadata.is_file() {
         return Err(HttpError::Forbidden("not a regular file"));
     }
+    let validators = Validators::of(&metadata);
+    // Section 15.4.5: a 304 carries the fields a 200 would have had that
+    // describe the cache entry: ETag, Last-Modified, Cache-Control (and Date).
     let mut response = Response::new(Status::Ok)
-        .header("Content-Type", content_type(path))
-        .header("Cache-Control", CACHE_CONTROL);
-    if let Some(date) = metadata.modified().ok().and_then(http_date) {
+        .header("ETag", validators.etag.clone())
+        .header("Cache-Control", config.cache_control.clone());
+    if let Some(date) = validators.last_modified.and_then(http_date) {
         response = response.header("Last-Modified", date);
     }
+    match conditional::evaluate(request, &validators) {
+        Outcome::Proceed => {}
+        Outcome::NotModified => {
+            response.status = Status::NotModified;
+            return Ok(response);
+        }
+        Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
+    }
+
+    let content_type = content_type(path);
     let len = metadata.len();
-    Ok(response.body(Body::File {
-        file,
-        offset: 0,
-        len,
-    }))
+    let response = response
+        .header("Accept-Ranges", "bytes")
+        .header("Content-Type", content_type.clone());
+    // Section 14.2: Range is defined for GET only; several Range fields are
+    // not a valid Range, and If-Range can turn it off.
+    let mut ranges = request.values("range");
+    let range = match (ranges.next(), ranges.next()) {
+        (Some(value), None)
+            if request.method == "GET" && conditional::if_range(request, &validators) =>
+        {
+            range::parse(value, len)
+        }
+        _ => Ranges::Ignore,
+    };
+    match range {
+        Ranges::Ignore => Ok(response.body(Body::File {
+            file,
+            offset: 0,
+            len,
+        })),
+        Ranges::Unsatisfiable => Err(HttpError::RangeNotSatisfiable(len)),
+        Ranges::Satisfiable(ranges) => Ok(partial(response, file, &ranges, &content_type, len)),
+    }
+}
+
+/// A 206: one range with Content-Range, or several as multipart/byteranges
+/// (section 14.6), each part with its own Content-Type and Content-Range.
+fn partial(
+    mut response: Response,
+    file: File,
+    ranges: &[ByteRange],
+    content_type: &str,
+    len: u64,
+) -> Response {
+    response.status = Status::PartialContent;
+    if let [range] = ranges {
+        return response
+            .header("Content-Range", range.content_range(len))
+            .body(Body::File {
+                file,
+                offset: range.start,
+                len: range.len,
+            });
+    }
+    let boundary = range::boundary();
+    let (parts, closing) = range::multipart(ranges, content_type, len, &boundary);
+    // The whole body is of the multipart type, not the file's.
+    response.headers.retain(|(name, _)| *name != "Content-Type");
+    response
+        .header(
+            "Content-Type",
+            format!("multipart/byteranges; boundary={boundary}"),
+        )
+        .body(Body::Multipart {
+            file,
+            parts,
+            closing,
+        })
 }
 
 fn redirect(location: String) -> Response {

@@ -11,10 +11,12 @@
 
 mod body;
 mod cli;
+mod conditional;
 mod error;
 mod handler;
 mod listing;
 mod mime;
+mod range;
 mod request;
 mod resolve;
 mod response;

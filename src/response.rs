@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::range::Part;
 use crate::sys;
 
 /// The statuses this server sends, with their reason phrases in one place.
@@ -20,14 +21,18 @@ use crate::sys;
 pub enum Status {
     Ok,
     NoContent,
+    PartialContent,
     MovedPermanently,
+    NotModified,
     BadRequest,
     Forbidden,
     NotFound,
     MethodNotAllowed,
     RequestTimeout,
+    PreconditionFailed,
     ContentTooLarge,
     UriTooLong,
+    RangeNotSatisfiable,
     ExpectationFailed,
     HeaderFieldsTooLarge,
     InternalServerError,
@@ -40,14 +45,18 @@ impl Status {
         match self {
             Status::Ok => 200,
             Status::NoContent => 204,
+            Status::PartialContent => 206,
             Status::MovedPermanently => 301,
+            Status::NotModified => 304,
             Status::BadRequest => 400,
             Status::Forbidden => 403,
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
             Status::RequestTimeout => 408,
+            Status::PreconditionFailed => 412,
             Status::ContentTooLarge => 413,
             Status::UriTooLong => 414,
+            Status::RangeNotSatisfiable => 416,
             Status::ExpectationFailed => 417,
             Status::HeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
@@ -60,14 +69,18 @@ impl Status {
         match self {
             Status::Ok => "OK",
             Status::NoContent => "No Content",
+            Status::PartialContent => "Partial Content",
             Status::MovedPermanently => "Moved Permanently",
+            Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
             Status::Forbidden => "Forbidden",
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
             Status::RequestTimeout => "Request Timeout",
+            Status::PreconditionFailed => "Precondition Failed",
             Status::ContentTooLarge => "Content Too Large",
             Status::UriTooLong => "URI Too Long",
+            Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::ExpectationFailed => "Expectation Failed",
             Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
@@ -78,7 +91,7 @@ impl Status {
 
     /// RFC 9110 sections 15.3.5 and 15.4.5: 204 and 304 never have content.
     fn forbids_body(self) -> bool {
-        matches!(self, Status::NoContent)
+        matches!(self, Status::NoContent | Status::NotModified)
     }
 }
 
@@ -93,6 +106,13 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
+    /// A `multipart/byteranges` body: each part's head, then its range of
+    /// `file`; then the closing delimiter.
+    Multipart {
+        file: File,
+        parts: Vec<Part>,
+        closing: Vec<u8>,
+    },
 }
 
 impl Body {
@@ -101,6 +121,13 @@ impl Body {
             Body::Empty => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Multipart { parts, closing, .. } => {
+                let parts: u64 = parts
+                    .iter()
+                    .map(|p| p.head.len() as u64 + p.range.len)
+                    .sum();
+                parts + closing.len() as u64
+            }
         }
     }
 }
@@ -175,8 +202,9 @@ pub fn write(
     for (name, value) in &response.headers {
         let _ = write!(scratch, "{name}: {value}\r\n");
     }
-    // RFC 9110 section 8.6: no Content-Length on a 204. A HEAD response
-    // carries the length the GET would have had.
+    // RFC 9110 section 8.6: no Content-Length on a 204; on a 304 it could
+    // only repeat the 200's, which nothing needs. A HEAD response carries
+    // the length the GET would have had.
     if !status.forbids_body() {
         let _ = write!(scratch, "Content-Length: {}\r\n", response.body.len());
     }
@@ -200,6 +228,22 @@ pub fn write(
             stream.write_all(scratch)?;
             sys::send_file(stream, file, *offset, *len)?;
             Ok(*len)
+        }
+        Body::Multipart {
+            file,
+            parts,
+            closing,
+        } if send_body => {
+            // Each part's head rides in the same write as the bytes before
+            // it (the response head, then the previous delimiter).
+            for part in parts {
+                scratch.extend_from_slice(&part.head);
+                stream.write_all(scratch)?;
+                scratch.clear();
+                sys::send_file(stream, file, part.range.start, part.range.len)?;
+            }
+            stream.write_all(closing)?;
+            Ok(response.body.len())
         }
         _ => {
             stream.write_all(scratch)?;
@@ -235,6 +279,7 @@ mod tests {
             "Request Header Fields Too Large"
         );
         assert!(Status::NoContent.forbids_body());
+        assert!(Status::NotModified.forbids_body());
         assert!(!Status::NotFound.forbids_body());
     }
 
