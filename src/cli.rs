@@ -59,6 +59,12 @@ pub struct Cli {
     #[arg(long, value_name = "VALUE", default_value = "no-cache")]
     pub cache_control: String,
 
+    /// Most connections open at once. At the cap, the oldest connections
+    /// waiting for a request are closed to make room; when all are busy a
+    /// newcomer gets 503.
+    #[arg(long, value_name = "N", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
     /// Seconds a kept-alive connection may sit idle between requests.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
     pub idle_timeout: Duration,
@@ -84,6 +90,7 @@ pub struct Config {
     pub hidden: bool,
     pub access_log: bool,
     pub cache_control: String,
+    pub max_connections: usize,
     pub timeouts: Timeouts,
 }
 
@@ -122,6 +129,7 @@ impl Cli {
             hidden: self.hidden,
             access_log: !self.quiet,
             cache_control: self.cache_control,
+            max_connections: self.max_connections as usize,
             timeouts: Timeouts {
                 head: self.head_timeout,
                 idle: self.idle_timeout,
@@ -201,6 +209,7 @@ mod tests {
         assert_eq!(config.timeouts.head, Duration::from_secs(10));
         assert_eq!(config.timeouts.send, Duration::from_secs(30));
         assert_eq!(config.cache_control, "no-cache");
+        assert_eq!(config.max_connections, 2048);
     }
 
     #[test]
@@ -265,6 +274,7 @@ mod tests {
         assert!(cli(&["--port", "65536"]).is_err());
         assert!(cli(&["--port", "-1"]).is_err());
         assert!(cli(&["--bind", "localhost"]).is_err());
+        assert!(cli(&["--max-connections", "0"]).is_err());
         let missing = cli(&["--root", "/definitely/not/here"])
             .unwrap()
             .into_config();

@@ -32,6 +32,8 @@ pub enum HttpError {
     RangeNotSatisfiable(u64),
     ExpectationFailed,
     HeaderFieldsTooLarge,
+    /// Every connection slot is busy.
+    ServiceUnavailable,
     VersionNotSupported,
     Io(io::Error),
 }
@@ -51,6 +53,7 @@ impl HttpError {
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::ExpectationFailed => Status::ExpectationFailed,
             HttpError::HeaderFieldsTooLarge => Status::HeaderFieldsTooLarge,
+            HttpError::ServiceUnavailable => Status::ServiceUnavailable,
             HttpError::VersionNotSupported => Status::VersionNotSupported,
             HttpError::Io(e) => match e.kind() {
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
@@ -84,6 +87,8 @@ impl HttpError {
         let response = match self {
             // RFC 9110 section 15.5.6: a 405 MUST carry Allow.
             HttpError::MethodNotAllowed => response.header("Allow", ALLOW),
+            // RFC 9110 section 10.2.3: when to try again.
+            HttpError::ServiceUnavailable => response.header("Retry-After", "1"),
             // RFC 9110 section 15.5.17: a 416 says how long the file is.
             HttpError::RangeNotSatisfiable(len) => {
                 response.header("Content-Range", format!("bytes */{len}"))

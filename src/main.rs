@@ -17,6 +17,7 @@ mod handler;
 mod listing;
 mod mime;
 mod range;
+mod registry;
 mod request;
 mod resolve;
 mod response;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use crate::cli::{Cli, io_message};
+use crate::cli::{Cli, Config, io_message};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -50,10 +51,12 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.quiet, cli.verbose);
-    let config = match cli.into_config() {
+    log_panics();
+    let mut config = match cli.into_config() {
         Ok(config) => config,
         Err(message) => return fail(&message),
     };
+    fit_connections_to_descriptors(&mut config);
     let listener = match TcpListener::bind(config.addr) {
         Ok(listener) => listener,
         Err(e) => {
@@ -79,6 +82,41 @@ fn main() -> ExitCode {
     let _ = stdout.flush();
     server::run(listener, Arc::new(config));
     ExitCode::SUCCESS
+}
+
+/// Each connection holds up to three descriptors: its socket, the registry's
+/// clone of it, and the file it is sending. Raise the soft limit as far as
+/// the hard one allows and keep the connection cap within it, so the server
+/// degrades by shedding idle connections rather than by failing `accept`.
+fn fit_connections_to_descriptors(config: &mut Config) {
+    const PER_CONNECTION: u64 = 3;
+    const RESERVED: u64 = 64;
+    match sys::raise_open_file_limit() {
+        Ok(limit) => {
+            let fits = usize::try_from(limit.saturating_sub(RESERVED) / PER_CONNECTION)
+                .unwrap_or(usize::MAX);
+            if fits < config.max_connections {
+                log::warn!(
+                    "the open-file limit ({limit}) allows {fits} connections, not {}: using {fits}",
+                    config.max_connections
+                );
+                config.max_connections = fits.max(1);
+            }
+        }
+        Err(e) => log::debug!("open-file limit left as it is: {e}"),
+    }
+}
+
+/// A panic in a connection's thread ends that connection only; say so in the
+/// log rather than as a bare message on stderr.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        log::error!(
+            "thread '{}' panicked: {info}",
+            thread.name().unwrap_or("unnamed")
+        );
+    }));
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -23,6 +23,7 @@ use crate::body::{self, ChunkedDecoder, Framing};
 use crate::cli::Config;
 use crate::error::HttpError;
 use crate::handler;
+use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
 use crate::response::{self, Persistence, Response};
 
@@ -40,12 +41,26 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// Accepts connections forever, each on its own thread.
+/// Accepts connections forever, each on its own thread, at most
+/// `config.max_connections` at once.
 pub fn run(listener: TcpListener, config: Arc<Config>) {
+    let registry = Arc::new(Registry::new(config.max_connections));
     for stream in listener.incoming() {
         match stream {
-            Ok(stream) => spawn_connection(stream, &config),
+            Ok(stream) => match registry.admit(&stream) {
+                Ok(Admission::Admitted(id)) => spawn_connection(stream, id, &registry, &config),
+                Ok(Admission::Full) => {
+                    log::warn!(
+                        "{} connections, all busy: refusing a new one",
+                        registry.len()
+                    );
+                    refuse(stream);
+                }
+                Err(e) => log::warn!("cannot register a connection: {e}"),
+            },
             Err(e) => {
+                // Out of descriptors (EMFILE) or memory, or a connection reset
+                // before we took it: wait a moment and carry on.
                 log::warn!("accept failed: {e}");
                 thread::sleep(ACCEPT_BACKOFF);
             }
@@ -53,18 +68,47 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
     }
 }
 
-fn spawn_connection(stream: TcpStream, config: &Arc<Config>) {
+fn spawn_connection(stream: TcpStream, id: u64, registry: &Arc<Registry>, config: &Arc<Config>) {
+    let registration = Registration::new(Arc::clone(registry), id);
     let config = Arc::clone(config);
     let spawned = thread::Builder::new()
         .name("connection".into())
         .stack_size(STACK_SIZE)
         .spawn(move || match stream.peer_addr() {
-            Ok(peer) => Connection::new(stream, peer, config).serve(),
+            Ok(peer) => Connection::new(stream, peer, config, registration).serve(),
             Err(e) => log::debug!("connection gone before it started: {e}"),
         });
     if let Err(e) = spawned {
+        // The closure, and the stream in it, are gone; the registry still
+        // holds a clone of the socket to answer on.
         log::warn!("cannot start a thread for a connection: {e}");
+        if let Some(socket) = registry.remove(id) {
+            refuse(socket);
+        }
     }
+}
+
+/// Answers 503 from the accepting thread without ever blocking it, then
+/// closes. Best effort: a client that sent a request already may see a
+/// reset instead, which is still a prompt, clear failure.
+fn refuse(mut stream: TcpStream) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let response = HttpError::ServiceUnavailable.into_response();
+    let mut scratch = Vec::new();
+    let _ = response::write(
+        &mut stream,
+        &mut scratch,
+        &response,
+        false,
+        Persistence::Close,
+    );
+    let _ = stream.shutdown(Shutdown::Write);
+    // Read what has already arrived, so closing does not turn it into a
+    // reset that destroys the answer.
+    let mut sink = [0; 4096];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
 }
 
 /// How one exchange ended.
@@ -106,6 +150,7 @@ struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     config: Arc<Config>,
+    registration: Registration,
     /// Received bytes not yet consumed are `buf[start..end]`.
     buf: Vec<u8>,
     start: usize,
@@ -115,11 +160,17 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(stream: TcpStream, peer: SocketAddr, config: Arc<Config>) -> Self {
+    fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        config: Arc<Config>,
+        registration: Registration,
+    ) -> Self {
         Connection {
             stream,
             peer,
             config,
+            registration,
             buf: vec![0; INITIAL_BUFFER],
             start: 0,
             end: 0,
@@ -157,7 +208,10 @@ impl Connection {
 
     /// Reads one request, frames and discards its body, and answers it.
     fn exchange(&mut self) -> io::Result<Next> {
-        let head_len = match self.read_head()? {
+        self.registration.set(State::Waiting);
+        let head = self.read_head()?;
+        self.registration.set(State::Busy);
+        let head_len = match head {
             Head::Complete(n) => n,
             Head::Gone => return Ok(Next::Close),
             Head::Failed(error) => return self.fail(error, &LogLine::unparsed()),

@@ -3,7 +3,8 @@
 //! `send_file` copies a range of a file to a socket inside the kernel with
 //! `sendfile(2)`: `std::io::copy` from a `File` to a `TcpStream` does not use it
 //! (it moves 8 KiB at a time through user space). Elsewhere than 64-bit Linux it
-//! falls back to a plain copy. Every `unsafe` block says why it is sound;
+//! falls back to a plain copy. `raise_open_file_limit` lifts the soft limit
+//! on open files to the hard one. Every `unsafe` block says why it is sound;
 //! `main.rs` allows unsafe code for this module alone.
 
 use std::fs::File;
@@ -72,6 +73,73 @@ pub fn send_file(socket: &TcpStream, file: &File, offset: u64, len: u64) -> io::
     Ok(())
 }
 
+/// Raises the soft limit on open files to the hard limit and returns the
+/// soft limit now in force. Many systems start processes with a soft limit
+/// of 1,024, which a thread-per-connection server exhausts long before the
+/// machine is busy (Go's runtime raises it at start for the same reason).
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    // struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; }, rlim_t being 64
+    // bits on these targets; RLIMIT_NOFILE is 7 on all of them.
+    #[repr(C)]
+    struct Rlimit {
+        cur: u64,
+        max: u64,
+    }
+    unsafe extern "C" {
+        fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+        fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+    }
+    const RLIMIT_NOFILE: i32 = 7;
+
+    let mut limit = Rlimit { cur: 0, max: 0 };
+    // SAFETY: `limit` is a valid, writable `struct rlimit` for the call.
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.cur >= limit.max {
+        return Ok(limit.cur);
+    }
+    let raised = Rlimit {
+        cur: limit.max,
+        max: limit.max,
+    };
+    // SAFETY: `raised` is a valid `struct rlimit` that lives across the call.
+    if unsafe { setrlimit(RLIMIT_NOFILE, &raised) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(limit.max)
+}
+
+/// Elsewhere the limit is left as it is, and not known.
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+)))]
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "not on this platform",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +173,19 @@ mod tests {
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"3456");
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_open_file_limit_is_raised_to_the_hard_limit() {
+        let soft = raise_open_file_limit().unwrap();
+        let status = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap();
+        let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+        assert_eq!(numbers[0], soft.to_string(), "{line}");
+        assert_eq!(numbers[0], numbers[1], "{line}");
     }
 
     #[test]
