@@ -132,6 +132,11 @@ impl Server {
         }
     }
 
+    /// The server's process id, for reading /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn connect(&self) -> Client {
         Client::connect(self.addr)
     }

@@ -1,0 +1,202 @@
+//! Nothing knocks the server over: the connection cap sheds slow clients for
+//! fresh ones, a full house gets 503, files that change under the server end
+//! their response cleanly, and thousands of aborted connections leave no
+//! threads or descriptors behind.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{Server, TIMEOUT, TempDir};
+
+/// Threads and open descriptors of a process, from /proc.
+fn threads_and_fds(pid: u32) -> (usize, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    (threads, fds)
+}
+
+/// Waits until the server is back to `baseline` threads and descriptors.
+fn wait_for_baseline(server: &Server, baseline: (usize, usize)) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let now = threads_and_fds(server.pid());
+        if now == baseline {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still {now:?} against {baseline:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_fresh_client_is_served_promptly_with_hundreds_of_slow_ones_at_the_cap() {
+    let dir = TempDir::new("cap");
+    dir.write("a.txt", "fresh");
+    let server = Server::start(&dir.path, &["--max-connections", "300", "--head-timeout", "30", "--idle-timeout", "30"]);
+    // 300 slowloris clients: each has sent part of a head and then nothing.
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.write_all(b"GET /a.txt HTTP/1.1\r\nHost: a\r\nX-Slow: ").unwrap();
+        slow.push(stream);
+    }
+    // Make sure the server has taken all of them in: their registrations are
+    // what the fresh clients compete with.
+    let deadline = Instant::now() + TIMEOUT;
+    while threads_and_fds(server.pid()).0 < 300 {
+        assert!(Instant::now() < deadline, "the slow connections were never accepted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..5 {
+        let mut fresh = server.connect();
+        fresh.stream.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        fresh.send(b"GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(fresh.response().text(), "fresh");
+    }
+    // The oldest slow client was the one shed to make room.
+    slow[0].set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut buf = [0; 64];
+    assert!(matches!(slow[0].read(&mut buf), Ok(0) | Err(_)));
+}
+
+#[test]
+fn a_full_house_of_busy_connections_gets_503_with_retry_after() {
+    let dir = TempDir::new("full");
+    let file = std::fs::File::create(dir.path.join("huge.bin")).unwrap();
+    file.set_len(1 << 30).unwrap();
+    let server = Server::start(&dir.path, &["--max-connections", "2", "--send-timeout", "30"]);
+    // Two clients that ask for a huge file and never read: both busy.
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        let mut client = server.connect();
+        client.send(b"GET /huge.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+        // The status line arrives: the server is now busy sending.
+        let mut first = [0; 12];
+        client.stream.read_exact(&mut first).unwrap();
+        assert_eq!(&first, b"HTTP/1.1 200");
+        busy.push(client);
+    }
+    let mut refused = server.connect();
+    let response = refused.response();
+    assert_eq!(response.status_line, "HTTP/1.1 503 Service Unavailable");
+    assert_eq!(response.header("retry-after"), Some("1"));
+    assert_eq!(response.header("connection"), Some("close"));
+    assert!(refused.is_closed());
+    let log = server.wait_for_log("refusing a new one");
+    assert!(log.contains("2 connections, all busy"), "{log}");
+}
+
+#[test]
+fn a_file_truncated_while_sent_ends_with_a_close_not_a_hang() {
+    let dir = TempDir::new("torn");
+    let size = 64 * 1024 * 1024;
+    let path = dir.path.join("growing.bin");
+    std::fs::write(&path, vec![7u8; size]).unwrap();
+    let server = Server::start(&dir.path, &[]);
+    let mut client = server.connect();
+    client.send(b"GET /growing.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        client.stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(String::from_utf8_lossy(&head).contains(&format!("Content-Length: {size}\r\n")));
+    let mut received = vec![0; 1024 * 1024];
+    client.stream.read_exact(&mut received).unwrap();
+    // Cut the file while most of it is still unsent.
+    std::fs::File::options().write(true).open(&path).unwrap().set_len(2 * 1024 * 1024).unwrap();
+    let mut rest = Vec::new();
+    client.stream.read_to_end(&mut rest).unwrap();
+    let total = received.len() + rest.len();
+    assert!(total < size, "got all {total} bytes");
+    // Never padded: what came is the file's content.
+    assert!(rest.iter().all(|&b| b == 7));
+    let log = server.wait_for_log("WARN");
+    assert!(log.contains("file ended before its announced length"), "{log}");
+}
+
+#[test]
+fn a_file_replaced_while_sent_is_sent_whole_as_it_was() {
+    let dir = TempDir::new("replaced");
+    let size = 32 * 1024 * 1024;
+    let path = dir.path.join("asset.bin");
+    std::fs::write(&path, vec![1u8; size]).unwrap();
+    let server = Server::start(&dir.path, &[]);
+    let mut client = server.connect();
+    client.send(b"GET /asset.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    let mut status = [0; 12];
+    client.stream.read_exact(&mut status).unwrap();
+    // An editor's atomic save: write a new file, rename it over the old one.
+    let new = dir.write("asset.bin.tmp", vec![2u8; 16]);
+    std::fs::rename(new, &path).unwrap();
+    let mut rest = Vec::new();
+    client.stream.read_to_end(&mut rest).unwrap_or_default();
+    let body_start = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    // The open file is the old one: all of it, consistent with its length.
+    assert_eq!(rest.len() - body_start, size);
+    assert!(rest[body_start..].iter().all(|&b| b == 1));
+    // The next request sees the new file.
+    assert_eq!(server.get("/asset.bin").body, vec![2u8; 16]);
+}
+
+#[test]
+fn thousands_of_aborted_connections_leak_nothing() {
+    let dir = TempDir::new("leaks");
+    dir.write("small.txt", "small");
+    std::fs::write(dir.path.join("big.bin"), vec![0u8; 8 * 1024 * 1024]).unwrap();
+    let server = Server::start(&dir.path, &[]);
+    // Warm up, then wait until only the accepting thread is left.
+    assert_eq!(server.get("/small.txt").status, 200);
+    let deadline = Instant::now() + TIMEOUT;
+    while threads_and_fds(server.pid()).0 != 1 {
+        assert!(Instant::now() < deadline, "connection threads never ended");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let baseline = threads_and_fds(server.pid());
+
+    // Aborted mid-request, in four ways.
+    for i in 0..2000 {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        match i % 4 {
+            // Connect and go.
+            0 => {}
+            // Part of a head.
+            1 => stream.write_all(b"GET /small.txt HTTP/1.1\r\nHo").unwrap(),
+            // A head and part of its body.
+            2 => stream
+                .write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc")
+                .unwrap(),
+            // A request whose answer we leave unread: closing with unread
+            // data makes the kernel reset the connection.
+            _ => {
+                stream.write_all(b"GET /small.txt HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+                let mut one = [0];
+                stream.read_exact(&mut one).unwrap();
+            }
+        }
+        drop(stream);
+    }
+    // Aborted mid-response: ask for a big file, read a little, go.
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        let mut some = [0; 4096];
+        stream.read_exact(&mut some).unwrap();
+        drop(stream);
+    }
+    wait_for_baseline(&server, baseline);
+    assert_eq!(server.get("/small.txt").text(), "small");
+}
