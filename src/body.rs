@@ -117,6 +117,8 @@ enum State {
     Size {
         digits: u8,
     },
+    /// Whitespace after the size, which only a `;` may follow.
+    SizeWhitespace,
     /// After the size: extensions until CR.
     Extension,
     /// Expecting the LF that ends a chunk-size line.
@@ -207,6 +209,11 @@ impl ChunkedDecoder {
                 None if digits == 0 => return invalid("chunk size missing"),
                 None => return self.after_size(b),
             },
+            State::SizeWhitespace => match b {
+                b' ' | b'\t' => self.in_line(b, State::SizeWhitespace, State::SizeLf)?,
+                b';' => self.in_line(b, State::Extension, State::SizeLf)?,
+                _ => return invalid("whitespace after chunk size"),
+            },
             State::Extension => self.in_line(b, State::Extension, State::SizeLf)?,
             State::SizeLf => match b {
                 b'\n' => self.start_chunk()?,
@@ -255,8 +262,10 @@ impl ChunkedDecoder {
     fn after_size(&mut self, b: u8) -> Result<(), BodyError> {
         self.state = match b {
             b'\r' => State::SizeLf,
-            // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-value ] )
-            b';' | b' ' | b'\t' => State::Extension,
+            // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-value ] ):
+            // whitespace after the size must lead to a ';'.
+            b';' => State::Extension,
+            b' ' | b'\t' => State::SizeWhitespace,
             _ => return Err(BodyError::Invalid("invalid chunk size")),
         };
         self.line += 1;
@@ -440,6 +449,7 @@ mod tests {
             b"0\r\n\r\n",
             b"5\r\nhello\r\n0\r\n\r\n",
             b"5;name=value\r\nhello\r\nA; a=\"quoted\"\r\n0123456789\r\n0\r\n\r\n",
+            b"5 \t;x\r\nhello\r\n0\r\n\r\n",
             b"3\r\nabc\r\n0\r\nTrailer: x\r\nAnother: y\r\n\r\n",
             b"00000003\r\nabc\r\n000\r\n\r\n",
             b"a\r\n\r\n\r\n\r\n\r\n\r\n\r\n0\r\n\r\n",
@@ -470,6 +480,8 @@ mod tests {
             (b"-1\r\n", Invalid("chunk size missing")),
             (b"0x5\r\n", Invalid("invalid chunk size")),
             (b"5\nhello\r\n", Invalid("invalid chunk size")),
+            (b"5 \r\nhello\r\n", Invalid("whitespace after chunk size")),
+            (b"5 x\r\nhello\r\n", Invalid("whitespace after chunk size")),
             (b"5\r\rhello", Invalid("CR without LF in chunk size line")),
             (
                 b"5\r\nhelloX\r\n",

@@ -21,7 +21,9 @@ fn threads_and_fds(pid: u32) -> (usize, usize) {
         .trim()
         .parse()
         .unwrap();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     (threads, fds)
 }
 
@@ -33,7 +35,10 @@ fn wait_for_baseline(server: &Server, baseline: (usize, usize)) {
         if now == baseline {
             return;
         }
-        assert!(Instant::now() < deadline, "still {now:?} against {baseline:?}");
+        assert!(
+            Instant::now() < deadline,
+            "still {now:?} against {baseline:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -42,24 +47,42 @@ fn wait_for_baseline(server: &Server, baseline: (usize, usize)) {
 fn a_fresh_client_is_served_promptly_with_hundreds_of_slow_ones_at_the_cap() {
     let dir = TempDir::new("cap");
     dir.write("a.txt", "fresh");
-    let server = Server::start(&dir.path, &["--max-connections", "300", "--head-timeout", "30", "--idle-timeout", "30"]);
+    let server = Server::start(
+        &dir.path,
+        &[
+            "--max-connections",
+            "300",
+            "--head-timeout",
+            "30",
+            "--idle-timeout",
+            "30",
+        ],
+    );
     // 300 slowloris clients: each has sent part of a head and then nothing.
     let mut slow = Vec::new();
     for _ in 0..300 {
         let mut stream = TcpStream::connect(server.addr).unwrap();
-        stream.write_all(b"GET /a.txt HTTP/1.1\r\nHost: a\r\nX-Slow: ").unwrap();
+        stream
+            .write_all(b"GET /a.txt HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+            .unwrap();
         slow.push(stream);
     }
     // Make sure the server has taken all of them in: their registrations are
     // what the fresh clients compete with.
     let deadline = Instant::now() + TIMEOUT;
     while threads_and_fds(server.pid()).0 < 300 {
-        assert!(Instant::now() < deadline, "the slow connections were never accepted");
+        assert!(
+            Instant::now() < deadline,
+            "the slow connections were never accepted"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     for _ in 0..5 {
         let mut fresh = server.connect();
-        fresh.stream.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        fresh
+            .stream
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
         fresh.send(b"GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(fresh.response().text(), "fresh");
     }
@@ -74,7 +97,10 @@ fn a_full_house_of_busy_connections_gets_503_with_retry_after() {
     let dir = TempDir::new("full");
     let file = std::fs::File::create(dir.path.join("huge.bin")).unwrap();
     file.set_len(1 << 30).unwrap();
-    let server = Server::start(&dir.path, &["--max-connections", "2", "--send-timeout", "30"]);
+    let server = Server::start(
+        &dir.path,
+        &["--max-connections", "2", "--send-timeout", "30"],
+    );
     // Two clients that ask for a huge file and never read: both busy.
     let mut busy = Vec::new();
     for _ in 0..2 {
@@ -115,7 +141,12 @@ fn a_file_truncated_while_sent_ends_with_a_close_not_a_hang() {
     let mut received = vec![0; 1024 * 1024];
     client.stream.read_exact(&mut received).unwrap();
     // Cut the file while most of it is still unsent.
-    std::fs::File::options().write(true).open(&path).unwrap().set_len(2 * 1024 * 1024).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(2 * 1024 * 1024)
+        .unwrap();
     let mut rest = Vec::new();
     client.stream.read_to_end(&mut rest).unwrap();
     let total = received.len() + rest.len();
@@ -123,7 +154,10 @@ fn a_file_truncated_while_sent_ends_with_a_close_not_a_hang() {
     // Never padded: what came is the file's content.
     assert!(rest.iter().all(|&b| b == 7));
     let log = server.wait_for_log("WARN");
-    assert!(log.contains("file ended before its announced length"), "{log}");
+    assert!(
+        log.contains("file ended before its announced length"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -181,7 +215,9 @@ fn thousands_of_aborted_connections_leak_nothing() {
             // A request whose answer we leave unread: closing with unread
             // data makes the kernel reset the connection.
             _ => {
-                stream.write_all(b"GET /small.txt HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+                stream
+                    .write_all(b"GET /small.txt HTTP/1.1\r\nHost: a\r\n\r\n")
+                    .unwrap();
                 let mut one = [0];
                 stream.read_exact(&mut one).unwrap();
             }
@@ -192,7 +228,9 @@ fn thousands_of_aborted_connections_leak_nothing() {
     for _ in 0..200 {
         let mut stream = TcpStream::connect(server.addr).unwrap();
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        stream.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
         let mut some = [0; 4096];
         stream.read_exact(&mut some).unwrap();
         drop(stream);
