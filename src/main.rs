@@ -13,6 +13,8 @@ mod body;
 mod cli;
 mod conditional;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod handler;
 mod listing;
 mod mime;

@@ -502,7 +502,7 @@ fn expectation(request: &Request<'_>) -> Result<bool, HttpError> {
 /// Where the head ends in `pending` (just past the empty line), if it does.
 /// Leading empty lines are skipped as the parser skips them, and a line may
 /// end in CRLF or a bare LF, as the parser accepts.
-fn head_end(pending: &[u8]) -> Option<usize> {
+pub(crate) fn head_end(pending: &[u8]) -> Option<usize> {
     let mut from = 0;
     loop {
         match &pending[from..] {
