@@ -340,7 +340,10 @@ impl Connection {
     fn read_head(&mut self) -> io::Result<Head> {
         if self.start == self.end {
             match self.fill(Instant::now() + self.config.timeouts.idle) {
-                Ok(0) => return Ok(Head::Gone),
+                Ok(0) => {
+                    log::debug!("{}: closed by the client", self.peer);
+                    return Ok(Head::Gone);
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     log::debug!("{}: idle timeout", self.peer);
@@ -363,7 +366,13 @@ impl Connection {
                 return Ok(Head::Failed(HttpError::HeaderFieldsTooLarge));
             }
             match self.fill(deadline) {
-                Ok(0) => return Ok(Head::Gone),
+                Ok(0) => {
+                    log::debug!(
+                        "{}: closed by the client in the middle of a request head",
+                        self.peer
+                    );
+                    return Ok(Head::Gone);
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     log::debug!("{}: request head deadline passed", self.peer);
