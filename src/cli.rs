@@ -6,6 +6,7 @@
 //! program reads. A problem is a one-line message for `main` to print.
 #![forbid(unsafe_code)]
 
+use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -80,10 +81,13 @@ pub struct Cli {
 }
 
 /// The validated configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Config {
     /// Canonical path of the served folder.
     pub root: PathBuf,
+    /// The served folder, open, for opening files beneath it in one system
+    /// call (`None` if it cannot be opened, and the slow way is used).
+    pub root_dir: Option<File>,
     pub addr: SocketAddr,
     pub index: String,
     pub listing: bool,
@@ -122,6 +126,7 @@ impl Cli {
             ));
         }
         Ok(Config {
+            root_dir: File::open(&root).ok(),
             root,
             addr: SocketAddr::new(self.bind, self.port),
             index: self.index,

@@ -66,6 +66,7 @@ const SEED_TARGETS: &[&str] = &[
     "/caf%C3%A9.txt",
     "/.hidden/x",
     "/link-out/secret",
+    "/link-in/file.txt",
 ];
 
 /// Interesting bytes for the parser: delimiters, controls, escapes.
@@ -185,11 +186,18 @@ fn check_request(
 }
 
 /// A target resolves inside the root, to a redirect that stays on this
-/// server, or to an error status. Returns whether it resolved.
+/// server, or to an error status, and the fast (`openat2`) and slow
+/// (canonicalize) ways agree. Returns whether it resolved.
 fn check_target(target: &str, options: &resolve::Options<'_>) -> bool {
     let resolved = resolve::split_target(target).and_then(|t| resolve::resolve(&t, options));
+    let slow = resolve::Options {
+        root_dir: None,
+        ..*options
+    };
+    let slowly = resolve::split_target(target).and_then(|t| resolve::resolve(&t, &slow));
+    assert_eq!(summary(&resolved), summary(&slowly), "{target}");
     match resolved {
-        Ok(Resolved::File { path }) | Ok(Resolved::Directory { path, .. }) => {
+        Ok(Resolved::File { path, .. }) | Ok(Resolved::Directory { path, .. }) => {
             assert!(
                 path.starts_with(options.root),
                 "{target} resolved to {path:?}"
@@ -210,10 +218,22 @@ fn check_target(target: &str, options: &resolve::Options<'_>) -> bool {
     }
 }
 
-/// A root with a little tree, a dotfile, a symlink out, and a secret beside it.
+/// The outcome of a resolution, without the open file.
+fn summary(resolved: &Result<Resolved, HttpError>) -> String {
+    match resolved {
+        Ok(Resolved::File { path, .. }) => format!("file {}", path.display()),
+        Ok(Resolved::Directory { path, url_path }) => format!("dir {} {url_path}", path.display()),
+        Ok(Resolved::Redirect { location }) => format!("redirect {location}"),
+        Err(e) => format!("status {}", e.status().code()),
+    }
+}
+
+/// A root with a little tree, a dotfile, symlinks in and out, and a secret
+/// beside it.
 struct Root {
     base: PathBuf,
     root: PathBuf,
+    root_dir: std::fs::File,
 }
 
 impl Root {
@@ -228,13 +248,20 @@ impl Root {
         std::fs::write(root.join("index.html"), "x").unwrap();
         std::fs::write(base.join("secret"), "secret").unwrap();
         std::os::unix::fs::symlink(&base, root.join("link-out")).unwrap();
+        std::os::unix::fs::symlink("dir", root.join("link-in")).unwrap();
         let root = std::fs::canonicalize(root).unwrap();
-        Root { base, root }
+        let root_dir = std::fs::File::open(&root).unwrap();
+        Root {
+            base,
+            root,
+            root_dir,
+        }
     }
 
     fn options(&self) -> resolve::Options<'_> {
         resolve::Options {
             root: Path::new(&self.root),
+            root_dir: Some(&self.root_dir),
             index: "index.html",
             hidden: false,
         }

@@ -5,7 +5,7 @@
 //! everything here can be tested with a request built from bytes.
 #![forbid(unsafe_code)]
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::path::Path;
 
 use crate::cli::Config;
@@ -33,11 +33,16 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
     let target = resolve::split_target(request.target)?;
     let options = resolve::Options {
         root: &config.root,
+        root_dir: config.root_dir.as_ref(),
         index: &config.index,
         hidden: config.hidden,
     };
     match resolve::resolve(&target, &options)? {
-        Resolved::File { path } => serve_file(&path, request, config),
+        Resolved::File {
+            file,
+            metadata,
+            path,
+        } => serve_file(file, &metadata, &path, request, config),
         Resolved::Directory { path, url_path } if config.listing => {
             let entries = resolve::list_dir(&path, &options)?;
             Ok(Response::new(Status::Ok)
@@ -59,15 +64,16 @@ fn options(request: &Request<'_>) -> Result<Response, HttpError> {
 
 /// A file: preconditions first (RFC 9110 section 13.2.2), then, for a GET,
 /// the Range field (section 14.2), then the file whole.
-fn serve_file(path: &Path, request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
-    let file = File::open(path)?;
-    // Ask the open file, not the path: it may have been replaced since it
-    // was resolved, and what we send must match what we announce.
-    let metadata = file.metadata()?;
-    if !metadata.is_file() {
-        return Err(HttpError::Forbidden("not a regular file"));
-    }
-    let validators = Validators::of(&metadata);
+/// `metadata` is the open file's own, so what is announced matches what is
+/// sent even if the path has been replaced since.
+fn serve_file(
+    file: File,
+    metadata: &Metadata,
+    path: &Path,
+    request: &Request<'_>,
+    config: &Config,
+) -> Result<Response, HttpError> {
+    let validators = Validators::of(metadata);
     // Section 15.4.5: a 304 carries the fields a 200 would have had that
     // describe the cache entry: ETag, Last-Modified, Cache-Control (and Date).
     let mut response = Response::new(Status::Ok)

@@ -13,11 +13,13 @@
 //! or an `HttpError`.
 #![forbid(unsafe_code)]
 
-use std::fs;
+use std::fs::{self, File, Metadata};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::HttpError;
 use crate::listing::Entry;
+use crate::sys;
 
 /// The parts of a request target that name a resource.
 #[derive(Debug, PartialEq, Eq)]
@@ -93,21 +95,34 @@ pub fn percent_decode(encoded: &str) -> Result<String, HttpError> {
 /// attribute.
 pub fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
+    push_encoded(&mut out, segment);
+    out
+}
+
+/// `encode_segment`, appending to `out`.
+pub fn push_encoded(out: &mut String, segment: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in segment.as_bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
     }
-    out
 }
 
 /// What a path names.
 #[derive(Debug)]
 pub enum Resolved {
-    /// A regular file to serve (possibly a directory's index file).
-    File { path: PathBuf },
+    /// A regular file to serve (possibly a directory's index file), already
+    /// open, with the metadata of the open file and its path (for its type).
+    File {
+        file: File,
+        metadata: Metadata,
+        path: PathBuf,
+    },
     /// A directory without an index file. `url_path` is its decoded path with
     /// a trailing slash, for the listing's title.
     Directory { path: PathBuf, url_path: String },
@@ -116,15 +131,17 @@ pub enum Resolved {
 }
 
 /// How the root is served.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
+    /// The canonical root.
     pub root: &'a Path,
+    /// The root, open, for `openat2`; `None` where that is not available.
+    pub root_dir: Option<&'a File>,
     pub index: &'a str,
     pub hidden: bool,
 }
 
-/// Resolves the still-encoded `target.path` under `options.root`, which must
-/// be canonical.
+/// Resolves the still-encoded `target.path` under `options.root`.
 pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, HttpError> {
     let decoded = percent_decode(target.path)?;
     // On Unix a backslash is an ordinary file-name character, but other
@@ -134,13 +151,10 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
         return Err(HttpError::BadRequest("backslash in path"));
     }
     let segments = segments(&decoded, options.hidden)?;
+    let relative: PathBuf = segments.iter().collect();
+    let opened = open_inside(&relative, options)?;
 
-    let mut candidate = options.root.to_path_buf();
-    candidate.extend(&segments);
-    let real = canonical_inside(&candidate, options)?;
-    let metadata = fs::metadata(&real)?;
-
-    if metadata.is_dir() {
+    if opened.metadata.is_dir() {
         if !decoded.ends_with('/') {
             // Without the slash, every relative link in the page would resolve
             // against the parent folder.
@@ -155,12 +169,13 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             }
             return Ok(Resolved::Redirect { location });
         }
-        let index = real.join(options.index);
-        if let Ok(index) = canonical_inside(&index, options) {
-            if let Ok(metadata) = fs::metadata(&index) {
-                if metadata.is_file() {
-                    return Ok(Resolved::File { path: index });
-                }
+        if let Ok(index) = open_inside(&relative.join(options.index), options) {
+            if index.metadata.is_file() {
+                return Ok(Resolved::File {
+                    file: index.file,
+                    metadata: index.metadata,
+                    path: index.path,
+                });
             }
         }
         let mut url_path = String::from("/");
@@ -169,18 +184,84 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             url_path.push('/');
         }
         return Ok(Resolved::Directory {
-            path: real,
+            path: opened.path,
             url_path,
         });
     }
-    if !metadata.is_file() {
-        // A FIFO, socket or device: opening it could block a thread forever.
+    if !opened.metadata.is_file() {
+        // A FIFO, socket or device: reading it could block a thread forever.
         return Err(HttpError::Forbidden("not a regular file"));
     }
     if decoded.ends_with('/') {
         return Err(HttpError::NotFound("file named with a trailing slash"));
     }
-    Ok(Resolved::File { path: real })
+    Ok(Resolved::File {
+        file: opened.file,
+        metadata: opened.metadata,
+        path: opened.path,
+    })
+}
+
+/// A file or folder opened inside the root.
+struct Opened {
+    file: File,
+    metadata: Metadata,
+    /// Its path under the root, with symlinks resolved.
+    path: PathBuf,
+}
+
+/// Opens `relative` (plain segments only) under the root.
+///
+/// The fast way is one `openat2` that refuses symlinks and escapes, then one
+/// `fstat` on the open file: without symlinks, the path is the segments,
+/// which were already checked. A path through a symlink takes the slow way:
+/// canonicalize, check the real path is inside the root and not hidden, and
+/// check the type before opening, so a FIFO or device is never opened.
+fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpError> {
+    let is_root = relative.as_os_str().is_empty();
+    if let Some(root_dir) = options.root_dir {
+        let path = if is_root { Path::new(".") } else { relative };
+        match sys::open_beneath(root_dir, path) {
+            Ok(file) => {
+                let metadata = file.metadata()?;
+                let path = if is_root {
+                    options.root.to_path_buf()
+                } else {
+                    options.root.join(relative)
+                };
+                return Ok(Opened {
+                    file,
+                    metadata,
+                    path,
+                });
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Err(HttpError::NotFound("no such file"));
+            }
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(HttpError::Forbidden("permission denied"));
+            }
+            // A symlink on the way (or no openat2): the slow way decides.
+            Err(_) => {}
+        }
+    }
+    let real = canonical_inside(&options.root.join(relative), options)?;
+    let metadata = fs::metadata(&real)?;
+    if !metadata.is_file() && !metadata.is_dir() {
+        return Err(HttpError::Forbidden("not a regular file"));
+    }
+    let file = File::open(&real)?;
+    let metadata = file.metadata()?;
+    Ok(Opened {
+        file,
+        metadata,
+        path: real,
+    })
 }
 
 /// Splits a decoded path into plain segments.
@@ -350,12 +431,34 @@ mod tests {
         }
 
         fn resolve(&self, target: &str) -> Result<Resolved, HttpError> {
-            let options = Options {
+            let root_dir = File::open(&self.root).unwrap();
+            let fast = Options {
                 root: &self.root,
+                root_dir: Some(&root_dir),
                 index: "index.html",
                 hidden: false,
             };
-            resolve(&split_target(target)?, &options)
+            let slow = Options {
+                root_dir: None,
+                ..fast
+            };
+            // The fast and the slow way must agree on every target.
+            let target = split_target(target)?;
+            let (a, b) = (resolve(&target, &fast), resolve(&target, &slow));
+            assert_eq!(
+                format!("{:?}", a.as_ref().map(summary)),
+                format!("{:?}", b.as_ref().map(summary))
+            );
+            a
+        }
+    }
+
+    /// What a resolution names, without the open file.
+    fn summary(resolved: &Resolved) -> String {
+        match resolved {
+            Resolved::File { path, .. } => format!("file {}", path.display()),
+            Resolved::Directory { path, url_path } => format!("dir {} {url_path}", path.display()),
+            Resolved::Redirect { location } => format!("redirect {location}"),
         }
     }
 
@@ -453,6 +556,7 @@ mod tests {
         let f = Fixture::new("list");
         let options = Options {
             root: &f.root,
+            root_dir: None,
             index: "index.html",
             hidden: false,
         };

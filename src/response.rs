@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::range::Part;
@@ -169,6 +170,11 @@ impl Response {
     }
 }
 
+/// Files up to this size are copied into the write buffer rather than sent
+/// with `sendfile`: for them a read and one write are cheaper than a write and
+/// a `sendfile` that leave as two segments.
+const INLINE_FILE: u64 = 16 * 1024;
+
 /// What the connection adds to the response's own `Connection` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Persistence {
@@ -227,8 +233,25 @@ pub fn write(
             stream.write_all(scratch)?;
             Ok(bytes.len() as u64)
         }
-        Body::File { file, offset, len } if send_body => {
+        // A small file is read into the same buffer as the head and both go
+        // out in one write (one segment, one wake-up for the client); a
+        // larger one follows a head held back with MSG_MORE, zero-copy.
+        Body::File { file, offset, len } if send_body && *len <= INLINE_FILE => {
+            let head_len = scratch.len();
+            scratch.resize(head_len + *len as usize, 0);
+            file.read_exact_at(&mut scratch[head_len..], *offset)
+                .map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file ended before its announced length",
+                    ),
+                    _ => e,
+                })?;
             stream.write_all(scratch)?;
+            Ok(*len)
+        }
+        Body::File { file, offset, len } if send_body => {
+            sys::send_more(stream, scratch)?;
             sys::send_file(stream, file, *offset, *len)?;
             Ok(*len)
         }
@@ -238,10 +261,11 @@ pub fn write(
             closing,
         } if send_body => {
             // Each part's head rides in the same write as the bytes before
-            // it (the response head, then the previous delimiter).
+            // it (the response head, then the previous delimiter), held back
+            // to leave with the part's bytes.
             for part in parts {
                 scratch.extend_from_slice(&part.head);
-                stream.write_all(scratch)?;
+                sys::send_more(stream, scratch)?;
                 scratch.clear();
                 sys::send_file(stream, file, part.range.start, part.range.len)?;
             }

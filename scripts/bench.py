@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of tinyhttpd, nginx and lighttpd; not part of `cargo test`.
+
+Each server is pinned to CPU 0 and wrk (one thread) to CPU 1, on 127.0.0.1.
+Every measurement starts a fresh server process, warms it up for a second,
+then runs wrk; scenarios and servers are interleaved within each round, and
+the tables report the median over rounds. Alongside requests per second it
+reports wrk's p99 latency and error count, the server's CPU time per request
+(user + system, from /proc/PID/stat) and its peak resident memory (VmHWM).
+
+Run it through scripts/bench.sh, which installs wrk, nginx-light and
+lighttpd from Debian's packages when they are missing and builds the release
+binary. Settings: ROUNDS (default 6) and SECONDS (default 5) in the
+environment; BENCH_ONLY=tinyhttpd limits the servers (comma-separated).
+"""
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HZ = os.sysconf("SC_CLK_TCK")
+ROUNDS = int(os.environ.get("ROUNDS", "6"))
+SECONDS = int(os.environ.get("SECONDS_PER_RUN", os.environ.get("SECONDS", "5")))
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+
+# name, path, connections, extra wrk arguments, unit
+SCENARIOS = [
+    ("1 KiB c1", "/1k.bin", 1, [], "req/s"),
+    ("1 KiB c32", "/1k.bin", 32, [], "req/s"),
+    ("1 KiB c256", "/1k.bin", 256, [], "req/s"),
+    ("1 KiB close c32", "/1k.bin", 32, ["-H", "Connection: close"], "req/s"),
+    ("100 KiB c32", "/100k.bin", 32, [], "req/s"),
+    ("20 MiB c4", "/20m.bin", 4, [], "MiB/s"),
+    ("2,000-entry listing c8", "/list/", 8, [], "req/s"),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("server never listened")
+
+
+def make_fixtures(root):
+    def write(name, size):
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(os.urandom(size))
+
+    write("1k.bin", 1024)
+    write("100k.bin", 100 * 1024)
+    write("20m.bin", 20 * 1024 * 1024)
+    os.mkdir(os.path.join(root, "list"))
+    for i in range(2000):
+        with open(os.path.join(root, "list", f"file-{i:04}.txt"), "w") as f:
+            f.write("x" * (i % 97))
+
+
+class Server:
+    """A running server: its process group's pids, CPU time and memory."""
+
+    def __init__(self, proc, port):
+        self.proc = proc
+        self.port = port
+
+    def pids(self):
+        pids = [self.proc.pid]
+        try:
+            children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+            pids += [int(p) for p in children.split()]
+        except OSError:
+            pass
+        return pids
+
+    def cpu_ticks(self):
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except OSError:
+                pass
+        return total
+
+    def status_field(self, field):
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith(field + ":"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        for pid in self.pids()[1:]:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+
+def start_tinyhttpd(fixtures, tmp, binary):
+    proc = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, binary, "--root", fixtures, "--port", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    port = int(line.strip().rstrip("/").rsplit(":", 1)[1])
+    wait_until_listening(port, proc)
+    return Server(proc, port)
+
+
+def start_nginx(fixtures, tmp, _binary):
+    port = free_port()
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 1;
+daemon off;
+user root;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {fixtures};
+        autoindex on;
+    }}
+}}
+""")
+    proc = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, "nginx", "-c", conf, "-p", tmp],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_listening(port, proc)
+    return Server(proc, port)
+
+
+def start_lighttpd(fixtures, tmp, _binary):
+    port = free_port()
+    conf = os.path.join(tmp, "lighttpd.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+server.document-root = "{fixtures}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.pid-file = "{tmp}/lighttpd.pid"
+server.errorlog = "{tmp}/lighttpd-error.log"
+server.max-keep-alive-requests = 1000000
+server.max-connections = 4096
+server.max-fds = 16384
+server.modules += ("mod_dirlisting")
+dir-listing.activate = "enable"
+mimetype.assign = (".bin" => "application/octet-stream", ".txt" => "text/plain")
+""")
+    proc = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, "lighttpd", "-D", "-f", conf],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_listening(port, proc)
+    return Server(proc, port)
+
+
+SERVERS = {
+    "tinyhttpd": start_tinyhttpd,
+    "nginx": start_nginx,
+    "lighttpd": start_lighttpd,
+}
+
+
+def to_ms(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def to_mib(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"B": 1 / 1048576, "KB": 1 / 1024, "MB": 1.0, "GB": 1024.0}[unit]
+
+
+def wrk(port, path, connections, extra, seconds):
+    cmd = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    out = subprocess.run(cmd + extra + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(x) for x in m.groups())
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(m.group(1))
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "mibps": to_mib(re.search(r"Transfer/sec:\s+(\S+)", out).group(1)),
+        "p99_ms": to_ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "requests": requests,
+        "errors": errors,
+    }
+
+
+class ThreadPeak(threading.Thread):
+    def __init__(self, server):
+        super().__init__(daemon=True)
+        self.server, self.peak, self.running = server, 0, True
+
+    def run(self):
+        while self.running:
+            self.peak = max(self.peak, self.server.status_field("Threads"))
+            time.sleep(0.05)
+
+
+def measure(start, fixtures, tmp, binary, path, connections, extra, seconds):
+    server = start(fixtures, tmp, binary)
+    try:
+        wrk(server.port, path, connections, extra, 1)  # warm-up
+        threads = ThreadPeak(server)
+        threads.start()
+        before = server.cpu_ticks()
+        result = wrk(server.port, path, connections, extra, seconds)
+        after = server.cpu_ticks()
+        threads.running = False
+        threads.join()
+        result["cpu_us"] = (after - before) / HZ / max(result["requests"], 1) * 1e6
+        result["rss_mib"] = server.status_field("VmHWM") / 1024
+        result["threads"] = threads.peak
+        return result
+    finally:
+        server.stop()
+
+
+def ratio(value, reference):
+    return f"{value / reference:.2f}x" if reference else "-"
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/tinyhttpd"
+    only = os.environ.get("BENCH_ONLY")
+    servers = [s for s in SERVERS if not only or s in only.split(",")]
+    tmp = tempfile.mkdtemp(prefix="tinyhttpd-bench-")
+    fixtures = os.path.join(tmp, "www")
+    os.mkdir(fixtures)
+    os.chmod(tmp, 0o755)
+    make_fixtures(fixtures)
+    results = {(sc[0], s): [] for sc in SCENARIOS for s in servers}
+    try:
+        for round_no in range(1, ROUNDS + 1):
+            print(f"round {round_no}/{ROUNDS}", file=sys.stderr, flush=True)
+            for name, path, conns, extra, _unit in SCENARIOS:
+                order = servers if round_no % 2 else list(reversed(servers))
+                for server in order:
+                    r = measure(SERVERS[server], fixtures, tmp, binary, path, conns, extra, SECONDS)
+                    results[(name, server)].append(r)
+        many = {}
+        for server in servers:
+            many[server] = measure(SERVERS[server], fixtures, tmp, binary, "/1k.bin", 1000, [], SECONDS)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def median(name, server, key):
+        return statistics.median(r[key] for r in results[(name, server)])
+
+    print(f"\n## Throughput: median of {ROUNDS} rounds of {SECONDS} s (req/s; 20 MiB in MiB/s)\n")
+    print("| server | " + " | ".join(sc[0] for sc in SCENARIOS) + " |")
+    print("|---|" + "---:|" * len(SCENARIOS))
+    for server in servers:
+        cells = []
+        for name, *_rest, unit in SCENARIOS:
+            key = "mibps" if unit == "MiB/s" else "rps"
+            cells.append(f"{median(name, server, key):,.0f}")
+        print(f"| {server} | " + " | ".join(cells) + " |")
+
+    print("\n## Per scenario (medians)\n")
+    print("| scenario | server | throughput | vs lighttpd | vs nginx | p99 ms | errors | server CPU µs/req | peak RSS MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, *_rest, unit in SCENARIOS:
+        key = "mibps" if unit == "MiB/s" else "rps"
+        for server in servers:
+            value = median(name, server, key)
+            ref_l = median(name, "lighttpd", key) if "lighttpd" in servers else 0
+            ref_n = median(name, "nginx", key) if "nginx" in servers else 0
+            errors = sum(r["errors"] for r in results[(name, server)])
+            print(
+                f"| {name} | {server} | {value:,.0f} {unit} | {ratio(value, ref_l)} | {ratio(value, ref_n)} "
+                f"| {median(name, server, 'p99_ms'):.2f} | {errors} | {median(name, server, 'cpu_us'):.1f} "
+                f"| {max(r['rss_mib'] for r in results[(name, server)]):.1f} |"
+            )
+
+    print(f"\n## 1,000 keep-alive connections, 1 KiB file, {SECONDS} s\n")
+    print("| server | req/s | errors | p99 ms | peak RSS MiB | peak threads |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for server in servers:
+        r = many[server]
+        print(f"| {server} | {r['rps']:,.0f} | {r['errors']} | {r['p99_ms']:.2f} | {r['rss_mib']:.1f} | {r['threads']} |")
+
+
+if __name__ == "__main__":
+    main()
