@@ -8,6 +8,7 @@
 //! every status the server can produce.
 #![forbid(unsafe_code)]
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::TcpStream;
@@ -203,11 +204,12 @@ pub fn write(
     // Writing into a Vec cannot fail.
     let _ = write!(
         scratch,
-        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: tinyhttpd\r\n",
+        "HTTP/1.1 {} {}\r\nDate: ",
         status.code(),
-        status.reason(),
-        httpdate::fmt_http_date(SystemTime::now())
+        status.reason()
     );
+    push_date(scratch);
+    scratch.extend_from_slice(b"\r\nServer: tinyhttpd\r\n");
     for (name, value) in &response.headers {
         let _ = write!(scratch, "{name}: {value}\r\n");
     }
@@ -279,6 +281,23 @@ pub fn write(
     }
 }
 
+/// Appends the current time as an HTTP-date. The text changes once a second,
+/// so each thread formats it at most once a second and reuses it.
+fn push_date(out: &mut Vec<u8>) {
+    thread_local! {
+        static CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != second {
+            *cache = (second, httpdate::fmt_http_date(now));
+        }
+        out.extend_from_slice(cache.1.as_bytes());
+    });
+}
+
 /// An HTTP-date (RFC 9110 section 5.6.7) for `time`, or `None` for a time
 /// the format cannot express (before 1970 or after 9999): a file's timestamp
 /// can be anything, and formatting one must not panic.
@@ -322,6 +341,16 @@ mod tests {
             None
         );
         assert!(http_date(UNIX_EPOCH + Duration::from_secs(253_402_300_799)).is_some());
+    }
+
+    #[test]
+    fn the_cached_date_is_the_current_one() {
+        let mut out = Vec::new();
+        push_date(&mut out);
+        let date = httpdate::parse_http_date(std::str::from_utf8(&out).unwrap()).unwrap();
+        let now = SystemTime::now();
+        let age = now.duration_since(date).unwrap_or_default();
+        assert!(age < Duration::from_secs(2), "{age:?}");
     }
 
     #[test]

@@ -157,6 +157,8 @@ struct Connection {
     end: usize,
     /// Where each response head is assembled before it is written.
     scratch: Vec<u8>,
+    /// The read timeout last set on the socket.
+    read_timeout: Option<Duration>,
 }
 
 impl Connection {
@@ -175,6 +177,7 @@ impl Connection {
             start: 0,
             end: 0,
             scratch: Vec::with_capacity(512),
+            read_timeout: None,
         }
     }
 
@@ -214,7 +217,7 @@ impl Connection {
         let head_len = match head {
             Head::Complete(n) => n,
             Head::Gone => return Ok(Next::Close),
-            Head::Failed(error) => return self.fail(error, &LogLine::unparsed()),
+            Head::Failed(error) => return self.fail(error, false, &LogLine::unparsed()),
         };
         let started = Instant::now();
         let head = &self.buf[self.start..self.start + head_len];
@@ -223,13 +226,22 @@ impl Connection {
             // `head_end` and the parser agree on where a head ends (a unit
             // test holds them to it); if they ever did not, refuse.
             Ok(_) => {
-                return self.fail(HttpError::BadRequest("head framing"), &LogLine::unparsed());
+                return self.fail(
+                    HttpError::BadRequest("head framing"),
+                    false,
+                    &LogLine::unparsed(),
+                );
             }
-            Err(e) => return self.fail(e.into(), &LogLine::unparsed()),
+            Err(e) => return self.fail(e.into(), false, &LogLine::unparsed()),
         };
-        let log = LogLine {
-            method: request.method.to_string(),
-            target: request.target.to_string(),
+        // Copied out of the buffer only if they will be logged.
+        let log = if self.config.access_log {
+            LogLine {
+                method: request.method.to_string(),
+                target: request.target.to_string(),
+            }
+        } else {
+            LogLine::unparsed()
         };
         let head_only = request.method == "HEAD";
         let keep_alive = wants_keep_alive(&request);
@@ -240,11 +252,11 @@ impl Connection {
         };
         let framing = match body::framing(&request) {
             Ok(framing) => framing,
-            Err(e) => return self.fail(e.into(), &log),
+            Err(e) => return self.fail(e.into(), head_only, &log),
         };
         let send_continue = match expectation(&request) {
             Ok(expects_continue) => expects_continue && request.minor >= 1,
-            Err(e) => return self.fail(e, &log),
+            Err(e) => return self.fail(e, head_only, &log),
         };
         let answer = handler::handle(&request, &self.config);
         // The request borrows the buffer; from here on only owned values.
@@ -256,9 +268,9 @@ impl Connection {
             }
             match self.discard_body(framing) {
                 Ok(None) => {}
-                Ok(Some(error)) => return self.fail(error, &log),
+                Ok(Some(error)) => return self.fail(error, head_only, &log),
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    return self.fail(HttpError::RequestTimeout, &log);
+                    return self.fail(HttpError::RequestTimeout, head_only, &log);
                 }
                 Err(e) => return Err(e),
             }
@@ -286,10 +298,9 @@ impl Connection {
 
     /// Answers with `error` and closes: used wherever the stream's framing can
     /// no longer be trusted.
-    fn fail(&mut self, error: HttpError, log: &LogLine) -> io::Result<Next> {
+    fn fail(&mut self, error: HttpError, head_only: bool, log: &LogLine) -> io::Result<Next> {
         let reason = error.reason();
         let response = error.into_response();
-        let head_only = log.method == "HEAD";
         self.send(
             &response,
             head_only,
@@ -339,7 +350,7 @@ impl Connection {
     /// byte, then up to the head deadline for the rest.
     fn read_head(&mut self) -> io::Result<Head> {
         if self.start == self.end {
-            match self.fill(Instant::now() + self.config.timeouts.idle) {
+            match self.fill_within(self.config.timeouts.idle) {
                 Ok(0) => {
                     log::debug!("{}: closed by the client", self.peer);
                     return Ok(Head::Gone);
@@ -423,6 +434,18 @@ impl Connection {
     /// Reads more bytes into the buffer, waiting no later than `deadline`.
     /// Returns 0 at end of stream; a missed deadline is `TimedOut`.
     fn fill(&mut self, deadline: Instant) -> io::Result<usize> {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        if timeout.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.fill_within(timeout)
+    }
+
+    /// Reads more bytes into the buffer, waiting at most `timeout`. The
+    /// socket's timeout is only changed when it differs from the last one
+    /// set: between requests it is always the idle timeout, so a kept-alive
+    /// connection pays for that system call once, not per request.
+    fn fill_within(&mut self, timeout: Duration) -> io::Result<usize> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -439,11 +462,10 @@ impl Connection {
                 return Err(io::Error::other("connection buffer full"));
             }
         }
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        if timeout.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
+        if self.read_timeout != Some(timeout) {
+            self.stream.set_read_timeout(Some(timeout))?;
+            self.read_timeout = Some(timeout);
         }
-        self.stream.set_read_timeout(Some(timeout))?;
         loop {
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(n) => {

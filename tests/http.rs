@@ -499,6 +499,26 @@ fn pipelined_requests_split_across_writes() {
 }
 
 #[test]
+fn errors_to_head_requests_have_no_body_even_when_not_logging() {
+    for args in [&[][..], &["--quiet"][..]] {
+        let dir = TempDir::new("head-errors");
+        let server = Server::start(&dir.path, args);
+        // A framing error closes the connection: everything sent is the head.
+        let out = server.raw(b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.ends_with("\r\n\r\n"),
+            "{args:?}: a body followed: {text}"
+        );
+        assert!(!text.contains("Content-Length: 0\r\n"), "{args:?}: {text}");
+    }
+}
+
+#[test]
 fn error_pages_are_html_and_keep_the_connection() {
     let (_dir, server) = server();
     let mut client = server.connect();
