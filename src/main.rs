@@ -18,6 +18,7 @@ mod fuzz_tests;
 mod handler;
 mod listing;
 mod mime;
+mod pool;
 mod range;
 mod registry;
 mod request;

@@ -23,6 +23,7 @@ use crate::body::{self, ChunkedDecoder, Framing};
 use crate::cli::Config;
 use crate::error::HttpError;
 use crate::handler;
+use crate::pool::Pool;
 use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
 use crate::response::{self, Persistence, Response};
@@ -45,10 +46,25 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// `config.max_connections` at once.
 pub fn run(listener: TcpListener, config: Arc<Config>) {
     let registry = Arc::new(Registry::new(config.max_connections));
+    let serving = Arc::clone(&config);
+    let threads = Pool::new(
+        "connection",
+        STACK_SIZE,
+        move |(stream, registration): Job| match stream.peer_addr() {
+            Ok(peer) => Connection::new(stream, peer, Arc::clone(&serving), registration).serve(),
+            Err(e) => log::debug!("connection gone before it started: {e}"),
+        },
+    );
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => match registry.admit(&stream) {
-                Ok(Admission::Admitted(id)) => spawn_connection(stream, id, &registry, &config),
+                Ok(Admission::Admitted(id)) => {
+                    let registration = Registration::new(Arc::clone(&registry), id);
+                    if let Err(((stream, _), e)) = threads.execute((stream, registration)) {
+                        log::warn!("cannot start a thread for a connection: {e}");
+                        refuse(stream);
+                    }
+                }
                 Ok(Admission::Full) => {
                     log::warn!(
                         "{} connections, all busy: refusing a new one",
@@ -68,25 +84,9 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
     }
 }
 
-fn spawn_connection(stream: TcpStream, id: u64, registry: &Arc<Registry>, config: &Arc<Config>) {
-    let registration = Registration::new(Arc::clone(registry), id);
-    let config = Arc::clone(config);
-    let spawned = thread::Builder::new()
-        .name("connection".into())
-        .stack_size(STACK_SIZE)
-        .spawn(move || match stream.peer_addr() {
-            Ok(peer) => Connection::new(stream, peer, config, registration).serve(),
-            Err(e) => log::debug!("connection gone before it started: {e}"),
-        });
-    if let Err(e) = spawned {
-        // The closure, and the stream in it, are gone; the registry still
-        // holds a clone of the socket to answer on.
-        log::warn!("cannot start a thread for a connection: {e}");
-        if let Some(socket) = registry.remove(id) {
-            refuse(socket);
-        }
-    }
-}
+/// What a connection thread is handed: the socket and its place in the
+/// registry.
+type Job = (TcpStream, Registration);
 
 /// Answers 503 from the accepting thread without ever blocking it, then
 /// closes. Best effort: a client that sent a request already may see a

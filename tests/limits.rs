@@ -27,9 +27,14 @@ fn threads_and_fds(pid: u32) -> (usize, usize) {
     (threads, fds)
 }
 
-/// Waits until the server is back to `baseline` threads and descriptors.
+/// How long a connection thread stays parked for reuse before it exits
+/// (`pool::IDLE_LIFETIME`).
+const PARKED_THREAD_LIFETIME: Duration = Duration::from_secs(2);
+
+/// Waits until the server is back to `baseline` threads and descriptors;
+/// threads parked for reuse must have exited by then too.
 fn wait_for_baseline(server: &Server, baseline: (usize, usize)) {
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + PARKED_THREAD_LIFETIME + TIMEOUT;
     loop {
         let now = threads_and_fds(server.pid());
         if now == baseline {
@@ -192,7 +197,7 @@ fn thousands_of_aborted_connections_leak_nothing() {
     let server = Server::start(&dir.path, &[]);
     // Warm up, then wait until only the accepting thread is left.
     assert_eq!(server.get("/small.txt").status, 200);
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + PARKED_THREAD_LIFETIME + TIMEOUT;
     while threads_and_fds(server.pid()).0 != 1 {
         assert!(Instant::now() < deadline, "connection threads never ended");
         std::thread::sleep(Duration::from_millis(10));
