@@ -9,7 +9,7 @@
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::resolve::encode_segment;
+use crate::resolve::push_encoded;
 
 /// One file or folder in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,21 +39,26 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>) -> String {
     if url_path != "/" {
         page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     }
+    // Thousands of rows: each is appended in place, with no temporaries.
     for entry in &entries {
         let slash = if entry.is_dir { "/" } else { "" };
-        let size = if entry.is_dir {
-            "-".to_string()
+        page.push_str("<tr><td><a href=\"");
+        push_encoded(&mut page, &entry.name);
+        page.push_str(slash);
+        page.push_str("\">");
+        push_escaped(&mut page, &entry.name);
+        page.push_str(slash);
+        page.push_str("</a></td><td class=\"size\">");
+        if entry.is_dir {
+            page.push('-');
         } else {
-            entry.size.to_string()
-        };
-        let modified = entry.modified.map(iso8601).unwrap_or_default();
-        let _ = writeln!(
-            page,
-            "<tr><td><a href=\"{href}{slash}\">{name}{slash}</a></td>\
-             <td class=\"size\">{size}</td><td>{modified}</td></tr>",
-            href = encode_segment(&entry.name),
-            name = escape_html(&entry.name),
-        );
+            let _ = write!(page, "{}", entry.size);
+        }
+        page.push_str("</td><td>");
+        if let Some(modified) = entry.modified {
+            push_iso8601(&mut page, modified);
+        }
+        page.push_str("</td></tr>\n");
     }
     page.push_str("</tbody>\n</table>\n</body>\n</html>\n");
     page
@@ -62,6 +67,12 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>) -> String {
 /// Escapes the five characters that matter in HTML text and attributes.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// `escape_html`, appending to `out`.
+fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -72,24 +83,24 @@ pub fn escape_html(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a time at or after 1970; earlier times show as
-/// the epoch.
-fn iso8601(time: SystemTime) -> String {
+/// Appends `YYYY-MM-DDTHH:MM:SSZ` for a time at or after 1970; earlier times
+/// show as the epoch.
+fn push_iso8601(out: &mut String, time: SystemTime) {
     let secs = time
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
+    let _ = write!(
+        out,
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
-    )
+    );
 }
 
 /// The proleptic Gregorian date of the day `days` after 1970-01-01. Counts in
@@ -127,6 +138,12 @@ mod tests {
             size,
             modified: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
         }
+    }
+
+    fn iso8601(time: SystemTime) -> String {
+        let mut out = String::new();
+        push_iso8601(&mut out, time);
+        out
     }
 
     #[test]

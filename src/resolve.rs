@@ -319,13 +319,21 @@ pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpErr
         if !options.hidden && name.starts_with('.') {
             continue;
         }
-        let path = entry.path();
+        // The entry's own metadata comes from fstatat against the open
+        // folder, without walking the whole path again; a symlink is
+        // followed only if it stays inside the root.
         let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
-        if is_link && canonical_inside(&path, options).is_err() {
-            continue;
-        }
+        let metadata = if is_link {
+            let path = entry.path();
+            if canonical_inside(&path, options).is_err() {
+                continue;
+            }
+            fs::metadata(&path)
+        } else {
+            entry.metadata()
+        };
         // Only what can be served: FIFOs, sockets and devices are left out.
-        let Ok(metadata) = fs::metadata(&path) else {
+        let Ok(metadata) = metadata else {
             continue;
         };
         if !metadata.is_dir() && !metadata.is_file() {

@@ -50,17 +50,16 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
     let threads = Pool::new(
         "connection",
         STACK_SIZE,
-        move |(stream, registration): Job| match stream.peer_addr() {
-            Ok(peer) => Connection::new(stream, peer, Arc::clone(&serving), registration).serve(),
-            Err(e) => log::debug!("connection gone before it started: {e}"),
+        move |(stream, peer, registration): Job| {
+            Connection::new(stream, peer, Arc::clone(&serving), registration).serve();
         },
     );
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => match registry.admit(&stream) {
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => match registry.admit(&stream) {
                 Ok(Admission::Admitted(id)) => {
                     let registration = Registration::new(Arc::clone(&registry), id);
-                    if let Err(((stream, _), e)) = threads.execute((stream, registration)) {
+                    if let Err(((stream, ..), e)) = threads.execute((stream, peer, registration)) {
                         log::warn!("cannot start a thread for a connection: {e}");
                         refuse(stream);
                     }
@@ -84,9 +83,9 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
     }
 }
 
-/// What a connection thread is handed: the socket and its place in the
-/// registry.
-type Job = (TcpStream, Registration);
+/// What a connection thread is handed: the socket, the peer's address and
+/// the connection's place in the registry.
+type Job = (TcpStream, SocketAddr, Registration);
 
 /// Answers 503 from the accepting thread without ever blocking it, then
 /// closes. Best effort: a client that sent a request already may see a
@@ -115,9 +114,12 @@ fn refuse(mut stream: TcpStream) {
 enum Next {
     /// Read the next request.
     KeepAlive,
-    /// Close at once: the client left or went quiet.
+    /// Close at once: the client left, went quiet, or asked us to close
+    /// after this answer (and so will send nothing more, RFC 9112
+    /// section 9.6).
     Close,
-    /// We answered with `Connection: close`: close, gently.
+    /// We decided to close after an answer, with the client perhaps still
+    /// sending: close gently.
     CloseAfterResponse,
 }
 
@@ -291,7 +293,7 @@ impl Connection {
             started,
         )?;
         Ok(match persistence {
-            Persistence::Close => Next::CloseAfterResponse,
+            Persistence::Close => Next::Close,
             Persistence::KeepAlive | Persistence::EchoKeepAlive => Next::KeepAlive,
         })
     }
