@@ -93,7 +93,8 @@ pub struct Config {
     pub listing: bool,
     pub hidden: bool,
     pub access_log: bool,
-    pub cache_control: String,
+    /// Lives as long as the program, so responses borrow it.
+    pub cache_control: &'static str,
     pub max_connections: usize,
     pub timeouts: Timeouts,
 }
@@ -133,7 +134,7 @@ impl Cli {
             listing: !self.no_listing,
             hidden: self.hidden,
             access_log: !self.quiet,
-            cache_control: self.cache_control,
+            cache_control: Box::leak(self.cache_control.into_boxed_str()),
             max_connections: self.max_connections as usize,
             timeouts: Timeouts {
                 head: self.head_timeout,

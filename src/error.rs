@@ -155,7 +155,7 @@ mod tests {
     fn method_not_allowed_carries_allow() {
         let response = HttpError::MethodNotAllowed.into_response();
         assert_eq!(response.status.code(), 405);
-        assert!(response.headers.contains(&("Allow", ALLOW.to_string())));
+        assert!(response.headers.contains(&("Allow", ALLOW.into())));
     }
 
     #[test]
@@ -165,7 +165,7 @@ mod tests {
         assert!(
             response
                 .headers
-                .contains(&("Content-Range", "bytes */1234".to_string()))
+                .contains(&("Content-Range", "bytes */1234".into()))
         );
     }
 

@@ -46,7 +46,7 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
         Resolved::Directory { path, url_path } if config.listing => {
             let entries = resolve::list_dir(&path, &options)?;
             Ok(Response::new(Status::Ok)
-                .header("Cache-Control", config.cache_control.clone())
+                .header("Cache-Control", config.cache_control)
                 .html(listing::render(&url_path, entries)))
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
@@ -78,7 +78,7 @@ fn serve_file(
     // describe the cache entry: ETag, Last-Modified, Cache-Control (and Date).
     let mut response = Response::new(Status::Ok)
         .header("ETag", validators.etag.clone())
-        .header("Cache-Control", config.cache_control.clone());
+        .header("Cache-Control", config.cache_control);
     if let Some(date) = validators.last_modified.and_then(http_date) {
         response = response.header("Last-Modified", date);
     }

@@ -12,26 +12,40 @@ use std::borrow::Cow;
 use std::path::Path;
 
 pub fn content_type(path: &Path) -> Cow<'static, str> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let is = |name: &str| extension.eq_ignore_ascii_case(name);
     // RFC 9239: text/javascript is the one JavaScript type.
-    let essence = match extension.as_deref() {
-        Some("js" | "mjs" | "cjs") => "text/javascript",
-        Some("wasm") => "application/wasm",
-        Some("webmanifest") => "application/manifest+json",
-        Some("svg") => "image/svg+xml",
-        Some("map") => "application/json",
-        _ => mime_guess::from_path(path)
-            .first_raw()
-            .unwrap_or("application/octet-stream"),
-    };
-    if needs_charset(essence) {
-        Cow::Owned(format!("{essence}; charset=utf-8"))
+    let essence = if is("js") || is("mjs") || is("cjs") {
+        "text/javascript"
+    } else if is("wasm") {
+        "application/wasm"
+    } else if is("webmanifest") {
+        "application/manifest+json"
+    } else if is("svg") {
+        "image/svg+xml"
+    } else if is("map") {
+        "application/json"
     } else {
-        Cow::Borrowed(essence)
-    }
+        mime_guess::from_ext(extension)
+            .first_raw()
+            .unwrap_or("application/octet-stream")
+    };
+    with_charset(essence)
+}
+
+/// The type as sent: with `; charset=utf-8` where it applies, the common
+/// ones spelled out so that serving them allocates nothing.
+fn with_charset(essence: &'static str) -> Cow<'static, str> {
+    Cow::Borrowed(match essence {
+        "text/html" => "text/html; charset=utf-8",
+        "text/css" => "text/css; charset=utf-8",
+        "text/javascript" => "text/javascript; charset=utf-8",
+        "text/plain" => "text/plain; charset=utf-8",
+        "application/json" => "application/json; charset=utf-8",
+        "application/manifest+json" => "application/manifest+json; charset=utf-8",
+        _ if needs_charset(essence) => return Cow::Owned(format!("{essence}; charset=utf-8")),
+        _ => essence,
+    })
 }
 
 fn needs_charset(essence: &str) -> bool {
@@ -66,6 +80,8 @@ mod tests {
             ("notes.txt", "text/plain; charset=utf-8"),
             ("archive.unknownext", "application/octet-stream"),
             ("Makefile", "application/octet-stream"),
+            ("notes.md", "text/markdown; charset=utf-8"),
+            ("data.CSV", "text/csv; charset=utf-8"),
         ];
         for (name, want) in cases {
             assert_eq!(content_type(Path::new(name)), want, "{name}");

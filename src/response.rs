@@ -8,6 +8,7 @@
 //! every status the server can produce.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
@@ -141,7 +142,8 @@ impl Body {
 pub struct Response {
     pub status: Status,
     /// Fields particular to this response, in the order they are written.
-    pub headers: Vec<(&'static str, String)>,
+    /// Static values (most of them) are borrowed, not copied.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Body,
 }
 
@@ -149,12 +151,13 @@ impl Response {
     pub fn new(status: Status) -> Self {
         Response {
             status,
-            headers: Vec::new(),
+            // Room for a file response's fields without growing.
+            headers: Vec::with_capacity(8),
             body: Body::Empty,
         }
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
