@@ -116,13 +116,13 @@ class Server:
         return total
 
     def stop(self):
-        self.proc.kill()
-        self.proc.wait()
-        for pid in self.pids()[1:]:
+        # Children first (nginx's worker), found while the parent still lives.
+        for pid in reversed(self.pids()):
             try:
                 os.kill(pid, 9)
             except OSError:
                 pass
+        self.proc.wait()
 
 
 def start_tinyhttpd(fixtures, tmp, binary):
@@ -221,6 +221,8 @@ def to_mib(text):
 def wrk(port, path, connections, extra, seconds):
     cmd = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     out = subprocess.run(cmd + extra + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+    if not re.search(r"99%\s+[\d.]+\w+", out):
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = 0
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
@@ -250,7 +252,12 @@ class ThreadPeak(threading.Thread):
 def measure(start, fixtures, tmp, binary, path, connections, extra, seconds):
     server = start(fixtures, tmp, binary)
     try:
-        wrk(server.port, path, connections, extra, 1)  # warm-up
+        # Warm-up; its numbers are not kept.
+        subprocess.run(
+            ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", "-d1s", *extra,
+             f"http://127.0.0.1:{server.port}{path}"],
+            capture_output=True,
+        )
         threads = ThreadPeak(server)
         threads.start()
         before = server.cpu_ticks()
