@@ -221,7 +221,8 @@ def to_mib(text):
 def wrk(port, path, connections, extra, seconds):
     cmd = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     out = subprocess.run(cmd + extra + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
-    if not re.search(r"99%\s+[\d.]+\w+", out):
+    p99 = re.search(r"^\s*99%\s+([\d.]+[a-z]+)\s*$", out, re.M)
+    if not p99:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = 0
@@ -232,7 +233,7 @@ def wrk(port, path, connections, extra, seconds):
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "mibps": to_mib(re.search(r"Transfer/sec:\s+(\S+)", out).group(1)),
-        "p99_ms": to_ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "p99_ms": to_ms(p99.group(1)),
         "requests": requests,
         "errors": errors,
     }

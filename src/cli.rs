@@ -9,9 +9,12 @@
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+
+use crate::livereload::Watcher;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
 ///
@@ -25,9 +28,10 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
 
-    /// Port to listen on; 0 picks a free one.
-    #[arg(long, short, value_name = "N", default_value_t = 8080)]
-    pub port: u16,
+    /// Port to listen on; 0 picks a free one. Without --port, 8080 is tried
+    /// first, then the next free port up to 8099.
+    #[arg(long, short, value_name = "N")]
+    pub port: Option<u16>,
 
     /// Address to listen on. The default keeps the folder private to this
     /// machine; use 0.0.0.0 or :: to share it on your network.
@@ -78,6 +82,44 @@ pub struct Cli {
     /// Seconds a write may wait on a client that stopped reading.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
     pub send_timeout: Duration,
+
+    /// Single-page apps: a navigation to a path that does not exist and has
+    /// no file extension gets the root's index page (a missing script or
+    /// image still gets its 404).
+    #[arg(long)]
+    pub spa: bool,
+
+    /// A page to send, with status 404, for paths that do not exist.
+    #[arg(long = "404", value_name = "FILE")]
+    pub not_found_page: Option<PathBuf>,
+
+    /// Do not serve NAME.br or NAME.gz in place of NAME to clients that
+    /// accept those encodings.
+    #[arg(long)]
+    pub no_precompressed: bool,
+
+    /// Allow cross-origin requests from any page:
+    /// Access-Control-Allow-Origin: * and answers to preflight requests.
+    #[arg(long)]
+    pub cors: bool,
+
+    /// A header to add to every response, as 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Open the served URL in the default browser once listening.
+    #[arg(long)]
+    pub open: bool,
+
+    /// Reload open pages when a file under the root changes; a change to
+    /// CSS only swaps the stylesheets in place.
+    #[arg(long)]
+    pub live_reload: bool,
+
+    /// A host name to accept in the Host header besides localhost names and
+    /// loopback addresses, when bound to a loopback address (repeatable).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
 }
 
 /// The validated configuration.
@@ -97,6 +139,25 @@ pub struct Config {
     pub cache_control: &'static str,
     pub max_connections: usize,
     pub timeouts: Timeouts,
+    /// Whether the user chose the port (if not, the next free one is taken).
+    pub port_given: bool,
+    pub spa: bool,
+    /// The canonical path of the custom 404 page.
+    pub not_found_page: Option<PathBuf>,
+    pub precompressed: bool,
+    pub cors: bool,
+    /// `--header` fields, validated; they live as long as the program.
+    pub extra_headers: Vec<(&'static str, &'static str)>,
+    /// Whether `Host` is checked against DNS rebinding: on a loopback address.
+    pub check_host: bool,
+    /// `--allow-host` names, lower-cased.
+    pub allowed_hosts: Vec<String>,
+    /// Whether to open a browser at start.
+    pub open: bool,
+    /// Whether `--live-reload` was asked for; `main` starts the watcher.
+    pub live_reload_asked: bool,
+    /// The live-reload watcher, once started.
+    pub live_reload: Option<Arc<Watcher>>,
 }
 
 /// How long the server waits on a client.
@@ -126,10 +187,34 @@ impl Cli {
                 self.cache_control.escape_default()
             ));
         }
+        let not_found_page = match &self.not_found_page {
+            Some(page) => Some(checked_page(page)?),
+            None => None,
+        };
+        let extra_headers = self
+            .headers
+            .iter()
+            .map(|h| parse_header_flag(h))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             root_dir: File::open(&root).ok(),
             root,
-            addr: SocketAddr::new(self.bind, self.port),
+            addr: SocketAddr::new(self.bind, self.port.unwrap_or(DEFAULT_PORT)),
+            port_given: self.port.is_some(),
+            spa: self.spa,
+            not_found_page,
+            precompressed: !self.no_precompressed,
+            cors: self.cors,
+            extra_headers,
+            check_host: self.bind.is_loopback(),
+            allowed_hosts: self
+                .allow_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            open: self.open,
+            live_reload_asked: self.live_reload,
+            live_reload: None,
             index: self.index,
             listing: !self.no_listing,
             hidden: self.hidden,
@@ -143,6 +228,47 @@ impl Cli {
             },
         })
     }
+}
+
+/// The port tried first when none is given, and the last one tried after it.
+pub const DEFAULT_PORT: u16 = 8080;
+pub const LAST_FALLBACK_PORT: u16 = 8099;
+
+/// The custom 404 page must be a readable file.
+fn checked_page(page: &Path) -> Result<PathBuf, String> {
+    let canonical = page
+        .canonicalize()
+        .map_err(|e| format!("--404 '{}': {}", page.display(), io_message(&e)))?;
+    File::open(&canonical)
+        .map_err(|e| format!("--404 '{}': {}", page.display(), io_message(&e)))?;
+    if !canonical.is_file() {
+        return Err(format!("--404 '{}': not a file", page.display()));
+    }
+    Ok(canonical)
+}
+
+/// `Name: value` with a token for a name (RFC 9110 section 5.1) and a
+/// one-line value; both leaked, as they live as long as the program.
+fn parse_header_flag(flag: &str) -> Result<(&'static str, &'static str), String> {
+    let bad = || {
+        format!(
+            "--header must look like 'Name: value', not '{}'",
+            flag.escape_default()
+        )
+    };
+    let (name, value) = flag.split_once(':').ok_or_else(bad)?;
+    let value = value.trim();
+    let is_token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !is_token || !is_field_value(value) {
+        return Err(bad());
+    }
+    Ok((
+        Box::leak(name.to_string().into_boxed_str()),
+        Box::leak(value.to_string().into_boxed_str()),
+    ))
 }
 
 fn checked_root(root: &Path) -> Result<PathBuf, String> {

@@ -8,6 +8,7 @@
 use std::io;
 
 use crate::body::BodyError;
+use crate::listing::escape_html;
 use crate::request::ParseError;
 use crate::response::{Response, Status};
 
@@ -19,6 +20,8 @@ pub enum HttpError {
     BadRequest(&'static str),
     Forbidden(&'static str),
     NotFound(&'static str),
+    /// Not found, but this path exists with other letter case.
+    WrongCase(String),
     /// A method we know but do not allow on files.
     MethodNotAllowed,
     /// A method we do not know at all.
@@ -43,7 +46,7 @@ impl HttpError {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Forbidden(_) => Status::Forbidden,
-            HttpError::NotFound(_) => Status::NotFound,
+            HttpError::NotFound(_) | HttpError::WrongCase(_) => Status::NotFound,
             HttpError::MethodNotAllowed => Status::MethodNotAllowed,
             HttpError::NotImplemented => Status::NotImplemented,
             HttpError::RequestTimeout => Status::RequestTimeout,
@@ -69,6 +72,9 @@ impl HttpError {
             HttpError::BadRequest(why) | HttpError::Forbidden(why) | HttpError::NotFound(why) => {
                 (*why).to_string()
             }
+            HttpError::WrongCase(existing) => {
+                format!("no such file; {existing} differs only in case")
+            }
             HttpError::Io(e) => e.to_string(),
             other => other.status().reason().to_string(),
         }
@@ -79,9 +85,18 @@ impl HttpError {
     pub fn into_response(self) -> Response {
         let status = self.status();
         let title = format!("{} {}", status.code(), status.reason());
+        // Names differing only in case work on some laptops' file systems
+        // and fail everywhere else: say which name exists.
+        let hint = match &self {
+            HttpError::WrongCase(existing) => format!(
+                "<p>Names are case-sensitive here. Did you mean <a href=\"{0}\">{0}</a>?</p>",
+                escape_html(existing)
+            ),
+            _ => String::new(),
+        };
         let page = format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
-             <body><h1>{title}</h1></body>\n</html>\n"
+             <body><h1>{title}</h1>{hint}</body>\n</html>\n"
         );
         let response = Response::new(status);
         let response = match self {

@@ -1,21 +1,27 @@
 //! What to answer: from a parsed request to a `Response` or an `HttpError`.
 //!
-//! The pipeline is: method check, target resolution, then a file (through
-//! preconditions and ranges), a listing or a redirect. It reads the file system but never touches a socket, so
-//! everything here can be tested with a request built from bytes.
+//! The pipeline is: the `Host` check, the method, target resolution, then a
+//! file (through its precompressed variant, preconditions and ranges), a
+//! listing or a redirect; a path that resolves to nothing may still get the
+//! single-page-app index or a hint about letter case. It reads the file
+//! system but never touches a socket.
 #![forbid(unsafe_code)]
 
 use std::fs::{File, Metadata};
+use std::io::Read;
 use std::path::Path;
 
 use crate::cli::Config;
 use crate::conditional::{self, Outcome, Validators};
+use crate::encoding::{self, Coding};
 use crate::error::{ALLOW, HttpError};
+use crate::host;
 use crate::listing::{self, escape_html};
+use crate::livereload;
 use crate::mime::content_type;
 use crate::range::{self, ByteRange, Ranges};
-use crate::request::Request;
-use crate::resolve::{self, Resolved};
+use crate::request::{Request, trim_ows};
+use crate::resolve::{self, Resolved, Target};
 use crate::response::{Body, Response, Status, http_date};
 
 /// Methods registered for HTTP that a static server does not allow: 405 for
@@ -24,9 +30,26 @@ use crate::response::{Body, Response, Status, http_date};
 const KNOWN_METHODS: &[&str] = &["POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE"];
 
 pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
+    // RFC 9112 section 3.2.2: with an absolute-form target, its authority
+    // is the host, whatever the Host field says.
+    let host = resolve::authority(request.target)
+        .map(str::as_bytes)
+        .or(request.header("host"));
+    if config.check_host
+        && let Some(host) = host
+        && !host::is_allowed(host, &config.allowed_hosts)
+    {
+        let host = String::from_utf8_lossy(host);
+        log::warn!(
+            "refused a request for Host '{}': on a loopback address only localhost names \
+             are served, against DNS rebinding; allow this name with --allow-host",
+            host.escape_default()
+        );
+        return Err(HttpError::Forbidden("host"));
+    }
     match request.method {
         "GET" | "HEAD" => {}
-        "OPTIONS" => return options(request),
+        "OPTIONS" => return options(request, config),
         m if KNOWN_METHODS.contains(&m) => return Err(HttpError::MethodNotAllowed),
         _ => return Err(HttpError::NotImplemented),
     }
@@ -37,29 +60,163 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
         index: &config.index,
         hidden: config.hidden,
     };
-    match resolve::resolve(&target, &options)? {
+    if target.path == livereload::EVENTS_PATH && config.live_reload.is_some() {
+        // The reload stream: no length, it lasts until the page goes away.
+        return Ok(Response::new(Status::Ok)
+            .header("Content-Type", "text/event-stream")
+            .header("Cache-Control", "no-store")
+            .body(Body::Events));
+    }
+    let resolved = match resolve::resolve(&target, &options) {
+        Ok(resolved) => resolved,
+        Err(HttpError::NotFound("no such file")) => {
+            return not_found(request, &target, &options, config);
+        }
+        Err(e) => return Err(e),
+    };
+    match resolved {
         Resolved::File {
             file,
             metadata,
             path,
-        } => serve_file(file, &metadata, &path, request, config),
+        } => serve_file(file, metadata, &path, request, &options, config),
         Resolved::Directory { path, url_path } if config.listing => {
             let entries = resolve::list_dir(&path, &options)?;
-            Ok(Response::new(Status::Ok)
-                .header("Cache-Control", config.cache_control)
-                .html(listing::render(&url_path, entries)))
+            let order = listing::Order::from_query(target.query);
+            let response = Response::new(Status::Ok).header("Cache-Control", config.cache_control);
+            // The same listing as JSON, for scripts that ask for it.
+            if accepts(request, "application/json") && !accepts(request, "text/html") {
+                return Ok(response
+                    .header("Content-Type", "application/json; charset=utf-8")
+                    .body(Body::Bytes(
+                        listing::render_json(&url_path, entries, order).into_bytes(),
+                    )));
+            }
+            Ok(response.html(listing::render(&url_path, entries, order)))
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
         Resolved::Redirect { location } => Ok(redirect(location)),
     }
 }
 
-/// OPTIONS, for `*` or any path: what the server allows (RFC 9110 section 9.3.7).
-fn options(request: &Request<'_>) -> Result<Response, HttpError> {
+/// A path that names nothing. With `--spa`, a navigation to a path without
+/// a file extension gets the root's index page, since the app routes it in
+/// the browser; a missing script or image keeps its 404, so the browser never
+/// runs an HTML page as JavaScript. Otherwise a 404, naming the file the
+/// client may have meant if one differs only in letter case.
+fn not_found(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    options: &resolve::Options<'_>,
+    config: &Config,
+) -> Result<Response, HttpError> {
+    let last_segment = target.path.rsplit('/').next().unwrap_or_default();
+    if config.spa && is_navigation(request) && Path::new(last_segment).extension().is_none() {
+        let root = Target {
+            path: "/",
+            query: None,
+        };
+        if let Ok(Resolved::File {
+            file,
+            metadata,
+            path,
+        }) = resolve::resolve(&root, options)
+        {
+            return serve_file(file, metadata, &path, request, options, config);
+        }
+    }
+    match resolve::case_insensitive_match(target, options) {
+        Some(existing) => Err(HttpError::WrongCase(existing)),
+        None => Err(HttpError::NotFound("no such file")),
+    }
+}
+
+/// A top-level navigation, as opposed to a script, image or `fetch()`: by
+/// Fetch Metadata when the browser sends it, else by an `Accept` that names
+/// HTML.
+fn is_navigation(request: &Request<'_>) -> bool {
+    match request.header("sec-fetch-dest") {
+        Some(dest) => {
+            dest.eq_ignore_ascii_case(b"document") || dest.eq_ignore_ascii_case(b"iframe")
+        }
+        None => accepts(request, "text/html"),
+    }
+}
+
+/// Whether an `Accept` field names `media_type` with a non-zero weight.
+fn accepts(request: &Request<'_>, media_type: &str) -> bool {
+    request
+        .values("accept")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .any(|member| {
+            let mut params = member.split(|&b| b == b';').map(trim_ows);
+            let named = params
+                .next()
+                .is_some_and(|t| t.eq_ignore_ascii_case(media_type.as_bytes()));
+            let refused = params.any(|p| {
+                p.len() >= 2
+                    && p[..2].eq_ignore_ascii_case(b"q=")
+                    && p[2..].iter().all(|&b| b == b'0' || b == b'.')
+            });
+            named && !refused
+        })
+}
+
+/// OPTIONS, for `*` or any path: what the server allows (RFC 9110 section
+/// 9.3.7). With `--cors`, a preflight request (Fetch standard, "CORS
+/// protocol") is told that any page may use these methods and the headers it
+/// asked about.
+fn options(request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
     if request.target != "*" {
         resolve::split_target(request.target)?;
     }
-    Ok(Response::new(Status::NoContent).header("Allow", ALLOW))
+    let response = Response::new(Status::NoContent).header("Allow", ALLOW);
+    let preflight = request.header("origin").is_some()
+        && request.header("access-control-request-method").is_some();
+    if !(config.cors && preflight) {
+        return Ok(response);
+    }
+    let mut response = response
+        .header("Access-Control-Allow-Methods", ALLOW)
+        .header("Access-Control-Max-Age", "600");
+    if let Some(asked) = request.header("access-control-request-headers") {
+        response = response.header(
+            "Access-Control-Allow-Headers",
+            String::from_utf8_lossy(asked).into_owned(),
+        );
+    }
+    Ok(response)
+}
+
+/// The response for an error: the user's `--404` page for a 404 (read at
+/// each use, so edits to it show), else the standard page.
+pub fn error_response(error: HttpError, config: &Config) -> Response {
+    if error.status() == Status::NotFound
+        && let Some(page) = &config.not_found_page
+    {
+        match std::fs::read(page) {
+            Ok(bytes) => {
+                return Response::new(Status::NotFound)
+                    .header("Content-Type", content_type(page))
+                    .header("Cache-Control", config.cache_control)
+                    .body(Body::Bytes(bytes));
+            }
+            Err(e) => log::warn!("cannot read the --404 page {}: {e}", page.display()),
+        }
+    }
+    error.into_response()
+}
+
+/// Adds what `--cors` and `--header` put on every response.
+pub fn decorate(response: &mut Response, config: &Config) {
+    if config.cors {
+        response
+            .headers
+            .push(("Access-Control-Allow-Origin", "*".into()));
+    }
+    for &(name, value) in &config.extra_headers {
+        response.headers.push((name, value.into()));
+    }
 }
 
 /// A file: preconditions first (RFC 9110 section 13.2.2), then, for a GET,
@@ -68,30 +225,78 @@ fn options(request: &Request<'_>) -> Result<Response, HttpError> {
 /// sent even if the path has been replaced since.
 fn serve_file(
     file: File,
-    metadata: &Metadata,
+    metadata: Metadata,
     path: &Path,
     request: &Request<'_>,
+    options: &resolve::Options<'_>,
     config: &Config,
 ) -> Result<Response, HttpError> {
-    let validators = Validators::of(metadata);
+    let content_type = content_type(path);
+    // With live reload, an HTML page opened as a page (not fetched, not a
+    // range) carries the reload script, and so its own length and tag.
+    let inject = config.live_reload.is_some()
+        && content_type.starts_with("text/html")
+        && request.header("range").is_none()
+        && is_navigation(request);
+    // A precompressed variant replaces the file whole: validators, ranges
+    // and length are those of the encoded bytes.
+    let variant = if inject {
+        None
+    } else {
+        variant(path, request, options, config)
+    };
+    let (file, metadata, coding) = match variant {
+        Some((file, metadata, coding)) => (file, metadata, Some(coding)),
+        None => (file, metadata, None),
+    };
+    let mut validators = Validators::of(&metadata);
+    let tag_suffix = match (coding, inject) {
+        (Some(coding), _) => Some(coding.token()),
+        (None, true) => Some("live-reload"),
+        (None, false) => None,
+    };
+    if let Some(suffix) = tag_suffix {
+        // Inside the closing quote: `"…-br"`.
+        validators
+            .etag
+            .insert_str(validators.etag.len() - 1, &format!("-{suffix}"));
+    }
     // Section 15.4.5: a 304 carries the fields a 200 would have had that
-    // describe the cache entry: ETag, Last-Modified, Cache-Control (and Date).
+    // describe the cache entry: ETag, Last-Modified, Cache-Control, Vary
+    // (and Date).
     let mut response = Response::new(Status::Ok)
         .header("ETag", validators.etag.clone())
         .header("Cache-Control", config.cache_control);
     if let Some(date) = validators.last_modified.and_then(http_date) {
         response = response.header("Last-Modified", date);
     }
+    if config.precompressed {
+        // Any file may have a variant: caches must key on Accept-Encoding.
+        response = response.header("Vary", "Accept-Encoding");
+    }
     match conditional::evaluate(request, &validators) {
         Outcome::Proceed => {}
         Outcome::NotModified => {
             response.status = Status::NotModified;
+            response.note = Some(if request.header("if-none-match").is_some() {
+                "etag"
+            } else {
+                "date"
+            });
             return Ok(response);
         }
         Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
     }
 
-    let content_type = content_type(path);
+    if let Some(coding) = coding {
+        response = response.header("Content-Encoding", coding.token());
+    }
+    if inject {
+        let html = read_bounded(file, metadata.len())?;
+        return Ok(response
+            .header("Content-Type", content_type)
+            .body(Body::Bytes(livereload::inject(&html))));
+    }
     let len = metadata.len();
     let response = response
         .header("Accept-Ranges", "bytes")
@@ -150,6 +355,37 @@ fn partial(
             file,
             parts,
             closing,
+        })
+}
+
+/// Reads a whole file of `len` bytes (as its metadata said), refusing files
+/// too large to hold in memory for injection.
+fn read_bounded(mut file: File, len: u64) -> Result<Vec<u8>, HttpError> {
+    const MAX_INJECTED: u64 = 16 * 1024 * 1024;
+    if len > MAX_INJECTED {
+        return Err(HttpError::Forbidden("page too large for live reload"));
+    }
+    let mut html = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut html)?;
+    Ok(html)
+}
+
+/// The precompressed variant to send instead of `path`, if one exists that
+/// the client accepts.
+fn variant(
+    path: &Path,
+    request: &Request<'_>,
+    options: &resolve::Options<'_>,
+    config: &Config,
+) -> Option<(File, Metadata, Coding)> {
+    if !config.precompressed {
+        return None;
+    }
+    encoding::acceptable(request)
+        .into_iter()
+        .find_map(|coding| {
+            let (file, metadata) = resolve::open_sibling(path, coding.suffix(), options)?;
+            Some((file, metadata, coding))
         })
 }
 

@@ -1,9 +1,11 @@
 //! The directory listing page.
 //!
 //! Renders the entries it is given (it never reads the disk) as an HTML5 page:
-//! folders first, then files, each sorted by name; every link percent-encoded
-//! and every name HTML-escaped, so a file called `a #1 <b>?.txt` both shows
-//! as itself and opens when clicked. Times are ISO 8601 in UTC.
+//! folders first, then files, sorted by name (or by size or time, through the
+//! column headings' links); every link percent-encoded and every name
+//! HTML-escaped, so a file called `a #1 <b>?.txt` both shows as itself and
+//! opens when clicked. Times are ISO 8601 in UTC; sizes are exact in bytes
+//! and shown in binary units. The same data is available as JSON.
 #![forbid(unsafe_code)]
 
 use std::fmt::Write;
@@ -20,12 +22,78 @@ pub struct Entry {
     pub modified: Option<SystemTime>,
 }
 
+/// What a listing is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Name,
+    Size,
+    Modified,
+}
+
+/// A listing's order: folders always come first, then entries by `key`,
+/// ties broken by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub key: Key,
+    pub descending: bool,
+}
+
+impl Order {
+    /// `?sort=name|size|modified&order=asc|desc`; anything else is ignored.
+    pub fn from_query(query: Option<&str>) -> Order {
+        let mut order = Order {
+            key: Key::Name,
+            descending: false,
+        };
+        for pair in query.unwrap_or_default().split('&') {
+            match pair {
+                "sort=name" => order.key = Key::Name,
+                "sort=size" => order.key = Key::Size,
+                "sort=modified" => order.key = Key::Modified,
+                "order=asc" => order.descending = false,
+                "order=desc" => order.descending = true,
+                _ => {}
+            }
+        }
+        order
+    }
+
+    fn sort(self, entries: &mut [Entry]) {
+        entries.sort_by(|a, b| {
+            let by_key = match self.key {
+                Key::Name => a.name.cmp(&b.name),
+                Key::Size => a.size.cmp(&b.size),
+                Key::Modified => a.modified.cmp(&b.modified),
+            };
+            let by_key = if self.descending {
+                by_key.reverse()
+            } else {
+                by_key
+            };
+            b.is_dir
+                .cmp(&a.is_dir)
+                .then(by_key)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+
+    /// The query of a column heading's link: that column ascending, or
+    /// descending if it is already the ascending one.
+    fn link(self, key: Key, name: &str) -> String {
+        let descending = self.key == key && !self.descending;
+        format!(
+            "?sort={name}&amp;order={}",
+            if descending { "desc" } else { "asc" }
+        )
+    }
+}
+
 /// The page for the folder whose decoded path is `url_path` (with a trailing
 /// slash).
-pub fn render(url_path: &str, mut entries: Vec<Entry>) -> String {
-    entries.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+pub fn render(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
+    order.sort(&mut entries);
     let title = escape_html(&format!("Index of {url_path}"));
-    let mut page = String::with_capacity(512 + entries.len() * 160);
+    let mut page = String::with_capacity(1024 + entries.len() * 200);
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -34,7 +102,11 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>) -> String {
          <style>body{{font-family:system-ui,sans-serif;margin:2em}}\
          td,th{{padding:.2em 1em;text-align:left}}td.size{{text-align:right}}</style>\n\
          </head>\n<body>\n<h1>{title}</h1>\n<table>\n\
-         <thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n"
+         <thead><tr><th><a href=\"{}\">Name</a></th><th><a href=\"{}\">Size</a></th>\
+         <th><a href=\"{}\">Modified (UTC)</a></th></tr></thead>\n<tbody>\n",
+        order.link(Key::Name, "name"),
+        order.link(Key::Size, "size"),
+        order.link(Key::Modified, "modified"),
     );
     if url_path != "/" {
         page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
@@ -48,11 +120,15 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>) -> String {
         page.push_str("\">");
         push_escaped(&mut page, &entry.name);
         page.push_str(slash);
-        page.push_str("</a></td><td class=\"size\">");
         if entry.is_dir {
-            page.push('-');
+            page.push_str("</a></td><td class=\"size\">-");
         } else {
-            let _ = write!(page, "{}", entry.size);
+            let _ = write!(
+                page,
+                "</a></td><td class=\"size\" title=\"{} bytes\">",
+                entry.size
+            );
+            push_human_size(&mut page, entry.size);
         }
         page.push_str("</td><td>");
         if let Some(modified) = entry.modified {
@@ -62,6 +138,76 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>) -> String {
     }
     page.push_str("</tbody>\n</table>\n</body>\n</html>\n");
     page
+}
+
+/// The same listing as JSON, for scripts:
+///
+/// `{"path": "/files/", "entries": [{"name": "a.txt", "type": "file",
+/// "size": 12, "modified": "2023-11-14T22:13:20Z"}, ...]}`
+///
+/// `type` is `"file"` or `"directory"`; `size` is in bytes (0 for folders);
+/// `modified` is ISO 8601 in UTC, or null when the file system has no time.
+pub fn render_json(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
+    order.sort(&mut entries);
+    let mut out = String::with_capacity(64 + entries.len() * 100);
+    out.push_str("{\"path\":");
+    push_json_string(&mut out, url_path);
+    out.push_str(",\"entries\":[");
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        push_json_string(&mut out, &entry.name);
+        let kind = if entry.is_dir { "directory" } else { "file" };
+        let size = if entry.is_dir { 0 } else { entry.size };
+        let _ = write!(out, ",\"type\":\"{kind}\",\"size\":{size},\"modified\":");
+        match entry.modified {
+            Some(time) => {
+                out.push('"');
+                push_iso8601(&mut out, time);
+                out.push('"');
+            }
+            None => out.push_str("null"),
+        }
+        out.push('}');
+    }
+    out.push_str("]}\n");
+    out
+}
+
+/// A JSON string literal: quotes, backslashes and control characters
+/// escaped, everything else as it is (the output is UTF-8).
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `532 B`, `1.5 KiB`, `20.0 MiB`: binary units, one decimal.
+fn push_human_size(out: &mut String, bytes: u64) {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        let _ = write!(out, "{bytes} B");
+        return;
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let _ = write!(out, "{value:.1} {}", UNITS[unit]);
 }
 
 /// Escapes the five characters that matter in HTML text and attributes.
@@ -169,6 +315,11 @@ mod tests {
         assert_eq!(escape_html("café"), "café");
     }
 
+    const BY_NAME: Order = Order {
+        key: Key::Name,
+        descending: false,
+    };
+
     #[test]
     fn names_are_escaped_and_links_encoded() {
         let page = render(
@@ -177,16 +328,20 @@ mod tests {
                 entry("a #1 <b>?&'\"%.txt", false, 12),
                 entry("café au lait", true, 0),
             ],
+            BY_NAME,
         );
-        assert!(page.contains(
-            "<a href=\"a%20%231%20%3Cb%3E%3F%26%27%22%25.txt\">a #1 &lt;b&gt;?&amp;&#39;&quot;%.txt</a>"
-        ), "{page}");
+        assert!(
+            page.contains("<a href=\"a%20%231%20%3Cb%3E%3F%26%27%22%25.txt\">a #1 &lt;b&gt;?&amp;&#39;&quot;%.txt</a>"),
+            "{page}"
+        );
         assert!(
             page.contains("<a href=\"caf%C3%A9%20au%20lait/\">café au lait/</a>"),
             "{page}"
         );
         assert!(
-            page.contains("<td class=\"size\">12</td><td>2023-11-14T22:13:20Z</td>"),
+            page.contains(
+                "<td class=\"size\" title=\"12 bytes\">12 B</td><td>2023-11-14T22:13:20Z</td>"
+            ),
             "{page}"
         );
         assert!(page.contains("<title>Index of /files/</title>"));
@@ -195,28 +350,140 @@ mod tests {
 
     #[test]
     fn title_is_escaped_and_root_has_no_parent_link() {
-        let page = render("/", vec![]);
+        let page = render("/", vec![], BY_NAME);
         assert!(page.contains("<title>Index of /</title>"));
         assert!(!page.contains("../"));
-        let page = render("/<x>/", vec![]);
+        let page = render("/<x>/", vec![], BY_NAME);
         assert!(page.contains("<title>Index of /&lt;x&gt;/</title>"));
     }
 
+    /// The names in `page`'s rows, in order.
+    fn row_names(page: &str) -> Vec<&str> {
+        page.split("<tr><td><a href=\"")
+            .skip(1)
+            .map(|row| &row[..row.find('"').unwrap()])
+            .filter(|href| *href != "../")
+            .collect()
+    }
+
+    fn sample() -> Vec<Entry> {
+        let at = |secs| Some(UNIX_EPOCH + Duration::from_secs(secs));
+        vec![
+            Entry {
+                name: "b.txt".into(),
+                is_dir: false,
+                size: 300,
+                modified: at(2),
+            },
+            Entry {
+                name: "z".into(),
+                is_dir: true,
+                size: 0,
+                modified: at(1),
+            },
+            Entry {
+                name: "a.txt".into(),
+                is_dir: false,
+                size: 100,
+                modified: at(3),
+            },
+            Entry {
+                name: "c".into(),
+                is_dir: true,
+                size: 0,
+                modified: at(5),
+            },
+            Entry {
+                name: "d.txt".into(),
+                is_dir: false,
+                size: 200,
+                modified: at(1),
+            },
+        ]
+    }
+
     #[test]
-    fn folders_first_then_files_by_name() {
-        let page = render(
-            "/",
-            vec![
-                entry("b.txt", false, 1),
-                entry("z", true, 0),
-                entry("a.txt", false, 1),
-                entry("c", true, 0),
-            ],
+    fn orders() {
+        let cases: &[(Option<&str>, [&str; 5])] = &[
+            (None, ["c/", "z/", "a.txt", "b.txt", "d.txt"]),
+            (
+                Some("sort=name&order=desc"),
+                ["z/", "c/", "d.txt", "b.txt", "a.txt"],
+            ),
+            (Some("sort=size"), ["c/", "z/", "a.txt", "d.txt", "b.txt"]),
+            (
+                Some("sort=size&order=desc"),
+                ["c/", "z/", "b.txt", "d.txt", "a.txt"],
+            ),
+            (
+                Some("order=desc&sort=modified"),
+                ["c/", "z/", "a.txt", "b.txt", "d.txt"],
+            ),
+            (
+                Some("sort=modified"),
+                ["z/", "c/", "d.txt", "b.txt", "a.txt"],
+            ),
+            (
+                Some("sort=bogus&x=1"),
+                ["c/", "z/", "a.txt", "b.txt", "d.txt"],
+            ),
+        ];
+        for (query, want) in cases {
+            let page = render("/", sample(), Order::from_query(*query));
+            assert_eq!(row_names(&page), want, "{query:?}");
+        }
+    }
+
+    #[test]
+    fn heading_links_toggle_the_order() {
+        let page = render("/", vec![], Order::from_query(Some("sort=size")));
+        assert!(
+            page.contains("<a href=\"?sort=size&amp;order=desc\">Size</a>"),
+            "{page}"
         );
-        let order: Vec<usize> = ["\"c/\"", "\"z/\"", "\"a.txt\"", "\"b.txt\""]
-            .iter()
-            .map(|needle| page.find(needle).unwrap())
-            .collect();
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "{page}");
+        assert!(
+            page.contains("<a href=\"?sort=name&amp;order=asc\">Name</a>"),
+            "{page}"
+        );
+        let page = render("/", vec![], Order::from_query(Some("sort=size&order=desc")));
+        assert!(
+            page.contains("<a href=\"?sort=size&amp;order=asc\">Size</a>"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn human_sizes() {
+        let human = |bytes| {
+            let mut out = String::new();
+            push_human_size(&mut out, bytes);
+            out
+        };
+        assert_eq!(human(0), "0 B");
+        assert_eq!(human(1023), "1023 B");
+        assert_eq!(human(1024), "1.0 KiB");
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(human(u64::MAX), "16384.0 PiB");
+    }
+
+    #[test]
+    fn json() {
+        let mut entries = sample();
+        entries.truncate(2);
+        entries.push(Entry {
+            name: "q\"\\\n\u{1}é".into(),
+            is_dir: false,
+            size: 7,
+            modified: None,
+        });
+        let json = render_json("/a \"b\"/", entries, BY_NAME);
+        assert_eq!(
+            json,
+            "{\"path\":\"/a \\\"b\\\"/\",\"entries\":[\
+             {\"name\":\"z\",\"type\":\"directory\",\"size\":0,\"modified\":\"1970-01-01T00:00:01Z\"},\
+             {\"name\":\"b.txt\",\"type\":\"file\",\"size\":300,\"modified\":\"1970-01-01T00:00:02Z\"},\
+             {\"name\":\"q\\\"\\\\\\n\\u0001é\",\"type\":\"file\",\"size\":7,\"modified\":null}]}\n"
+        );
     }
 }

@@ -9,14 +9,18 @@
 //! `sys`, which holds the system calls std does not expose.
 #![deny(unsafe_code)]
 
+mod addresses;
 mod body;
 mod cli;
 mod conditional;
+mod encoding;
 mod error;
 #[cfg(test)]
 mod fuzz_tests;
 mod handler;
+mod host;
 mod listing;
+mod livereload;
 mod mime;
 mod pool;
 mod range;
@@ -29,14 +33,14 @@ mod server;
 mod sys;
 
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use crate::cli::{Cli, Config, io_message};
+use crate::cli::{Cli, Config, DEFAULT_PORT, LAST_FALLBACK_PORT, io_message};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -60,15 +64,12 @@ fn main() -> ExitCode {
         Err(message) => return fail(&message),
     };
     fit_connections_to_descriptors(&mut config);
-    let listener = match TcpListener::bind(config.addr) {
+    if config.live_reload_asked {
+        config.live_reload = Some(livereload::Watcher::start(config.root.clone()));
+    }
+    let listener = match bind(&config) {
         Ok(listener) => listener,
-        Err(e) => {
-            return fail(&format!(
-                "cannot listen on {}: {}",
-                config.addr,
-                io_message(&e)
-            ));
-        }
+        Err(message) => return fail(&message),
     };
     let addr = match listener.local_addr() {
         Ok(addr) => addr,
@@ -82,7 +83,28 @@ fn main() -> ExitCode {
     log::debug!("serving {}", config.root.display());
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on http://{addr}/");
+    if addr.ip().is_unspecified() {
+        // Bound to every interface: say where the machine can be reached.
+        for ip in addresses::local() {
+            if addr.is_ipv4() && ip.is_ipv6() {
+                continue;
+            }
+            let _ = writeln!(
+                stdout,
+                "  reachable at http://{}/",
+                SocketAddr::new(ip, addr.port())
+            );
+        }
+    }
     let _ = stdout.flush();
+    if config.open {
+        let host = if addr.ip().is_unspecified() {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
+        open_browser(&format!("http://{host}/"));
+    }
     server::run(listener, Arc::new(config));
     ExitCode::SUCCESS
 }
@@ -120,6 +142,51 @@ fn log_panics() {
             thread.name().unwrap_or("unnamed")
         );
     }));
+}
+
+/// Binds the configured address. A port the user chose must be free; when
+/// none was chosen and 8080 is taken, the next free port up to 8099 is used,
+/// and the log says so.
+fn bind(config: &Config) -> Result<TcpListener, String> {
+    let error = match TcpListener::bind(config.addr) {
+        Ok(listener) => return Ok(listener),
+        Err(e) => e,
+    };
+    let message = format!("cannot listen on {}: {}", config.addr, io_message(&error));
+    if config.port_given || error.kind() != std::io::ErrorKind::AddrInUse {
+        return Err(message);
+    }
+    for port in DEFAULT_PORT + 1..=LAST_FALLBACK_PORT {
+        if let Ok(listener) = TcpListener::bind(SocketAddr::new(config.addr.ip(), port)) {
+            log::warn!("port {DEFAULT_PORT} is in use, so serving on port {port} instead");
+            return Ok(listener);
+        }
+    }
+    Err(format!(
+        "{message}, and so are ports up to {LAST_FALLBACK_PORT}; choose one with --port"
+    ))
+}
+
+/// Opens `url` with the desktop's opener, without waiting for it (a thread
+/// reaps it when it exits).
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => log::warn!("cannot open a browser with {opener}: {e}"),
+    }
 }
 
 fn fail(message: &str) -> ExitCode {

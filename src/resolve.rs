@@ -57,6 +57,15 @@ pub fn split_target(target: &str) -> Result<Target<'_>, HttpError> {
     })
 }
 
+/// The authority of an absolute-form target (`host:port` in
+/// `http://host:port/path`), if the target is one.
+pub fn authority(target: &str) -> Option<&str> {
+    let after_scheme = strip_prefix_ignore_case(target, "http://")
+        .or_else(|| strip_prefix_ignore_case(target, "https://"))?;
+    let end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+    Some(&after_scheme[..end])
+}
+
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -169,14 +178,14 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             }
             return Ok(Resolved::Redirect { location });
         }
-        if let Ok(index) = open_inside(&relative.join(options.index), options) {
-            if index.metadata.is_file() {
-                return Ok(Resolved::File {
-                    file: index.file,
-                    metadata: index.metadata,
-                    path: index.path,
-                });
-            }
+        if let Ok(index) = open_inside(&relative.join(options.index), options)
+            && index.metadata.is_file()
+        {
+            return Ok(Resolved::File {
+                file: index.file,
+                metadata: index.metadata,
+                path: index.path,
+            });
         }
         let mut url_path = String::from("/");
         for segment in &segments {
@@ -262,6 +271,65 @@ fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpErr
         metadata,
         path: real,
     })
+}
+
+/// The variant `path` + `suffix` (`app.js.br` for `app.js`) under the same
+/// rules as any file: inside the root, a regular file.
+pub fn open_sibling(path: &Path, suffix: &str, options: &Options<'_>) -> Option<(File, Metadata)> {
+    let mut relative = path.strip_prefix(options.root).ok()?.as_os_str().to_owned();
+    relative.push(suffix);
+    let opened = open_inside(Path::new(&relative), options).ok()?;
+    opened
+        .metadata
+        .is_file()
+        .then_some((opened.file, opened.metadata))
+}
+
+/// For a target that names nothing: the path of an existing file or folder
+/// that differs from it only in letter case, if there is one (the "works on
+/// my Mac, 404 on the server" bug). Only runs for 404s, and reads at most
+/// `MAX_SCANNED` names per folder.
+pub fn case_insensitive_match(target: &Target<'_>, options: &Options<'_>) -> Option<String> {
+    const MAX_SCANNED: usize = 10_000;
+    let decoded = percent_decode(target.path).ok()?;
+    let mut dir = options.root.to_path_buf();
+    let mut fixed = Vec::new();
+    let mut changed = false;
+    for segment in segments(&decoded, options.hidden).ok()? {
+        let exact = dir.join(segment);
+        let name = if fs::symlink_metadata(&exact).is_ok() {
+            segment.to_string()
+        } else {
+            let wanted = segment.to_lowercase();
+            let found = fs::read_dir(&dir)
+                .ok()?
+                .take(MAX_SCANNED)
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .find(|name| name.to_lowercase() == wanted)?;
+            changed = true;
+            found
+        };
+        dir.push(&name);
+        fixed.push(name);
+    }
+    if !changed {
+        return None;
+    }
+    let mut location = String::new();
+    for name in &fixed {
+        location.push('/');
+        push_encoded(&mut location, name);
+    }
+    if location.is_empty() || decoded.ends_with('/') {
+        location.push('/');
+    }
+    // Only suggest what would really be served.
+    let suggestion = Target {
+        path: &location,
+        query: None,
+    };
+    resolve(&suggestion, options).ok()?;
+    Some(location)
 }
 
 /// Splits a decoded path into plain segments.

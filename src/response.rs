@@ -112,6 +112,9 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
+    /// A stream of server-sent events: no length, it ends when the
+    /// connection does (RFC 9112 section 6.3, item 8); the caller writes it.
+    Events,
     /// A `multipart/byteranges` body: each part's head, then its range of
     /// `file`; then the closing delimiter.
     Multipart {
@@ -124,7 +127,7 @@ pub enum Body {
 impl Body {
     pub fn len(&self) -> u64 {
         match self {
-            Body::Empty => 0,
+            Body::Empty | Body::Events => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
             Body::Multipart { parts, closing, .. } => {
@@ -145,6 +148,8 @@ pub struct Response {
     /// Static values (most of them) are borrowed, not copied.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Body,
+    /// Why the status is what it is, for the access log (`304 etag`).
+    pub note: Option<&'static str>,
 }
 
 impl Response {
@@ -154,6 +159,7 @@ impl Response {
             // Room for a file response's fields without growing.
             headers: Vec::with_capacity(8),
             body: Body::Empty,
+            note: None,
         }
     }
 
@@ -219,7 +225,7 @@ pub fn write(
     // RFC 9110 section 8.6: no Content-Length on a 204; on a 304 it could
     // only repeat the 200's, which nothing needs. A HEAD response carries
     // the length the GET would have had.
-    if !status.forbids_body() {
+    if !status.forbids_body() && !matches!(response.body, Body::Events) {
         let _ = write!(scratch, "Content-Length: {}\r\n", response.body.len());
     }
     match persistence {

@@ -26,7 +26,7 @@ use crate::handler;
 use crate::pool::Pool;
 use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
-use crate::response::{self, Persistence, Response};
+use crate::response::{self, Body, Persistence, Response};
 
 /// The most bytes a request head may take; a larger one is answered 431.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -281,17 +281,30 @@ impl Connection {
             Ok(response) => (response, None),
             Err(error) => {
                 let reason = error.reason();
-                (error.into_response(), Some(reason))
+                (handler::error_response(error, &self.config), Some(reason))
             }
         };
+        // An event stream has no length: it ends with the connection.
+        let events = matches!(response.body, Body::Events);
+        let persistence = if events {
+            Persistence::Close
+        } else {
+            persistence
+        };
         self.send(
-            &response,
+            response,
             head_only,
             persistence,
             &log,
             reason.as_deref(),
             started,
         )?;
+        if events && !head_only {
+            if let Some(watcher) = self.config.live_reload.clone() {
+                watcher.stream(&mut self.stream)?;
+            }
+            return Ok(Next::Close);
+        }
         Ok(match persistence {
             Persistence::Close => Next::Close,
             Persistence::KeepAlive | Persistence::EchoKeepAlive => Next::KeepAlive,
@@ -302,9 +315,9 @@ impl Connection {
     /// no longer be trusted.
     fn fail(&mut self, error: HttpError, head_only: bool, log: &LogLine) -> io::Result<Next> {
         let reason = error.reason();
-        let response = error.into_response();
+        let response = handler::error_response(error, &self.config);
         self.send(
-            &response,
+            response,
             head_only,
             Persistence::Close,
             log,
@@ -317,23 +330,27 @@ impl Connection {
     /// Writes a response and logs it.
     fn send(
         &mut self,
-        response: &Response,
+        mut response: Response,
         head_only: bool,
         persistence: Persistence,
         log: &LogLine,
         reason: Option<&str>,
         started: Instant,
     ) -> io::Result<()> {
+        handler::decorate(&mut response, &self.config);
         let result = response::write(
             &mut self.stream,
             &mut self.scratch,
-            response,
+            &response,
             head_only,
             persistence,
         );
         if self.config.access_log {
             let sent = result.as_ref().map_or(0, |n| *n);
-            let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            let reason = reason
+                .or(response.note)
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             log::info!(
                 "{} \"{} {}\" {}{} {} {:.1}ms",
                 self.peer,

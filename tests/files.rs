@@ -54,7 +54,8 @@ fn traversal_never_reaches_outside_the_root() {
         "//../secret.txt",
     ];
     for attack in attacks {
-        let out = server.raw(format!("GET {attack} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        let out =
+            server.raw(format!("GET {attack} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
         let text = String::from_utf8_lossy(&out);
         assert!(!text.contains(SECRET), "{attack} leaked the secret");
         let status = &text[9..12];
@@ -180,7 +181,7 @@ fn listing_links_work_for_awkward_names() {
         .split("<a href=\"")
         .skip(1)
         .map(|rest| &rest[..rest.find('"').unwrap()])
-        .filter(|href| !href.ends_with('/'))
+        .filter(|href| !href.ends_with('/') && !href.starts_with('?'))
         .collect();
     assert_eq!(hrefs.len(), names.len(), "{page}");
     for href in hrefs {
@@ -264,7 +265,7 @@ fn a_five_mib_file_arrives_byte_exact() {
     let server = Server::start(&dir.path, &[]);
     let mut client = server.connect();
     client
-        .send(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+        .send(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
     for _ in 0..2 {
         let response = client.response();
         assert_eq!(response.header("content-length"), Some("5242880"));
@@ -283,7 +284,7 @@ fn an_empty_file_has_an_empty_body() {
     let server = Server::start(&dir.path, &[]);
     let mut client = server.connect();
     client.send(
-        b"GET /empty.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /empty.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET /empty.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /empty.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
     );
     for _ in 0..2 {
         let response = client.response();

@@ -48,7 +48,7 @@ fn head_has_the_headers_of_get_and_no_body() {
     // HEAD then GET on one connection: if HEAD sent a body, the second
     // status line would be read from the middle of it.
     client.send(
-        b"HEAD /hello.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
     );
     let head = client.head_response();
     let get = client.response();
@@ -70,8 +70,12 @@ fn head_has_the_headers_of_get_and_no_body() {
 fn absolute_form_target() {
     let (_dir, server) = server();
     let mut client = server.connect();
-    client.send(b"GET http://example.com/hello.txt HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    client.send(b"GET http://localhost/hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().body, HELLO.as_bytes());
+    // The target's authority is the host (RFC 9112 section 3.2.2): a
+    // rebinding name there is refused whatever the Host field says.
+    client.send(b"GET http://evil.example/hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(client.response().status, 403);
 }
 
 #[test]
@@ -79,7 +83,7 @@ fn options_answers_204_with_allow_and_no_length() {
     let (_dir, server) = server();
     let mut client = server.connect();
     client.send(
-        b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\nOPTIONS /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\nOPTIONS /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
     );
     for _ in 0..2 {
         let response = client.response();
@@ -95,7 +99,7 @@ fn other_methods_get_405_with_allow_or_501() {
     let mut client = server.connect();
     for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
         client.send(
-            format!("{method} /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+            format!("{method} /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
                 .as_bytes(),
         );
         let response = client.response();
@@ -116,7 +120,7 @@ fn other_methods_get_405_with_allow_or_501() {
     }
     // Methods are case-sensitive: "get" is not GET.
     for method in ["BREW", "get", "Head"] {
-        client.send(format!("{method} /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        client.send(format!("{method} /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
         assert_eq!(
             client.response().status_line,
             "HTTP/1.1 501 Not Implemented",
@@ -124,7 +128,7 @@ fn other_methods_get_405_with_allow_or_501() {
         );
     }
     // None of these closed the connection.
-    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().status, 200);
 }
 
@@ -132,7 +136,7 @@ fn other_methods_get_405_with_allow_or_501() {
 fn bare_lf_and_leading_empty_lines_are_tolerated() {
     let (_dir, server) = server();
     let mut client = server.connect();
-    client.send(b"\r\n\nGET /hello.txt HTTP/1.1\nHost: a\n\n");
+    client.send(b"\r\n\nGET /hello.txt HTTP/1.1\nHost: localhost\n\n");
     assert_eq!(client.response().body, HELLO.as_bytes());
 }
 
@@ -141,25 +145,25 @@ fn malformed_heads_get_400_and_a_close() {
     let (_dir, server) = server();
     let cases: &[&[u8]] = &[
         b"GET /hello.txt HTTP/1.1\r\nHost : a\r\n\r\n",
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n",
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nX-Nul: a\x00b\r\n\r\n",
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b\r\n\r\n",
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Folded: a\r\n b\r\n\r\n",
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Nul: a\x00b\r\n\r\n",
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Ctl: a\x01b\r\n\r\n",
         b"GET /hello.txt HTTP/1.1\r\n\r\n",
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nHost: b\r\n\r\n",
         b"GET /hello.txt HTTP/1.1\r\nHost: a b\r\n\r\n",
         b"GET /hello.txt HTTP/1.1\r\nHost: a/b\r\n\r\n",
-        b"GET  /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n",
-        b"GET /hello.txt HTTP/1.1 \r\nHost: a\r\n\r\n",
-        b"GET /hello.txt http/1.1\r\nHost: a\r\n\r\n",
+        b"GET  /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET /hello.txt HTTP/1.1 \r\nHost: localhost\r\n\r\n",
+        b"GET /hello.txt http/1.1\r\nHost: localhost\r\n\r\n",
         b"GET /hello.txt\r\n\r\n",
-        b"G@T /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"G@T /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
     ];
     for case in cases {
         // A valid request follows each bad one: it must not be answered,
         // since after a malformed head the server cannot know where it starts.
         let mut raw = case.to_vec();
-        raw.extend_from_slice(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+        raw.extend_from_slice(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let out = server.raw(&raw);
         let text = String::from_utf8_lossy(&out);
         let label = String::from_utf8_lossy(case);
@@ -177,12 +181,12 @@ fn bad_targets_in_well_framed_requests_keep_the_connection() {
     let (_dir, server) = server();
     let mut client = server.connect();
     for target in ["hello.txt", "*", "/a#b", "/%zz"] {
-        client.send(format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        client.send(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
         let response = client.response();
         assert_eq!(response.status_line, "HTTP/1.1 400 Bad Request", "{target}");
         assert_eq!(response.header("connection"), None, "{target}");
     }
-    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().body, HELLO.as_bytes());
 }
 
@@ -207,10 +211,11 @@ fn host_rules() {
 fn versions() {
     let (_dir, server) = server();
     // HTTP/1.x with x > 1 is answered as 1.1.
-    let out = server.raw(b"GET /hello.txt HTTP/1.7\r\nHost: a\r\n\r\n");
+    let out = server.raw(b"GET /hello.txt HTTP/1.7\r\nHost: localhost\r\n\r\n");
     assert_eq!(status_of(&out), "HTTP/1.1 200 OK");
     for version in ["HTTP/2.0", "HTTP/0.9", "HTTP/3.1"] {
-        let out = server.raw(format!("GET /hello.txt {version}\r\nHost: a\r\n\r\n").as_bytes());
+        let out =
+            server.raw(format!("GET /hello.txt {version}\r\nHost: localhost\r\n\r\n").as_bytes());
         assert_eq!(
             status_of(&out),
             "HTTP/1.1 505 HTTP Version Not Supported",
@@ -224,15 +229,15 @@ fn versions() {
 fn long_targets_get_414_and_large_heads_431() {
     let (_dir, server) = server();
     let long = format!("/{}", "a".repeat(8 * 1024));
-    let out = server.raw(format!("GET {long} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+    let out = server.raw(format!("GET {long} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
     assert_eq!(status_of(&out), "HTTP/1.1 414 URI Too Long");
 
     // Exactly 8 KiB is accepted (and is simply not found).
     let fits = format!("/{}", "a".repeat(8 * 1024 - 1));
-    let out = server.raw(format!("GET {fits} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+    let out = server.raw(format!("GET {fits} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
     assert_eq!(status_of(&out), "HTTP/1.1 404 Not Found");
 
-    let mut many = String::from("GET /hello.txt HTTP/1.1\r\nHost: a\r\n");
+    let mut many = String::from("GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n");
     for i in 0..100 {
         many.push_str(&format!("X-{i}: v\r\n"));
     }
@@ -244,7 +249,7 @@ fn long_targets_get_414_and_large_heads_431() {
     );
 
     let big = format!(
-        "GET /hello.txt HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+        "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
         "b".repeat(20_000)
     );
     let out = server.raw(big.as_bytes());
@@ -259,7 +264,7 @@ fn long_targets_get_414_and_large_heads_431() {
 fn a_head_that_never_ends_is_cut_at_the_bound() {
     let (_dir, server) = server();
     let mut client = server.connect();
-    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n");
+    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n");
     // Send header lines until the server answers; it must answer long before
     // we have sent a megabyte.
     let line = format!("X-Filler: {}\r\n", "f".repeat(1000));
@@ -283,8 +288,8 @@ fn a_get_with_a_body_is_framed_and_the_next_request_served() {
     let (_dir, server) = server();
     let mut client = server.connect();
     client.send(
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 25\r\n\r\nGET /nope HTTP/1.1\r\nX: y\r\n\
-          GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 25\r\n\r\nGET /nope HTTP/1.1\r\nX: y\r\n\
+          GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
     );
     let first = client.response();
     assert_eq!(first.body, HELLO.as_bytes());
@@ -298,9 +303,9 @@ fn a_get_with_a_body_is_framed_and_the_next_request_served() {
 fn a_body_sent_in_pieces_is_framed() {
     let (_dir, server) = server();
     let mut client = server.connect();
-    client.send(b"POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234");
+    client.send(b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n01234");
     std::thread::sleep(std::time::Duration::from_millis(50));
-    client.send(b"56789GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"56789GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().status, 405);
     assert_eq!(client.response().body, HELLO.as_bytes());
 }
@@ -310,9 +315,9 @@ fn chunked_bodies_are_decoded_and_discarded() {
     let (_dir, server) = server();
     let mut client = server.connect();
     client.send(
-        b"POST /hello.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
-          5;ext=1\r\nGET /\r\n1A\r\nnope HTTP/1.1\r\nHost: a\r\n\r\n\r\n0\r\nTrailer: yes\r\n\r\n\
-          GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5;ext=1\r\nGET /\r\n22\r\nnope HTTP/1.1\r\nHost: localhost\r\n\r\n\r\n0\r\nTrailer: yes\r\n\r\n\
+          GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
     );
     assert_eq!(client.response().status, 405);
     let next = client.response();
@@ -324,7 +329,7 @@ fn chunked_bodies_are_decoded_and_discarded() {
 fn content_length_rules() {
     let (_dir, server) = server();
     // A list of identical values is one value.
-    let out = server.raw(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc");
+    let out = server.raw(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc");
     assert_eq!(status_of(&out), "HTTP/1.1 200 OK");
 
     let bad = [
@@ -343,7 +348,7 @@ fn content_length_rules() {
     ];
     for fields in bad {
         let raw = format!(
-            "GET /hello.txt HTTP/1.1\r\nHost: a\r\n{fields}\r\n\r\nabcGET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n"
+            "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n{fields}\r\n\r\nabcGET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
         );
         let out = server.raw(raw.as_bytes());
         let text = String::from_utf8_lossy(&out);
@@ -366,7 +371,7 @@ fn malformed_chunked_bodies_get_400_and_close() {
         "5\nhello\r\n0\r\n\r\n",
     ] {
         let raw = format!(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{body}GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n"
+            "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{body}GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
         );
         let out = server.raw(raw.as_bytes());
         let text = String::from_utf8_lossy(&out);
@@ -378,12 +383,12 @@ fn malformed_chunked_bodies_get_400_and_close() {
 #[test]
 fn bodies_over_the_bound_get_413_and_close() {
     let (_dir, server) = server();
-    let out = server.raw(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n");
+    let out = server.raw(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048577\r\n\r\n");
     assert_eq!(status_of(&out), "HTTP/1.1 413 Content Too Large");
     assert!(String::from_utf8_lossy(&out).contains("Connection: close"));
 
     let mut client = server.connect();
-    client.send(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    client.send(b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n");
     let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
     use std::io::Write;
     for _ in 0..17 {
@@ -401,7 +406,7 @@ fn expect_100_continue() {
     let (_dir, server) = server();
     let mut client = server.connect();
     client.send(
-        b"PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        b"PUT /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
     );
     // The interim response comes before we send the body.
     let interim = client.response();
@@ -412,13 +417,13 @@ fn expect_100_continue() {
 
     // Too large: the final response at once, and a close.
     let mut client = server.connect();
-    client.send(b"PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
+    client.send(b"PUT /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
     let response = client.response();
     assert_eq!(response.status, 413);
     assert!(client.is_closed());
 
     // An expectation we cannot meet.
-    let out = server.raw(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n");
+    let out = server.raw(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nExpect: teapot\r\n\r\n");
     assert_eq!(status_of(&out), "HTTP/1.1 417 Expectation Failed");
 }
 
@@ -427,7 +432,7 @@ fn http11_persists_by_default() {
     let (_dir, server) = server();
     let mut client = server.connect();
     for _ in 0..3 {
-        client.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+        client.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let response = client.response();
         assert_eq!(response.body, HELLO.as_bytes());
         assert_eq!(response.header("connection"), None);
@@ -438,7 +443,7 @@ fn http11_persists_by_default() {
 fn connection_close_is_honoured_and_echoed() {
     let (_dir, server) = server();
     let mut client = server.connect();
-    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     let response = client.response();
     assert_eq!(response.header("connection"), Some("close"));
     assert!(client.is_closed());
@@ -469,9 +474,11 @@ fn pipelined_requests_are_answered_in_order() {
     let mut raw = Vec::new();
     let targets = ["/hello.txt", "/missing", "/index.html", "/hello.txt", "/"];
     for target in targets {
-        raw.extend_from_slice(format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        raw.extend_from_slice(
+            format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes(),
+        );
     }
-    raw.extend_from_slice(b"HEAD /hello.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    raw.extend_from_slice(b"HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     let mut client = server.connect();
     client.send(&raw);
     let statuses: Vec<u16> = targets.iter().map(|_| client.response().status).collect();
@@ -487,7 +494,7 @@ fn pipelined_requests_are_answered_in_order() {
 fn pipelined_requests_split_across_writes() {
     let (_dir, server) = server();
     let raw =
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\nGET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let mut client = server.connect();
     // Split inside the second request line.
     client.send(&raw[..45]);
@@ -504,7 +511,7 @@ fn errors_to_head_requests_have_no_body_even_when_not_logging() {
         let dir = TempDir::new("head-errors");
         let server = Server::start(&dir.path, args);
         // A framing error closes the connection: everything sent is the head.
-        let out = server.raw(b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n");
+        let out = server.raw(b"HEAD / HTTP/1.1\r\nHost: localhost\r\nContent-Length: x\r\n\r\n");
         let text = String::from_utf8_lossy(&out);
         assert!(
             text.starts_with("HTTP/1.1 400 Bad Request\r\n"),
@@ -522,7 +529,7 @@ fn errors_to_head_requests_have_no_body_even_when_not_logging() {
 fn error_pages_are_html_and_keep_the_connection() {
     let (_dir, server) = server();
     let mut client = server.connect();
-    client.send(b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /missing HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let response = client.response();
     assert_eq!(response.status_line, "HTTP/1.1 404 Not Found");
     assert_eq!(
@@ -531,14 +538,14 @@ fn error_pages_are_html_and_keep_the_connection() {
     );
     assert!(response.text().contains("<title>404 Not Found</title>"));
     assert_eq!(response.header("connection"), None);
-    client.send(b"HEAD /missing HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"HEAD /missing HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let head = client.head_response();
     assert_eq!(head.status, 404);
     assert_eq!(
         head.header("content-length"),
         response.header("content-length")
     );
-    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().status, 200);
 }
 

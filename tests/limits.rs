@@ -68,7 +68,7 @@ fn a_fresh_client_is_served_promptly_with_hundreds_of_slow_ones_at_the_cap() {
     for _ in 0..300 {
         let mut stream = TcpStream::connect(server.addr).unwrap();
         stream
-            .write_all(b"GET /a.txt HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+            .write_all(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
             .unwrap();
         slow.push(stream);
     }
@@ -88,7 +88,7 @@ fn a_fresh_client_is_served_promptly_with_hundreds_of_slow_ones_at_the_cap() {
             .stream
             .set_read_timeout(Some(Duration::from_secs(1)))
             .unwrap();
-        fresh.send(b"GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+        fresh.send(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
         assert_eq!(fresh.response().text(), "fresh");
     }
     // The oldest slow client was the one shed to make room.
@@ -110,7 +110,7 @@ fn a_full_house_of_busy_connections_gets_503_with_retry_after() {
     let mut busy = Vec::new();
     for _ in 0..2 {
         let mut client = server.connect();
-        client.send(b"GET /huge.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+        client.send(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
         // The status line arrives: the server is now busy sending.
         let mut first = [0; 12];
         client.stream.read_exact(&mut first).unwrap();
@@ -135,7 +135,7 @@ fn a_file_truncated_while_sent_ends_with_a_close_not_a_hang() {
     std::fs::write(&path, vec![7u8; size]).unwrap();
     let server = Server::start(&dir.path, &[]);
     let mut client = server.connect();
-    client.send(b"GET /growing.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /growing.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         let mut byte = [0];
@@ -173,7 +173,7 @@ fn a_file_replaced_while_sent_is_sent_whole_as_it_was() {
     std::fs::write(&path, vec![1u8; size]).unwrap();
     let server = Server::start(&dir.path, &[]);
     let mut client = server.connect();
-    client.send(b"GET /asset.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /asset.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let mut status = [0; 12];
     client.stream.read_exact(&mut status).unwrap();
     // An editor's atomic save: write a new file, rename it over the old one.
@@ -215,13 +215,13 @@ fn thousands_of_aborted_connections_leak_nothing() {
             1 => stream.write_all(b"GET /small.txt HTTP/1.1\r\nHo").unwrap(),
             // A head and part of its body.
             2 => stream
-                .write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc")
+                .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc")
                 .unwrap(),
             // A request whose answer we leave unread: closing with unread
             // data makes the kernel reset the connection.
             _ => {
                 stream
-                    .write_all(b"GET /small.txt HTTP/1.1\r\nHost: a\r\n\r\n")
+                    .write_all(b"GET /small.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
                     .unwrap();
                 let mut one = [0];
                 stream.read_exact(&mut one).unwrap();
@@ -234,7 +234,7 @@ fn thousands_of_aborted_connections_leak_nothing() {
         let mut stream = TcpStream::connect(server.addr).unwrap();
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream
-            .write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+            .write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .unwrap();
         let mut some = [0; 4096];
         stream.read_exact(&mut some).unwrap();

@@ -17,7 +17,7 @@ fn an_idle_keep_alive_connection_is_closed() {
     dir.write("a.txt", "a");
     let server = Server::start(&dir.path, &["--idle-timeout", "0.3"]);
     let mut client = server.connect();
-    client.send(b"GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    client.send(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().text(), "a");
     // Nothing more is sent: the server closes without a response, well
     // before the client's own read timeout.
@@ -43,7 +43,7 @@ fn a_trickling_client_is_cut_at_the_head_deadline() {
     let server = Server::start(&dir.path, &["--head-timeout", "0.5", "--idle-timeout", "5"]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
         .unwrap();
     // One byte every 50 ms: each read succeeds, so only a total deadline
     // can stop this.
@@ -82,7 +82,7 @@ fn a_client_that_stops_reading_is_dropped() {
     let server = Server::start(&dir.path, &["--send-timeout", "0.3", "-v"]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream
-        .write_all(b"GET /huge.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        .write_all(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     // Never read: the server's write blocks until its send timeout.
     let log = server.wait_for_log("connection dropped");
@@ -95,7 +95,7 @@ fn a_body_that_never_arrives_is_cut_at_the_deadline() {
     let dir = TempDir::new("slow-body");
     let server = Server::start(&dir.path, &["--head-timeout", "0.3"]);
     let mut client = server.connect();
-    client.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly a little");
+    client.send(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nonly a little");
     let response = client.response();
     assert_eq!(response.status, 408);
     assert_eq!(response.header("connection"), Some("close"));

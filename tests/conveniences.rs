@@ -1,0 +1,607 @@
+//! The developer conveniences, each behind its flag: live reload, the
+//! single-page-app fallback, a custom 404 page, precompressed files, CORS,
+//! extra headers, the Host check against DNS rebinding, port fallback,
+//! sortable and JSON listings, and 404s that name the file meant.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{Response, Server, TIMEOUT, TempDir};
+
+fn request(server: &Server, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in fields {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut client = server.connect();
+    client.send(head.as_bytes());
+    if method == "HEAD" {
+        client.head_response()
+    } else {
+        client.response()
+    }
+}
+
+fn get(server: &Server, target: &str, fields: &[(&str, &str)]) -> Response {
+    request(server, "GET", target, fields)
+}
+
+const NAVIGATION: &[(&str, &str)] = &[
+    ("Sec-Fetch-Dest", "document"),
+    ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+];
+
+// Live reload.
+
+const SCRIPT_MARK: &str = "/* tinyhttpd live reload */";
+
+fn live_site() -> (TempDir, Server) {
+    let dir = TempDir::new("live");
+    dir.write(
+        "index.html",
+        "<!DOCTYPE html><html><body><p>hi</p></body></html>",
+    );
+    dir.write("no-body.html", "<html><p>no body tag</p></html>");
+    dir.write("fragment.html", "<p>just a fragment</p>");
+    dir.write("style.css", "p { color: red }");
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    (dir, server)
+}
+
+#[test]
+fn the_script_goes_into_html_navigations_only() {
+    let (_dir, server) = live_site();
+    let page = get(&server, "/", NAVIGATION);
+    let text = page.text();
+    let at = text.find(SCRIPT_MARK).expect("script injected");
+    assert!(text.find("</body>").unwrap() > at, "before </body>: {text}");
+    assert!(
+        text.starts_with("<!DOCTYPE html><html><body><p>hi</p><script>"),
+        "{text}"
+    );
+    assert_eq!(
+        page.header("content-length").unwrap(),
+        page.body.len().to_string()
+    );
+    assert!(page.header("etag").unwrap().ends_with("-live-reload\""));
+
+    let no_body = get(&server, "/no-body.html", NAVIGATION).text();
+    assert!(no_body.ends_with("</script></html>"), "{no_body}");
+    let fragment = get(&server, "/fragment.html", NAVIGATION).text();
+    assert!(
+        fragment.starts_with("<p>just a fragment</p><script>") && fragment.ends_with("</script>"),
+        "{fragment}"
+    );
+
+    // Without Fetch Metadata, an Accept that names HTML is a navigation.
+    let legacy = get(&server, "/", &[("Accept", "text/html")]);
+    assert!(legacy.text().contains(SCRIPT_MARK));
+
+    // fetch(), a range, a stylesheet: untouched, with the file's own tag.
+    let fetched = get(
+        &server,
+        "/",
+        &[("Sec-Fetch-Dest", "empty"), ("Accept", "*/*")],
+    );
+    assert_eq!(
+        fetched.text(),
+        "<!DOCTYPE html><html><body><p>hi</p></body></html>"
+    );
+    assert_ne!(fetched.header("etag"), page.header("etag"));
+    let ranged = get(
+        &server,
+        "/",
+        &[("Sec-Fetch-Dest", "document"), ("Range", "bytes=0-14")],
+    );
+    assert_eq!(
+        (ranged.status, ranged.text().as_str()),
+        (206, "<!DOCTYPE html>")
+    );
+    let css = get(&server, "/style.css", NAVIGATION);
+    assert_eq!(css.text(), "p { color: red }");
+
+    // Revalidation works on the injected page's own tag.
+    let etag = page.header("etag").unwrap();
+    let again = get(
+        &server,
+        "/",
+        &[NAVIGATION[0], NAVIGATION[1], ("If-None-Match", etag)],
+    );
+    assert_eq!(again.status, 304);
+}
+
+/// Opens the event stream and reads its head and the `retry:` line.
+fn subscribe(server: &Server) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET /.tinyhttpd/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        reader.read_line(&mut head).unwrap();
+    }
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nContent-Type: text/event-stream\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+    assert!(!head.contains("Content-Length"), "{head}");
+    let mut retry = String::new();
+    reader.read_line(&mut retry).unwrap();
+    assert_eq!(retry, "retry: 500\n");
+    reader.read_line(&mut retry).unwrap();
+    reader
+}
+
+/// The next event's name, waiting at most one second.
+fn next_event(reader: &mut BufReader<TcpStream>) -> String {
+    reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .expect("an event within a second");
+        if let Some(name) = line.strip_prefix("event: ") {
+            return name.trim_end().to_string();
+        }
+    }
+}
+
+/// Rewrites a file so its length and time both change.
+fn edit(dir: &TempDir, name: &str, contents: &str) {
+    let path = dir.write(name, contents);
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() + Duration::from_secs(2))
+        .unwrap();
+}
+
+#[test]
+fn a_file_change_sends_a_reload_event_within_a_second() {
+    let (dir, server) = live_site();
+    let mut events = subscribe(&server);
+    let started = Instant::now();
+    edit(&dir, "index.html", "<html><body>changed</body></html>");
+    assert_eq!(next_event(&mut events), "reload");
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    edit(&dir, "style.css", "p { color: blue; }");
+    assert_eq!(next_event(&mut events), "css");
+}
+
+#[test]
+fn the_event_stream_is_not_served_without_the_flag() {
+    let dir = TempDir::new("no-live");
+    dir.write("index.html", "<html><body>x</body></html>");
+    let server = Server::start(&dir.path, &[]);
+    assert_eq!(get(&server, "/.tinyhttpd/events", &[]).status, 404);
+    assert!(!get(&server, "/", NAVIGATION).text().contains(SCRIPT_MARK));
+}
+
+// Single-page apps and 404 pages.
+
+#[test]
+fn spa_fallback_serves_navigations_and_refuses_assets() {
+    let dir = TempDir::new("spa");
+    dir.write("index.html", "<html>app shell</html>");
+    dir.write("app.js", "console.log(1)");
+    let server = Server::start(&dir.path, &["--spa"]);
+    let deep = get(&server, "/app/settings", NAVIGATION);
+    assert_eq!(
+        (deep.status, deep.text().as_str()),
+        (200, "<html>app shell</html>")
+    );
+    assert_eq!(
+        deep.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let script = get(
+        &server,
+        "/app/missing.js",
+        &[("Sec-Fetch-Dest", "script"), ("Accept", "*/*")],
+    );
+    assert_eq!(script.status, 404);
+    let with_extension = get(&server, "/app/missing.js", NAVIGATION);
+    assert_eq!(with_extension.status, 404);
+    let fetched = get(
+        &server,
+        "/api/users",
+        &[("Sec-Fetch-Dest", "empty"), ("Accept", "application/json")],
+    );
+    assert_eq!(fetched.status, 404);
+    assert_eq!(get(&server, "/app.js", &[]).text(), "console.log(1)");
+
+    let plain = Server::start(&dir.path, &[]);
+    assert_eq!(get(&plain, "/app/settings", NAVIGATION).status, 404);
+}
+
+#[test]
+fn a_custom_404_page() {
+    let dir = TempDir::new("custom-404");
+    dir.write("site/index.html", "home");
+    let page = dir.write("404.html", "<h1>Lost?</h1>");
+    let server = Server::start(&dir.path.join("site"), &["--404", page.to_str().unwrap()]);
+    let response = get(&server, "/nowhere", &[]);
+    assert_eq!(response.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(response.text(), "<h1>Lost?</h1>");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    // Edits to the page show at once.
+    dir.write("404.html", "<h1>Still lost</h1>");
+    assert_eq!(get(&server, "/nowhere", &[]).text(), "<h1>Still lost</h1>");
+}
+
+#[test]
+fn a_404_names_the_file_that_differs_only_in_case() {
+    let dir = TempDir::new("case");
+    dir.write("Docs/About Us.html", "about");
+    let server = Server::start(&dir.path, &[]);
+    let response = get(&server, "/docs/about%20us.HTML", &[]);
+    assert_eq!(response.status, 404);
+    let text = response.text();
+    assert!(
+        text.contains("Did you mean <a href=\"/Docs/About%20Us.html\">"),
+        "{text}"
+    );
+    let log = server.wait_for_log("differs only in case");
+    assert!(
+        log.contains("404 (no such file; /Docs/About%20Us.html differs only in case)"),
+        "{log}"
+    );
+    assert!(
+        !get(&server, "/docs/nothing-like-it", &[])
+            .text()
+            .contains("Did you mean")
+    );
+}
+
+// Precompressed files.
+
+fn precompressed_site(args: &[&str]) -> (TempDir, Server) {
+    let dir = TempDir::new("precompressed");
+    dir.write("app.js", "plain javascript");
+    dir.write("app.js.gz", "GZIP BYTES");
+    dir.write("app.js.br", "BROTLI BYTES");
+    dir.write("only-gz.css", "plain css");
+    dir.write("only-gz.css.gz", "GZIP CSS");
+    let server = Server::start(&dir.path, args);
+    (dir, server)
+}
+
+#[test]
+fn precompressed_variants_follow_accept_encoding() {
+    let (_dir, server) = precompressed_site(&[]);
+    let cases: &[(Option<&str>, &str, Option<&str>)] = &[
+        (None, "plain javascript", None),
+        (Some("gzip"), "GZIP BYTES", Some("gzip")),
+        (Some("gzip, deflate, br"), "BROTLI BYTES", Some("br")),
+        (Some("br;q=0.5, gzip"), "GZIP BYTES", Some("gzip")),
+        (Some("br;q=0, gzip"), "GZIP BYTES", Some("gzip")),
+        (Some("br;q=0, gzip;q=0"), "plain javascript", None),
+        (Some("identity"), "plain javascript", None),
+        (Some("*"), "BROTLI BYTES", Some("br")),
+    ];
+    let mut tags = Vec::new();
+    for (accept, body, coding) in cases {
+        let fields: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept-Encoding", *a)).collect();
+        let response = get(&server, "/app.js", &fields);
+        assert_eq!(response.text(), *body, "{accept:?}");
+        assert_eq!(response.header("content-encoding"), *coding, "{accept:?}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/javascript; charset=utf-8"),
+            "{accept:?}"
+        );
+        assert_eq!(
+            response.header("vary"),
+            Some("Accept-Encoding"),
+            "{accept:?}"
+        );
+        tags.push(response.header("etag").unwrap().to_string());
+    }
+    // Three distinct representations, three distinct tags.
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags.len(), 3, "{tags:?}");
+
+    let css = get(&server, "/only-gz.css", &[("Accept-Encoding", "br, gzip")]);
+    assert_eq!(
+        (css.text().as_str(), css.header("content-encoding")),
+        ("GZIP CSS", Some("gzip"))
+    );
+}
+
+#[test]
+fn ranges_and_validators_apply_to_the_encoded_bytes() {
+    let (_dir, server) = precompressed_site(&[]);
+    let gz = [("Accept-Encoding", "gzip")];
+    let full = get(&server, "/app.js", &gz);
+    let etag = full.header("etag").unwrap();
+    let ranged = get(&server, "/app.js", &[gz[0], ("Range", "bytes=0-3")]);
+    assert_eq!(ranged.status, 206);
+    assert_eq!(ranged.text(), "GZIP");
+    assert_eq!(ranged.header("content-range"), Some("bytes 0-3/10"));
+    let cached = get(&server, "/app.js", &[gz[0], ("If-None-Match", etag)]);
+    assert_eq!(cached.status, 304);
+    assert_eq!(cached.header("vary"), Some("Accept-Encoding"));
+    // The gzip tag does not validate the plain file.
+    assert_eq!(
+        get(&server, "/app.js", &[("If-None-Match", etag)]).status,
+        200
+    );
+}
+
+#[test]
+fn no_precompressed_turns_it_off() {
+    let (_dir, server) = precompressed_site(&["--no-precompressed"]);
+    let response = get(&server, "/app.js", &[("Accept-Encoding", "gzip, br")]);
+    assert_eq!(response.text(), "plain javascript");
+    assert_eq!(response.header("content-encoding"), None);
+    assert_eq!(response.header("vary"), None);
+}
+
+// CORS and extra headers.
+
+#[test]
+fn cors_headers_and_preflight() {
+    let dir = TempDir::new("cors");
+    dir.write("data.json", "{}");
+    let server = Server::start(&dir.path, &["--cors"]);
+    let response = get(
+        &server,
+        "/data.json",
+        &[("Origin", "http://localhost:5173")],
+    );
+    assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        get(&server, "/missing", &[]).header("access-control-allow-origin"),
+        Some("*")
+    );
+    let preflight = request(
+        &server,
+        "OPTIONS",
+        "/data.json",
+        &[
+            ("Origin", "http://localhost:5173"),
+            ("Access-Control-Request-Method", "GET"),
+            (
+                "Access-Control-Request-Headers",
+                "x-requested-with, authorization",
+            ),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, HEAD, OPTIONS")
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("x-requested-with, authorization")
+    );
+
+    let plain = Server::start(&dir.path, &[]);
+    assert_eq!(
+        get(&plain, "/data.json", &[("Origin", "http://x")]).header("access-control-allow-origin"),
+        None
+    );
+}
+
+#[test]
+fn extra_headers_on_every_response() {
+    let dir = TempDir::new("headers");
+    dir.write("a.txt", "a");
+    let server = Server::start(
+        &dir.path,
+        &[
+            "--header",
+            "X-Frame-Options: DENY",
+            "--header",
+            "Permissions-Policy:  camera=()",
+        ],
+    );
+    for target in ["/a.txt", "/missing", "/"] {
+        let response = get(&server, target, &[]);
+        assert_eq!(response.header("x-frame-options"), Some("DENY"), "{target}");
+        assert_eq!(
+            response.header("permissions-policy"),
+            Some("camera=()"),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn bad_header_flags_are_refused_at_start() {
+    for bad in ["NoColon", "Bad Name: x", ": empty", "X-Ctl: a\u{1}b"] {
+        let out = std::process::Command::new(common::BIN)
+            .args(["--port", "0", "--header", bad])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{bad}: {stderr}");
+        assert!(stderr.contains("--header"), "{bad}: {stderr}");
+    }
+}
+
+// The Host check.
+
+#[test]
+fn rebinding_hosts_are_refused_on_loopback() {
+    let dir = TempDir::new("host");
+    dir.write("a.txt", "a");
+    let server = Server::start(&dir.path, &["--allow-host", "myapp.test"]);
+    let port = server.addr.port();
+    for host in [
+        format!("localhost:{port}"),
+        "app.localhost".into(),
+        format!("127.0.0.1:{port}"),
+        "[::1]".into(),
+        "MyApp.Test".into(),
+    ] {
+        let response = get_with_host(&server, &host);
+        assert_eq!(response.status, 200, "{host}");
+    }
+    for host in [
+        "evil.example",
+        "evil.example:80",
+        "192.168.1.2",
+        "localhost.evil.example",
+    ] {
+        let response = get_with_host(&server, host);
+        assert_eq!(response.status, 403, "{host}");
+    }
+    let log = server.wait_for_log("403 (host)");
+    assert!(
+        log.contains("refused a request for Host 'evil.example'"),
+        "{log}"
+    );
+    assert!(log.contains("--allow-host"), "{log}");
+}
+
+fn get_with_host(server: &Server, host: &str) -> Response {
+    let mut client = server.connect();
+    client.send(
+        format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    client.response()
+}
+
+// Ports.
+
+#[test]
+fn without_port_a_busy_8080_moves_to_the_next_free_port() {
+    // Hold 8080 (or find it already held by something else).
+    let holder = TcpListener::bind("127.0.0.1:8080");
+    let dir = TempDir::new("port-fallback");
+    dir.write("a.txt", "moved");
+    let mut command = std::process::Command::new(common::BIN);
+    command.arg("--root").arg(&dir.path).env_remove("RUST_LOG");
+    let server = Server::spawn(command);
+    let port = server.addr.port();
+    assert!((8081..=8099).contains(&port), "{port}");
+    assert_eq!(server.get("/a.txt").text(), "moved");
+    let log = server.wait_for_log("in use");
+    assert!(
+        log.contains(&format!(
+            "port 8080 is in use, so serving on port {port} instead"
+        )),
+        "{log}"
+    );
+    drop(holder);
+}
+
+#[test]
+fn open_starts_the_desktop_opener_with_the_url() {
+    let dir = TempDir::new("open");
+    let bin = dir.mkdir("bin");
+    let record = dir.path.join("opened.txt");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > {}.tmp && mv {0}.tmp {0}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .arg("--root")
+        .arg(&dir.path)
+        .args(["--port", "0", "--open"])
+        .env("PATH", path)
+        .env_remove("RUST_LOG");
+    let server = Server::spawn(command);
+    let deadline = Instant::now() + TIMEOUT;
+    while !record.exists() {
+        assert!(Instant::now() < deadline, "the opener never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), server.url);
+}
+
+// Listings for people and scripts.
+
+#[test]
+fn listings_sort_and_speak_json() {
+    let dir = TempDir::new("listing-sort");
+    dir.write("files/small.txt", "1");
+    dir.write("files/big.txt", "1234567890");
+    dir.write("files/medium.txt", "12345");
+    let server = Server::start(&dir.path, &[]);
+    let by_size = get(&server, "/files/?sort=size&order=desc", &[]).text();
+    let positions: Vec<usize> = ["big.txt", "medium.txt", "small.txt"]
+        .iter()
+        .map(|n| by_size.find(&format!("href=\"{n}\"")).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{by_size}");
+    assert!(
+        by_size.contains("title=\"10 bytes\">10 B</td>"),
+        "{by_size}"
+    );
+
+    let json = get(&server, "/files/", &[("Accept", "application/json")]);
+    assert_eq!(
+        json.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let text = json.text();
+    assert!(text.starts_with("{\"path\":\"/files/\",\"entries\":[{\"name\":\"big.txt\",\"type\":\"file\",\"size\":10,\"modified\":\""), "{text}");
+    assert_eq!(text.matches("\"type\":\"file\"").count(), 3, "{text}");
+    // A browser still gets HTML.
+    assert!(
+        get(&server, "/files/", NAVIGATION)
+            .text()
+            .starts_with("<!DOCTYPE html>")
+    );
+}
+
+#[test]
+fn log_lines_say_why() {
+    let dir = TempDir::new("reasons");
+    dir.write("a.txt", "a");
+    dir.write(".secret", "s");
+    let server = Server::start(&dir.path, &[]);
+    let etag = get(&server, "/a.txt", &[])
+        .header("etag")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        get(&server, "/a.txt", &[("If-None-Match", &etag)]).status,
+        304
+    );
+    let modified = get(&server, "/a.txt", &[])
+        .header("last-modified")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        get(&server, "/a.txt", &[("If-Modified-Since", &modified)]).status,
+        304
+    );
+    assert_eq!(get(&server, "/.secret", &[]).status, 404);
+    let log = server.wait_for_log("404 (hidden)");
+    assert!(log.contains("\"GET /a.txt\" 304 (etag)"), "{log}");
+    assert!(log.contains("\"GET /a.txt\" 304 (date)"), "{log}");
+}
