@@ -10,7 +10,7 @@ reports wrk's p99 latency and error count, the server's CPU time per request
 
 Run it through scripts/bench.sh, which installs wrk, nginx-light and
 lighttpd from Debian's packages when they are missing and builds the release
-binary. Settings: ROUNDS (default 6) and SECONDS (default 5) in the
+binary. Settings: ROUNDS (default 6) and SECONDS_PER_RUN (default 5) in the
 environment; BENCH_ONLY=tinyhttpd limits the servers (comma-separated).
 """
 
@@ -27,7 +27,7 @@ import time
 
 HZ = os.sysconf("SC_CLK_TCK")
 ROUNDS = int(os.environ.get("ROUNDS", "6"))
-SECONDS = int(os.environ.get("SECONDS_PER_RUN", os.environ.get("SECONDS", "5")))
+SECONDS = int(os.environ.get("SECONDS_PER_RUN", "5"))
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
 
