@@ -30,22 +30,8 @@ use crate::response::{Body, Response, Status, http_date};
 const KNOWN_METHODS: &[&str] = &["POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE"];
 
 pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
-    // RFC 9112 section 3.2.2: with an absolute-form target, its authority
-    // is the host, whatever the Host field says.
-    let host = resolve::authority(request.target)
-        .map(str::as_bytes)
-        .or(request.header("host"));
-    if config.check_host
-        && let Some(host) = host
-        && !host::is_allowed(host, &config.allowed_hosts)
-    {
-        let host = String::from_utf8_lossy(host);
-        log::warn!(
-            "refused a request for Host '{}': on a loopback address only localhost names \
-             are served, against DNS rebinding; allow this name with --allow-host",
-            host.escape_default()
-        );
-        return Err(HttpError::Forbidden("host"));
+    if config.check_host {
+        check_host(request, config)?;
     }
     match request.method {
         "GET" | "HEAD" => {}
@@ -69,7 +55,7 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
     }
     let resolved = match resolve::resolve(&target, &options) {
         Ok(resolved) => resolved,
-        Err(HttpError::NotFound("no such file")) => {
+        Err(HttpError::NotFound(resolve::NO_SUCH_FILE)) => {
             return not_found(request, &target, &options, config);
         }
         Err(e) => return Err(e),
@@ -82,21 +68,51 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
         } => serve_file(file, metadata, &path, request, &options, config),
         Resolved::Directory { path, url_path } if config.listing => {
             let entries = resolve::list_dir(&path, &options)?;
-            let order = listing::Order::from_query(target.query);
-            let response = Response::new(Status::Ok).header("Cache-Control", config.cache_control);
-            // The same listing as JSON, for scripts that ask for it.
-            if accepts(request, "application/json") && !accepts(request, "text/html") {
-                return Ok(response
-                    .header("Content-Type", "application/json; charset=utf-8")
-                    .body(Body::Bytes(
-                        listing::render_json(&url_path, entries, order).into_bytes(),
-                    )));
-            }
-            Ok(response.html(listing::render(&url_path, entries, order)))
+            Ok(list(request, &url_path, entries, target.query, config))
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
         Resolved::Redirect { location } => Ok(redirect(location)),
     }
+}
+
+/// Refuses a request whose host is not this machine (see `host.rs`). With
+/// an absolute-form target its authority is the host, whatever the Host
+/// field says (RFC 9112 section 3.2.2).
+fn check_host(request: &Request<'_>, config: &Config) -> Result<(), HttpError> {
+    let host = resolve::authority(request.target)
+        .map(str::as_bytes)
+        .or(request.header("host"));
+    match host {
+        Some(host) if !host::is_allowed(host, &config.allowed_hosts) => {
+            log::warn!(
+                "refused a request for Host '{}': on a loopback address only localhost names \
+                 are served, against DNS rebinding; allow this name with --allow-host",
+                String::from_utf8_lossy(host).escape_default()
+            );
+            Err(HttpError::Forbidden("host"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A folder's listing: HTML, or the same data as JSON for a client that
+/// asks for JSON and not HTML.
+fn list(
+    request: &Request<'_>,
+    url_path: &str,
+    entries: Vec<listing::Entry>,
+    query: Option<&str>,
+    config: &Config,
+) -> Response {
+    let order = listing::Order::from_query(query);
+    let response = Response::new(Status::Ok).header("Cache-Control", config.cache_control);
+    if accepts(request, "application/json") && !accepts(request, "text/html") {
+        let json = listing::render_json(url_path, entries, order);
+        return response
+            .header("Content-Type", "application/json; charset=utf-8")
+            .body(Body::Bytes(json.into_bytes()));
+    }
+    response.html(listing::render(url_path, entries, order))
 }
 
 /// A path that names nothing. With `--spa`, a navigation to a path without
@@ -127,7 +143,7 @@ fn not_found(
     }
     match resolve::case_insensitive_match(target, options) {
         Some(existing) => Err(HttpError::WrongCase(existing)),
-        None => Err(HttpError::NotFound("no such file")),
+        None => Err(HttpError::NotFound(resolve::NO_SUCH_FILE)),
     }
 }
 

@@ -122,6 +122,11 @@ pub fn push_encoded(out: &mut String, segment: &str) {
     }
 }
 
+/// The reason of the 404 for a path that names nothing at all (as opposed to
+/// something hidden or outside the root), which the handler may still answer
+/// (single-page-app fallback, letter-case hint).
+pub const NO_SUCH_FILE: &str = "no such file";
+
 /// What a path names.
 #[derive(Debug)]
 pub enum Resolved {
@@ -250,7 +255,7 @@ fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpErr
                     io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
                 ) =>
             {
-                return Err(HttpError::NotFound("no such file"));
+                return Err(HttpError::NotFound(NO_SUCH_FILE));
             }
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 return Err(HttpError::Forbidden("permission denied"));
@@ -359,7 +364,7 @@ fn segments(decoded: &str, hidden: bool) -> Result<Vec<&str>, HttpError> {
 pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, HttpError> {
     let real = fs::canonicalize(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => HttpError::Forbidden("permission denied"),
-        _ => HttpError::NotFound("no such file"),
+        _ => HttpError::NotFound(NO_SUCH_FILE),
     })?;
     let relative = real
         .strip_prefix(options.root)
