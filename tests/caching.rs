@@ -23,25 +23,12 @@ fn site() -> (TempDir, Server) {
     (dir, server)
 }
 
-/// One request with extra header lines, on its own connection.
 fn request(server: &Server, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
-    let mut head =
-        format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    for (name, value) in fields {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut client = server.connect();
-    client.send(head.as_bytes());
-    if method == "HEAD" {
-        client.head_response()
-    } else {
-        client.response()
-    }
+    server.request(method, target, fields)
 }
 
 fn get(server: &Server, target: &str, fields: &[(&str, &str)]) -> Response {
-    request(server, "GET", target, fields)
+    server.request("GET", target, fields)
 }
 
 #[test]

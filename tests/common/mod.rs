@@ -155,12 +155,25 @@ impl Server {
 
     /// One GET on its own connection.
     pub fn get(&self, target: &str) -> Response {
+        self.request("GET", target, &[])
+    }
+
+    /// One request with extra header lines, on its own connection
+    /// (`Connection: close`), and its response.
+    pub fn request(&self, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
+        let mut head =
+            format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        for (name, value) in fields {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
         let mut client = self.connect();
-        client.send(
-            format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        );
-        client.response()
+        client.send(head.as_bytes());
+        if method == "HEAD" {
+            client.head_response()
+        } else {
+            client.response()
+        }
     }
 
     /// Everything the server logged so far.
