@@ -56,19 +56,21 @@ impl Watcher {
             latest: Mutex::new((0, Change::Reload)),
             changed: Condvar::new(),
         });
+        // The first picture of the tree is taken before the server starts
+        // listening, so no change made after that can go unnoticed.
+        let mut warned = false;
+        let known = snapshot(&root, &mut warned);
         let publisher = Arc::clone(&watcher);
         let spawned = thread::Builder::new()
             .name("live-reload".into())
-            .spawn(move || publisher.poll(&root));
+            .spawn(move || publisher.poll(&root, known, warned));
         if let Err(e) = spawned {
             log::warn!("live reload is off: cannot start its watcher: {e}");
         }
         watcher
     }
 
-    fn poll(&self, root: &Path) {
-        let mut warned = false;
-        let mut known = snapshot(root, &mut warned);
+    fn poll(&self, root: &Path, mut known: Snapshot, mut warned: bool) {
         loop {
             thread::sleep(POLL);
             let now = snapshot(root, &mut warned);

@@ -146,12 +146,17 @@ fn next_event(reader: &mut BufReader<TcpStream>) -> String {
     }
 }
 
-/// Rewrites a file so its length and time both change.
+/// Replaces a file in one step (as an editor's atomic save does), with new
+/// contents and a modification time that cannot equal the old one.
 fn edit(dir: &TempDir, name: &str, contents: &str) {
-    let path = dir.write(name, contents);
-    let file = std::fs::File::options().write(true).open(path).unwrap();
+    // Staged outside the served folder, so the watcher never sees it.
+    let outside = TempDir::new("staging");
+    let staged = outside.write(name, contents);
+    let file = std::fs::File::options().write(true).open(&staged).unwrap();
     file.set_modified(SystemTime::now() + Duration::from_secs(2))
         .unwrap();
+    drop(file);
+    std::fs::rename(staged, dir.path.join(name)).unwrap();
 }
 
 #[test]
