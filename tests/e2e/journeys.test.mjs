@@ -1,0 +1,220 @@
+// End-to-end journeys: the release binary, started on port 0, driven by
+// Debian's headless Chromium through playwright-core. Each journey is what a
+// developer does in a browser; each failure leaves a screenshot and the
+// server's log in tests/e2e/artifacts/.
+//
+// Run from the repository root after `cargo build --release`:
+//   (cd tests/e2e && npm ci && npm test)
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createInterface } from "node:readline";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { chromium } from "playwright-core";
+
+const repo = path.resolve(import.meta.dirname, "../..");
+const binary = path.join(repo, "target/release/tinyhttpd");
+const artifacts = path.join(import.meta.dirname, "artifacts");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+let browser;
+
+before(async () => {
+  fs.rmSync(artifacts, { recursive: true, force: true });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    // Playwright gives every launch a fresh, empty profile directory.
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Starts tinyhttpd on a free port and resolves once it prints its URL. */
+async function startServer(root, args = []) {
+  const child = spawn(binary, ["--root", root, "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: "" },
+  });
+  let log = "";
+  child.stderr.on("data", (chunk) => (log += chunk));
+  const line = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`tinyhttpd exited with ${code}: ${log}`)));
+    setTimeout(() => reject(new Error("no listening line")), 5000);
+  });
+  const url = line.replace("listening on ", "");
+  return {
+    url,
+    log: () => log,
+    stop: () => child.kill(),
+    /** Waits until the log contains `text`. */
+    async waitForLog(text, ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (!log.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`log never said ${text}:\n${log}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
+
+/** A fresh folder for a journey's site. */
+function site(name, files) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tinyhttpd-e2e-${name}-`));
+  for (const [file, contents] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), contents);
+  }
+  return dir;
+}
+
+/** Replaces a file in one step, with a modification time it cannot have had. */
+function edit(dir, file, contents) {
+  const staged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tinyhttpd-e2e-staging-")), "file");
+  fs.writeFileSync(staged, contents);
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(staged, later, later);
+  fs.renameSync(staged, path.join(dir, file));
+}
+
+/** Runs a journey with its own page; on failure, keeps a screenshot and the log. */
+function journey(name, body) {
+  test(name, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const servers = [];
+    const serve = async (root, args) => {
+      const server = await startServer(root, args);
+      servers.push(server);
+      return server;
+    };
+    try {
+      await body(page, serve);
+    } catch (error) {
+      const slug = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+      fs.mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: path.join(artifacts, `${slug}.png`) }).catch(() => {});
+      fs.writeFileSync(path.join(artifacts, `${slug}.log`), servers.map((s) => s.log()).join("\n---\n"));
+      throw error;
+    } finally {
+      servers.forEach((s) => s.stop());
+      await context.close();
+    }
+  });
+}
+
+journey("the demo site renders, and its listing links open awkward names", async (page, serve) => {
+  const server = await serve(path.join(repo, "www"));
+  await page.goto(server.url);
+  await page.screenshot({ path: path.join(os.tmpdir(), "tinyhttpd-e2e-home.png") });
+  assert.equal(await page.textContent("h1"), "It works");
+  // The ES module ran (served as JavaScript) and the image loaded.
+  assert.equal(await page.textContent("#status"), "The JavaScript module ran.");
+  assert.ok(await page.$eval("header img", (img) => img.complete && img.naturalWidth > 0));
+  // The stylesheet applied.
+  assert.equal(await page.$eval("h1", (h) => getComputedStyle(h).color), "rgb(47, 125, 91)");
+
+  await page.click("text=A folder without an index file");
+  assert.equal(await page.title(), "Index of /files/");
+  await page.click("text=notes #1 100% café.txt");
+  assert.match(await page.textContent("body"), /Plain text with a name full of characters/);
+  assert.ok(decodeURIComponent(page.url()).endsWith("/files/notes #1 100% café.txt"));
+});
+
+journey("a video loads its metadata and seeks with range requests", async (page, serve) => {
+  const dir = site("video", {
+    "index.html": '<!DOCTYPE html><video id="v" src="clip.webm" preload="metadata" muted></video>',
+  });
+  execFileSync("ffmpeg", [
+    "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=6:size=320x240:rate=15",
+    "-c:v", "libvpx", "-b:v", "400k", "-y", path.join(dir, "clip.webm"),
+  ]);
+  const server = await serve(dir);
+  await page.goto(server.url);
+  const duration = await page.$eval("#v", (v) =>
+    v.readyState >= 1 ? v.duration : new Promise((r) => v.addEventListener("loadedmetadata", () => r(v.duration))));
+  assert.ok(duration > 5 && duration < 7, `duration ${duration}`);
+  const position = await page.$eval("#v", (v) => new Promise((resolve) => {
+    v.addEventListener("seeked", () => resolve(v.currentTime), { once: true });
+    v.currentTime = v.duration / 2;
+  }));
+  assert.ok(Math.abs(position - duration / 2) < 0.5, `seeked to ${position}`);
+  await server.waitForLog('"GET /clip.webm" 206');
+});
+
+journey("a reload revalidates with 304s, and an edit shows", async (page, serve) => {
+  const dir = site("reload", {
+    "index.html": '<!DOCTYPE html><link rel="stylesheet" href="style.css"><h1 id="t">version one</h1>',
+    "style.css": "h1 { color: rgb(0, 0, 255); }",
+  });
+  const server = await serve(dir);
+  await page.goto(server.url);
+  await page.reload();
+  await server.waitForLog('"GET /style.css" 304 (etag)');
+  await server.waitForLog('"GET /" 304 (etag)');
+  edit(dir, "index.html", '<!DOCTYPE html><link rel="stylesheet" href="style.css"><h1 id="t">version two</h1>');
+  await page.reload();
+  assert.equal(await page.textContent("#t"), "version two");
+});
+
+journey("live reload: an HTML edit reloads the page, a CSS edit restyles it in place", async (page, serve) => {
+  const dir = site("live", {
+    "index.html": '<!DOCTYPE html><html><head><link rel="stylesheet" href="style.css"></head><body><h1 id="t">before</h1></body></html>',
+    "style.css": "h1 { color: rgb(255, 0, 0); }",
+  });
+  const server = await serve(dir, ["--live-reload"]);
+  await page.goto(server.url);
+  await server.waitForLog('"GET /.tinyhttpd/events" 200');
+  // A mark that only survives if the page is not reloaded.
+  await page.evaluate(() => (window.stillHere = true));
+  edit(dir, "style.css", "h1 { color: rgb(0, 128, 0); }");
+  await page.waitForFunction(() => getComputedStyle(document.getElementById("t")).color === "rgb(0, 128, 0)", null, { timeout: 2000 });
+  assert.equal(await page.evaluate(() => window.stillHere), true, "the CSS change reloaded the page");
+
+  edit(dir, "index.html", '<!DOCTYPE html><html><head><link rel="stylesheet" href="style.css"></head><body><h1 id="t">after</h1></body></html>');
+  await page.waitForFunction(() => document.getElementById("t")?.textContent === "after", null, { timeout: 2000 });
+  assert.equal(await page.evaluate(() => window.stillHere), undefined);
+});
+
+journey("single-page app: a deep link renders the app, a missing script is a 404", async (page, serve) => {
+  const dir = site("spa", {
+    "index.html": '<!DOCTYPE html><h1 id="app">app shell</h1><script src="/assets/missing.js"></script>',
+  });
+  const server = await serve(dir, ["--spa"]);
+  const errors = [];
+  page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+  const response = await page.goto(`${server.url}app/settings`);
+  assert.equal(response.status(), 200);
+  assert.equal(await page.textContent("#app"), "app shell");
+  await server.waitForLog('"GET /assets/missing.js" 404');
+  assert.ok(errors.some((e) => e.includes("404")), `console errors: ${errors}`);
+});
+
+journey("a precompressed asset is decoded and used", async (page, serve) => {
+  const script = 'document.getElementById("from").textContent = "gzip";';
+  const dir = site("precompressed", {
+    "index.html": '<!DOCTYPE html><p id="from">nothing ran</p><script src="app.js"></script>',
+    "app.js": 'document.getElementById("from").textContent = "plain";',
+    "app.js.gz": zlib.gzipSync(script),
+  });
+  const server = await serve(dir);
+  await page.goto(server.url);
+  assert.equal(await page.textContent("#from"), "gzip");
+});
