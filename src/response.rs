@@ -180,9 +180,9 @@ impl Response {
     }
 }
 
-/// Files up to this size are copied into the write buffer rather than sent
-/// with `sendfile`: for them a read and one write are cheaper than a write and
-/// a `sendfile` that leave as two segments.
+/// Bodies up to this size are copied into the write buffer and leave with
+/// the head in one write; for files, a read and one write are cheaper than a
+/// write and a `sendfile` that leave as two segments.
 const INLINE_FILE: u64 = 16 * 1024;
 
 /// What the connection adds to the response's own `Connection` field.
@@ -237,11 +237,18 @@ pub fn write(
 
     let send_body = !head_only && !status.forbids_body();
     match &response.body {
-        // The head and an in-memory body go out in one write, so Nagle's
-        // algorithm never holds back a second small segment.
-        Body::Bytes(bytes) if send_body => {
+        // The head and a small in-memory body go out in one write. A large
+        // one (a big listing) is not copied into the connection's buffer,
+        // which would then keep that size for the connection's life: the
+        // head is held back with MSG_MORE and leaves with the body.
+        Body::Bytes(bytes) if send_body && bytes.len() as u64 <= INLINE_FILE => {
             scratch.extend_from_slice(bytes);
             stream.write_all(scratch)?;
+            Ok(bytes.len() as u64)
+        }
+        Body::Bytes(bytes) if send_body => {
+            sys::send_more(stream, scratch)?;
+            stream.write_all(bytes)?;
             Ok(bytes.len() as u64)
         }
         // A small file is read into the same buffer as the head and both go
