@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -28,11 +29,18 @@ pub enum State {
     Busy,
 }
 
+/// What a connection's own thread updates as it goes, without taking the
+/// registry's lock: whether it is busy, and since when (microseconds from
+/// the registry's creation). Shedding reads it under the lock; a reading a moment
+/// stale only changes which waiting connection is picked.
+struct Activity {
+    busy: AtomicBool,
+    since_us: AtomicU64,
+}
+
 struct Entry {
     socket: TcpStream,
-    state: State,
-    /// When the connection entered its current state.
-    since: Instant,
+    activity: Arc<Activity>,
 }
 
 #[derive(Default)]
@@ -43,14 +51,14 @@ struct Inner {
 
 pub struct Registry {
     cap: usize,
+    epoch: Instant,
     inner: Mutex<Inner>,
 }
 
 /// The answer to a new connection.
-#[derive(Debug, PartialEq, Eq)]
 pub enum Admission {
-    /// Registered under this id.
-    Admitted(u64),
+    /// Registered; the registration goes with the connection.
+    Admitted(Registration),
     /// At the cap with nothing to shed.
     Full,
 }
@@ -59,21 +67,27 @@ impl Registry {
     pub fn new(cap: usize) -> Registry {
         Registry {
             cap,
+            epoch: Instant::now(),
             inner: Mutex::new(Inner::default()),
         }
     }
 
     /// Registers `socket` (by a clone of it), shedding the oldest waiting
     /// connection if the registry is full.
-    pub fn admit(&self, socket: &TcpStream) -> io::Result<Admission> {
+    pub fn admit(self: &Arc<Self>, socket: &TcpStream) -> io::Result<Admission> {
         let clone = socket.try_clone()?;
+        let activity = Arc::new(Activity {
+            busy: AtomicBool::new(false),
+            since_us: AtomicU64::new(self.now_us()),
+        });
         let mut inner = self.lock();
         if inner.entries.len() >= self.cap {
             let oldest = inner
                 .entries
                 .iter()
-                .filter(|(_, e)| e.state == State::Waiting)
-                .min_by_key(|(_, e)| e.since)
+                .filter(|(_, e)| !e.activity.busy.load(Ordering::Relaxed))
+                // Ties (connections that arrived together) go by arrival order.
+                .min_by_key(|(id, e)| (e.activity.since_us.load(Ordering::Relaxed), **id))
                 .map(|(&id, _)| id);
             let Some(oldest) = oldest else {
                 return Ok(Admission::Full);
@@ -89,29 +103,22 @@ impl Registry {
             id,
             Entry {
                 socket: clone,
-                state: State::Waiting,
-                since: Instant::now(),
+                activity: Arc::clone(&activity),
             },
         );
-        Ok(Admission::Admitted(id))
-    }
-
-    /// Records that connection `id` changed state.
-    pub fn set(&self, id: u64, state: State) {
-        if let Some(entry) = self.lock().entries.get_mut(&id) {
-            entry.state = state;
-            entry.since = Instant::now();
-        }
-    }
-
-    /// Forgets connection `id`, handing back its socket clone if it was
-    /// still registered.
-    pub fn remove(&self, id: u64) -> Option<TcpStream> {
-        self.lock().entries.remove(&id).map(|e| e.socket)
+        Ok(Admission::Admitted(Registration {
+            registry: Arc::clone(self),
+            id,
+            activity,
+        }))
     }
 
     pub fn len(&self) -> usize {
         self.lock().entries.len()
+    }
+
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
     /// The lock, even if a thread panicked while holding it: nothing here
@@ -128,21 +135,24 @@ impl Registry {
 pub struct Registration {
     registry: Arc<Registry>,
     id: u64,
+    activity: Arc<Activity>,
 }
 
 impl Registration {
-    pub fn new(registry: Arc<Registry>, id: u64) -> Registration {
-        Registration { registry, id }
-    }
-
+    /// Records what the connection is doing now; no lock is taken.
     pub fn set(&self, state: State) {
-        self.registry.set(self.id, state);
+        self.activity
+            .busy
+            .store(state == State::Busy, Ordering::Relaxed);
+        self.activity
+            .since_us
+            .store(self.registry.now_us(), Ordering::Relaxed);
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.registry.remove(self.id);
+        self.registry.lock().entries.remove(&self.id);
     }
 }
 
@@ -159,53 +169,48 @@ mod tests {
         (server, client)
     }
 
+    fn admit(registry: &Arc<Registry>, socket: &TcpStream) -> Registration {
+        match registry.admit(socket).unwrap() {
+            Admission::Admitted(registration) => registration,
+            Admission::Full => panic!("full"),
+        }
+    }
+
     #[test]
     fn sheds_the_oldest_waiting_connection_and_never_a_busy_one() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let registry = Registry::new(3);
+        let registry = Arc::new(Registry::new(3));
         let (busy, _c0) = pair(&listener);
         let (old, mut old_client) = pair(&listener);
         let (young, _c2) = pair(&listener);
-        let Admission::Admitted(busy_id) = registry.admit(&busy).unwrap() else {
-            panic!()
-        };
-        registry.set(busy_id, State::Busy);
-        let Admission::Admitted(old_id) = registry.admit(&old).unwrap() else {
-            panic!()
-        };
-        let Admission::Admitted(young_id) = registry.admit(&young).unwrap() else {
-            panic!()
-        };
-        // The busy one entered its state first, but it is not sheddable.
-        registry.set(young_id, State::Waiting);
+        let busy = admit(&registry, &busy);
+        busy.set(State::Busy);
+        let old = admit(&registry, &old);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let young = admit(&registry, &young);
+        young.set(State::Waiting);
 
         let (newcomer, _c3) = pair(&listener);
-        assert!(matches!(
-            registry.admit(&newcomer).unwrap(),
-            Admission::Admitted(_)
-        ));
+        let _newcomer = admit(&registry, &newcomer);
         assert_eq!(registry.len(), 3);
-        assert!(
-            registry.remove(old_id).is_none(),
-            "the oldest waiting one was shed"
-        );
-        // Its client sees the connection end.
+        // The oldest waiting one was shed: its client sees the end.
         let mut buf = [0; 1];
         assert_eq!(old_client.read(&mut buf).unwrap(), 0);
-        assert!(registry.remove(busy_id).is_some());
+        drop(old);
+        assert_eq!(registry.len(), 3, "the shed one was already gone");
+        drop(busy);
+        assert_eq!(registry.len(), 2);
     }
 
     #[test]
     fn full_when_everything_is_busy() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let registry = Registry::new(1);
+        let registry = Arc::new(Registry::new(1));
         let (a, _ca) = pair(&listener);
-        let Admission::Admitted(id) = registry.admit(&a).unwrap() else {
-            panic!()
-        };
-        registry.set(id, State::Busy);
+        let a = admit(&registry, &a);
+        a.set(State::Busy);
         let (b, _cb) = pair(&listener);
-        assert_eq!(registry.admit(&b).unwrap(), Admission::Full);
+        assert!(matches!(registry.admit(&b).unwrap(), Admission::Full));
         assert_eq!(registry.len(), 1);
     }
 
@@ -214,10 +219,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let registry = Arc::new(Registry::new(4));
         let (a, _ca) = pair(&listener);
-        let Admission::Admitted(id) = registry.admit(&a).unwrap() else {
-            panic!()
-        };
-        let registration = Registration::new(Arc::clone(&registry), id);
+        let registration = admit(&registry, &a);
         registration.set(State::Busy);
         assert_eq!(registry.len(), 1);
         drop(registration);

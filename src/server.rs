@@ -57,8 +57,7 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
     loop {
         match listener.accept() {
             Ok((stream, peer)) => match registry.admit(&stream) {
-                Ok(Admission::Admitted(id)) => {
-                    let registration = Registration::new(Arc::clone(&registry), id);
+                Ok(Admission::Admitted(registration)) => {
                     if let Err(((stream, ..), e)) = threads.execute((stream, peer, registration)) {
                         log::warn!("cannot start a thread for a connection: {e}");
                         refuse(stream);
