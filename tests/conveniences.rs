@@ -594,7 +594,8 @@ fn log_lines_say_why() {
         304
     );
     assert_eq!(get(&server, "/.secret", &[]).status, 404);
-    let log = server.wait_for_log("404 (hidden)");
-    assert!(log.contains("\"GET /a.txt\" 304 (etag)"), "{log}");
-    assert!(log.contains("\"GET /a.txt\" 304 (date)"), "{log}");
+    // Each line is written after its response is sent, so wait for each.
+    server.wait_for_log("\"GET /a.txt\" 304 (etag)");
+    server.wait_for_log("\"GET /a.txt\" 304 (date)");
+    server.wait_for_log("\"GET /.secret\" 404 (hidden)");
 }
