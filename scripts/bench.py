@@ -125,6 +125,17 @@ class Server:
         self.proc.wait()
 
 
+def launch(command, port):
+    """Starts a server on CPU 0 that listens on a known port."""
+    proc = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_listening(port, proc)
+    return Server(proc, port)
+
+
 def start_tinyhttpd(fixtures, tmp, binary):
     proc = subprocess.Popen(
         ["taskset", "-c", SERVER_CPU, binary, "--root", fixtures, "--port", "0", "--quiet"],
@@ -166,13 +177,7 @@ http {{
     }}
 }}
 """)
-    proc = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, "nginx", "-c", conf, "-p", tmp],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until_listening(port, proc)
-    return Server(proc, port)
+    return launch(["nginx", "-c", conf, "-p", tmp], port)
 
 
 def start_lighttpd(fixtures, tmp, _binary):
@@ -192,13 +197,7 @@ server.modules += ("mod_dirlisting")
 dir-listing.activate = "enable"
 mimetype.assign = (".bin" => "application/octet-stream", ".txt" => "text/plain")
 """)
-    proc = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, "lighttpd", "-D", "-f", conf],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until_listening(port, proc)
-    return Server(proc, port)
+    return launch(["lighttpd", "-D", "-f", conf], port)
 
 
 SERVERS = {

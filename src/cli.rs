@@ -154,9 +154,7 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Whether to open a browser at start.
     pub open: bool,
-    /// Whether `--live-reload` was asked for; `main` starts the watcher.
-    pub live_reload_asked: bool,
-    /// The live-reload watcher, once started.
+    /// The live-reload watcher, started by `main` for `--live-reload`.
     pub live_reload: Option<Arc<Watcher>>,
 }
 
@@ -213,7 +211,6 @@ impl Cli {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             open: self.open,
-            live_reload_asked: self.live_reload,
             live_reload: None,
             index: self.index,
             listing: !self.no_listing,

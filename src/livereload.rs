@@ -59,7 +59,7 @@ impl Watcher {
         // The first picture of the tree is taken before the server starts
         // listening, so no change made after that can go unnoticed.
         let mut warned = false;
-        let known = snapshot(&root, &mut warned);
+        let known = snapshot(&root, MAX_WATCHED, &mut warned);
         let publisher = Arc::clone(&watcher);
         let spawned = thread::Builder::new()
             .name("live-reload".into())
@@ -73,13 +73,13 @@ impl Watcher {
     fn poll(&self, root: &Path, mut known: Snapshot, mut warned: bool) {
         loop {
             thread::sleep(POLL);
-            let now = snapshot(root, &mut warned);
+            let now = snapshot(root, MAX_WATCHED, &mut warned);
             let Some(mut change) = difference(&known, &now) else {
                 continue;
             };
             // Let the burst finish, then tell the pages once.
             thread::sleep(DEBOUNCE);
-            let settled = snapshot(root, &mut warned);
+            let settled = snapshot(root, MAX_WATCHED, &mut warned);
             if difference(&now, &settled) == Some(Change::Reload) {
                 change = Change::Reload;
             }
@@ -122,7 +122,9 @@ impl Watcher {
 /// Modification time and length of every watched file.
 type Snapshot = HashMap<PathBuf, (Option<SystemTime>, u64)>;
 
-fn snapshot(root: &Path, warned: &mut bool) -> Snapshot {
+/// The files under `root`, at most `limit` of them; past the limit a warning
+/// is logged once (`warned` remembers it).
+fn snapshot(root: &Path, limit: usize, warned: &mut bool) -> Snapshot {
     let mut files = Snapshot::new();
     let mut folders = vec![root.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -140,10 +142,10 @@ fn snapshot(root: &Path, warned: &mut bool) -> Snapshot {
             if kind.is_dir() {
                 folders.push(entry.path());
             } else if kind.is_file() {
-                if files.len() == MAX_WATCHED {
+                if files.len() == limit {
                     if !*warned {
                         log::warn!(
-                            "live reload watches only the first {MAX_WATCHED} files under the root"
+                            "live reload watches only the first {limit} files under the root"
                         );
                         *warned = true;
                     }
@@ -286,7 +288,7 @@ mod tests {
         fs::write(root.join("src/app.js"), "x").unwrap();
         fs::write(root.join("index.html"), "x").unwrap();
         let mut warned = false;
-        let mut names: Vec<PathBuf> = snapshot(&root, &mut warned)
+        let mut names: Vec<PathBuf> = snapshot(&root, MAX_WATCHED, &mut warned)
             .into_keys()
             .map(|p| p.strip_prefix(&root).unwrap().to_path_buf())
             .collect();
@@ -295,6 +297,10 @@ mod tests {
             names,
             [PathBuf::from("index.html"), PathBuf::from("src/app.js")]
         );
+        assert!(!warned);
+        // Past the limit the rest is not watched, and the warning is noted.
+        assert_eq!(snapshot(&root, 1, &mut warned).len(), 1);
+        assert!(warned);
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -59,12 +59,13 @@ fn main() -> ExitCode {
     };
     init_logging(cli.quiet, cli.verbose);
     log_panics();
+    let live_reload = cli.live_reload;
     let mut config = match cli.into_config() {
         Ok(config) => config,
         Err(message) => return fail(&message),
     };
     fit_connections_to_descriptors(&mut config);
-    if config.live_reload_asked {
+    if live_reload {
         config.live_reload = Some(livereload::Watcher::start(config.root.clone()));
     }
     let listener = match bind(&config) {

@@ -47,7 +47,8 @@ after(async () => {
 
 /** Starts tinyhttpd on a free port and resolves once it prints its URL. */
 async function startServer(root, args = []) {
-  const child = spawn(binary, ["--root", root, "--port", "0", ...args], {
+  const port = args.includes("--port") ? [] : ["--port", "0"];
+  const child = spawn(binary, ["--root", root, ...port, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: "" },
   });
@@ -192,6 +193,40 @@ journey("live reload: an HTML edit reloads the page, a CSS edit restyles it in p
   await page.waitForFunction(() => document.getElementById("t")?.textContent === "after", null, { timeout: 2000 });
   assert.equal(await page.evaluate(() => window.stillHere), undefined);
 });
+
+journey("live reload: a page reloads itself when the server comes back", async (page, serve) => {
+  const dir = site("restart", {
+    "index.html": '<!DOCTYPE html><html><body><h1 id="t">first run</h1></body></html>',
+  });
+  const first = await serve(dir, ["--live-reload"]);
+  await page.goto(first.url);
+  await first.waitForLog('"GET /.tinyhttpd/events" 200');
+  await page.evaluate(() => (window.stillHere = true));
+  first.stop();
+  // The same port again, as after a developer restarts the server.
+  const port = new URL(first.url).port;
+  fs.writeFileSync(path.join(dir, "index.html"), '<!DOCTYPE html><html><body><h1 id="t">second run</h1></body></html>');
+  const second = await startServerOnPort(dir, port, ["--live-reload"]);
+  try {
+    await page.waitForFunction(() => document.getElementById("t")?.textContent === "second run", null, { timeout: 5000 });
+    assert.equal(await page.evaluate(() => window.stillHere), undefined);
+  } finally {
+    second.stop();
+  }
+});
+
+/** Starts tinyhttpd on a given port, retrying while the old one lets go. */
+async function startServerOnPort(root, port, args) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await startServer(root, ["--port", port, ...args]);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 journey("single-page app: a deep link renders the app, a missing script is a 404", async (page, serve) => {
   const dir = site("spa", {
