@@ -11,7 +11,9 @@ reports wrk's p99 latency and error count, the server's CPU time per request
 Run it through scripts/bench.sh, which installs wrk, nginx-light and
 lighttpd from Debian's packages when they are missing and builds the release
 binary. Settings: ROUNDS (default 6) and SECONDS_PER_RUN (default 5) in the
-environment; BENCH_ONLY=tinyhttpd limits the servers (comma-separated).
+environment; BENCH_ONLY=tinyhttpd limits the servers (comma-separated);
+BENCH_SCENARIOS="1 KiB c256,1 KiB close c32" limits the scenarios (names as in
+the table, comma-separated; the 1,000-connection run is "1000").
 """
 
 import os
@@ -281,22 +283,25 @@ def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/tinyhttpd"
     only = os.environ.get("BENCH_ONLY")
     servers = [s for s in SERVERS if not only or s in only.split(",")]
+    wanted = os.environ.get("BENCH_SCENARIOS")
+    scenarios = [sc for sc in SCENARIOS if not wanted or sc[0] in wanted.split(",")]
+    run_many = not wanted or "1000" in wanted.split(",")
     tmp = tempfile.mkdtemp(prefix="tinyhttpd-bench-")
     fixtures = os.path.join(tmp, "www")
     os.mkdir(fixtures)
     os.chmod(tmp, 0o755)
     make_fixtures(fixtures)
-    results = {(sc[0], s): [] for sc in SCENARIOS for s in servers}
+    results = {(sc[0], s): [] for sc in scenarios for s in servers}
     try:
         for round_no in range(1, ROUNDS + 1):
             print(f"round {round_no}/{ROUNDS}", file=sys.stderr, flush=True)
-            for name, path, conns, extra, _unit in SCENARIOS:
+            for name, path, conns, extra, _unit in scenarios:
                 order = servers if round_no % 2 else list(reversed(servers))
                 for server in order:
                     r = measure(SERVERS[server], fixtures, tmp, binary, path, conns, extra, SECONDS)
                     results[(name, server)].append(r)
         many = {}
-        for server in servers:
+        for server in servers if run_many else []:
             many[server] = measure(SERVERS[server], fixtures, tmp, binary, "/1k.bin", 1000, [], SECONDS)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -305,11 +310,11 @@ def main():
         return statistics.median(r[key] for r in results[(name, server)])
 
     print(f"\n## Throughput: median of {ROUNDS} rounds of {SECONDS} s (req/s; 20 MiB in MiB/s)\n")
-    print("| server | " + " | ".join(sc[0] for sc in SCENARIOS) + " |")
-    print("|---|" + "---:|" * len(SCENARIOS))
+    print("| server | " + " | ".join(sc[0] for sc in scenarios) + " |")
+    print("|---|" + "---:|" * len(scenarios))
     for server in servers:
         cells = []
-        for name, *_rest, unit in SCENARIOS:
+        for name, *_rest, unit in scenarios:
             key = "mibps" if unit == "MiB/s" else "rps"
             cells.append(f"{median(name, server, key):,.0f}")
         print(f"| {server} | " + " | ".join(cells) + " |")
@@ -317,7 +322,7 @@ def main():
     print("\n## Per scenario (medians)\n")
     print("| scenario | server | throughput | vs lighttpd | vs nginx | p99 ms | errors | server CPU µs/req | peak RSS MiB |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, *_rest, unit in SCENARIOS:
+    for name, *_rest, unit in scenarios:
         key = "mibps" if unit == "MiB/s" else "rps"
         for server in servers:
             value = median(name, server, key)
@@ -330,6 +335,8 @@ def main():
                 f"| {max(r['rss_mib'] for r in results[(name, server)]):.1f} |"
             )
 
+    if not run_many:
+        return
     print(f"\n## 1,000 keep-alive connections, 1 KiB file, {SECONDS} s\n")
     print("| server | req/s | errors | p99 ms | peak RSS MiB | peak threads |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -93,7 +93,7 @@ impl Watcher {
 
     /// Streams events to one page until it goes away. The response head has
     /// been written by the caller.
-    pub fn stream(&self, stream: &mut TcpStream) -> io::Result<()> {
+    pub fn stream(&self, mut stream: &TcpStream) -> io::Result<()> {
         // Reconnect quickly when the server restarts.
         stream.write_all(b"retry: 500\n\n")?;
         let mut seen = self.latest.lock().unwrap_or_else(|p| p.into_inner()).0;

@@ -1,142 +1,168 @@
-//! Threads for connections, reused.
+//! The threads that accept and serve connections.
 //!
 //! The design is one thread per connection, and it stays that: a thread owns
-//! one connection from its first byte to its close. What the pool saves is the
-//! cost of creating that thread (about 25 µs here, more than serving a small
-//! request): a thread whose connection has ended parks for a while, and the
-//! next connection goes to a parked thread if there is one. Threads parked
-//! longer than `IDLE_LIFETIME`, or beyond `MAX_PARKED`, exit.
+//! one connection from its first byte to its close. Rather than one thread
+//! accepting and handing each connection to another (a wake-up and a switch
+//! between threads for every connection), every thread without a connection
+//! waits in `accept` on the shared listener itself and serves what it
+//! accepts; the kernel wakes one waiter per connection. A thread that finishes
+//! a connection goes straight back to `accept`, and when connections are
+//! queued it takes the next one without sleeping at all.
+//!
+//! The pool keeps one thread waiting whenever it can: the thread that takes
+//! the last waiter's place starts another before it serves. A waiting thread
+//! that has had nothing for `idle_lifetime` exits, as long as another is still
+//! waiting; the thread that called `run` never exits. A panic while serving
+//! a connection is logged by the panic hook and ends that connection only.
 #![forbid(unsafe_code)]
 
-use std::collections::VecDeque;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-/// How long a thread waits for another connection before it exits.
+/// How long a thread waits in `accept` for a connection before it exits
+/// (if another is waiting).
 pub const IDLE_LIFETIME: Duration = Duration::from_secs(2);
-/// The most threads kept waiting for connections.
-const MAX_PARKED: usize = 256;
+/// The most threads kept waiting for connections; past this, a thread whose
+/// connection ends exits instead of waiting.
+const MAX_WAITING: usize = 256;
+/// How long to wait after a failed `accept` (out of descriptors, say).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-struct State<J> {
-    /// Jobs handed over, each with a parked thread sure to take it.
-    queue: VecDeque<J>,
-    /// Threads waiting for a job.
-    parked: usize,
-}
-
-struct Shared<J> {
-    state: Mutex<State<J>>,
-    wake: Condvar,
-    work: Box<dyn Fn(J) + Send + Sync>,
-}
-
-pub struct Pool<J> {
-    shared: Arc<Shared<J>>,
-    stack_size: usize,
+pub struct Pool<F> {
+    listener: TcpListener,
     name: &'static str,
+    stack_size: usize,
+    /// Threads in `accept`, or on their way there.
+    waiting: AtomicUsize,
+    /// Threads started over the pool's life, for tests.
+    started: AtomicUsize,
+    serve: F,
 }
 
-impl<J: Send + 'static> Pool<J> {
-    /// A pool whose threads run `work` on each job they are given.
-    pub fn new(
+impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
+    /// Accepts connections on `listener` forever, calling `serve` for each on
+    /// the thread that accepted it. The calling thread is the first of the
+    /// pool and never leaves it: this does not return.
+    pub fn run(
+        listener: TcpListener,
         name: &'static str,
         stack_size: usize,
-        work: impl Fn(J) + Send + Sync + 'static,
-    ) -> Self {
-        Pool {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    queue: VecDeque::new(),
-                    parked: 0,
-                }),
-                wake: Condvar::new(),
-                work: Box::new(work),
-            }),
-            stack_size,
-            name,
-        }
+        idle_lifetime: Duration,
+        serve: F,
+    ) {
+        Pool::new(listener, name, stack_size, idle_lifetime, serve).work(true);
     }
 
-    /// Runs `job` on a parked thread, or on a new one. If no thread can be
-    /// started the job comes back with the error, for the caller to refuse.
-    pub fn execute(&self, job: J) -> Result<(), (J, io::Error)> {
-        {
-            let mut state = self.shared.lock();
-            state.queue.push_back(job);
-            if state.parked >= state.queue.len() {
-                self.shared.wake.notify_one();
-                return Ok(());
+    fn new(
+        listener: TcpListener,
+        name: &'static str,
+        stack_size: usize,
+        idle_lifetime: Duration,
+        serve: F,
+    ) -> Arc<Self> {
+        if let Err(e) = set_accept_timeout(&listener, idle_lifetime) {
+            log::debug!("idle threads will not exit: cannot time out accept: {e}");
+        }
+        Arc::new(Pool {
+            listener,
+            name,
+            stack_size,
+            waiting: AtomicUsize::new(1),
+            started: AtomicUsize::new(0),
+            serve,
+        })
+    }
+
+    /// Accepts and serves until this thread is not needed. The caller has
+    /// counted this thread as waiting.
+    fn work(self: &Arc<Self>, permanent: bool) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        self.start_thread();
+                    }
+                    // The panic hook has logged it; dropping the stream
+                    // while unwinding closed the connection.
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| (self.serve)(stream, peer)));
+                    if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING && !permanent {
+                        self.waiting.fetch_sub(1, Ordering::AcqRel);
+                        return;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if !permanent && self.retire() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // Out of descriptors (EMFILE) or memory, or a connection
+                    // reset before we took it: wait a moment and carry on.
+                    log::warn!("accept failed: {e}");
+                    thread::sleep(ACCEPT_BACKOFF);
+                }
             }
         }
-        let shared = Arc::clone(&self.shared);
-        let spawned = thread::Builder::new()
-            .name(self.name.into())
-            .stack_size(self.stack_size)
-            .spawn(move || shared.worker());
-        match spawned {
-            Ok(_) => Ok(()),
-            // Only this thread adds jobs, so the newest one is ours, unless a
-            // thread that parked meanwhile took it, which is as good.
-            Err(e) => match self.shared.lock().queue.pop_back() {
-                Some(job) => Err((job, e)),
-                None => Ok(()),
-            },
-        }
     }
 
-    /// Threads parked right now.
-    #[cfg(test)]
-    fn parked(&self) -> usize {
-        self.shared.lock().parked
+    /// Leaves the waiting threads unless this one is the last.
+    fn retire(&self) -> bool {
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                (w > 1).then(|| w - 1)
+            })
+            .is_ok()
+    }
+
+    /// Starts a thread to wait in `accept`. If none can start, connections
+    /// queue in the listener's backlog until a thread finishes its own.
+    fn start_thread(self: &Arc<Self>) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let pool = Arc::clone(self);
+        let started = thread::Builder::new()
+            .name(self.name.into())
+            .stack_size(self.stack_size)
+            .spawn(move || pool.work(false));
+        match started {
+            Ok(_) => {
+                self.started.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                log::warn!(
+                    "cannot start a thread for connections ({e}): new connections wait \
+                     until a thread is free"
+                );
+            }
+        }
     }
 }
 
-impl<J> Shared<J> {
-    fn lock(&self) -> MutexGuard<'_, State<J>> {
-        // A panic in `work` happens outside the lock, so the state is never
-        // left half-updated; a poisoned lock still holds good data.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Takes jobs until none comes within `IDLE_LIFETIME`.
-    fn worker(&self) {
-        while let Some(job) = self.next_job() {
-            (self.work)(job);
-        }
-    }
-
-    fn next_job(&self) -> Option<J> {
-        let mut state = self.lock();
-        if state.parked >= MAX_PARKED && state.queue.is_empty() {
-            return None;
-        }
-        state.parked += 1;
-        loop {
-            if let Some(job) = state.queue.pop_front() {
-                state.parked -= 1;
-                return Some(job);
-            }
-            let (guard, waited) = self
-                .wake
-                .wait_timeout(state, IDLE_LIFETIME)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            state = guard;
-            if waited.timed_out() && state.queue.is_empty() {
-                state.parked -= 1;
-                return None;
-            }
-        }
-    }
+/// Bounds how long `accept` blocks. Linux applies a socket's receive timeout
+/// (SO_RCVTIMEO) to `accept(2)`; std sets that option only through a
+/// `TcpStream`, so it is set through a stream made from a duplicate of the
+/// listener's descriptor, which shares the socket and its options.
+fn set_accept_timeout(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
+    let duplicate = OwnedFd::from(listener.try_clone()?);
+    TcpStream::from(duplicate).set_read_timeout(Some(timeout))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
+    use std::io::{Read, Write};
+    use std::sync::{Condvar, Mutex};
     use std::time::Instant;
 
     fn wait_for(mut condition: impl FnMut() -> bool) {
@@ -147,44 +173,99 @@ mod tests {
         }
     }
 
-    #[test]
-    fn threads_are_reused() {
-        let (tx, rx) = mpsc::channel();
-        let tx = Mutex::new(tx);
-        let pool = Pool::new("test", 64 * 1024, move |n: u32| {
-            let _ = tx.lock().unwrap().send((n, thread::current().id()));
-        });
-        pool.execute(1).unwrap();
-        let (_, first) = rx.recv().unwrap();
-        wait_for(|| pool.parked() == 1);
-        pool.execute(2).unwrap();
-        let (n, second) = rx.recv().unwrap();
-        assert_eq!(n, 2);
-        assert_eq!(first, second, "the parked thread took the second job");
+    /// Starts a pool on a thread of its own; returns it and its address.
+    fn start<F>(idle_lifetime: Duration, serve: F) -> (Arc<Pool<F>>, SocketAddr)
+    where
+        F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = Pool::new(listener, "test", 64 * 1024, idle_lifetime, serve);
+        let first = Arc::clone(&pool);
+        thread::spawn(move || first.work(true));
+        (pool, addr)
+    }
+
+    fn reply(addr: SocketAddr) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
     }
 
     #[test]
-    fn every_job_runs_even_when_all_threads_are_busy() {
-        let (tx, rx) = mpsc::channel();
-        let tx = Mutex::new(tx);
+    fn threads_are_reused_and_spares_retire() {
+        let (pool, addr) = start(Duration::from_secs(1), |mut stream, _| {
+            let _ = stream.write_all(b"hello");
+        });
+        for _ in 0..50 {
+            assert_eq!(reply(addr), "hello");
+        }
+        // The first connection needed a spare waiting behind it; after that
+        // the two took turns.
+        assert_eq!(pool.started.load(Ordering::Relaxed), 1);
+        // The spare retires when it has waited a lifetime with nothing to do.
+        wait_for(|| pool.waiting.load(Ordering::Acquire) == 1);
+        assert_eq!(reply(addr), "hello");
+    }
+
+    #[test]
+    fn every_connection_is_served_even_when_all_threads_are_busy() {
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let open = Arc::clone(&gate);
-        let pool = Pool::new("test", 64 * 1024, move |n: u32| {
+        let (pool, addr) = start(Duration::from_secs(2), move |mut stream, _| {
             let (lock, cv) = &*open;
             let mut opened = lock.lock().unwrap();
             while !*opened {
                 opened = cv.wait(opened).unwrap();
             }
             drop(opened);
-            let _ = tx.lock().unwrap().send(n);
+            let _ = stream.write_all(b"served");
         });
-        for n in 0..20 {
-            pool.execute(n).unwrap();
-        }
+        let clients: Vec<_> = (0..20)
+            .map(|_| thread::spawn(move || reply(addr)))
+            .collect();
+        // Twenty busy threads, and one more waiting for the next connection.
+        wait_for(|| pool.started.load(Ordering::Relaxed) == 20);
+        wait_for(|| pool.waiting.load(Ordering::Acquire) == 1);
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
-        let mut got: Vec<u32> = (0..20).map(|_| rx.recv().unwrap()).collect();
-        got.sort();
-        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        for client in clients {
+            assert_eq!(client.join().unwrap(), "served");
+        }
+    }
+
+    #[test]
+    fn a_panic_ends_one_connection_not_the_thread() {
+        let (pool, addr) = start(Duration::from_secs(60), |mut stream, _| {
+            let mut first = [0];
+            if stream.read_exact(&mut first).is_ok() && first[0] == b'!' {
+                panic!("test panic while serving");
+            }
+            let _ = stream.write_all(b"fine");
+        });
+        let mut bad = TcpStream::connect(addr).unwrap();
+        bad.write_all(b"!").unwrap();
+        bad.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut rest = Vec::new();
+        assert_eq!(
+            bad.read_to_end(&mut rest).unwrap(),
+            0,
+            "closed, nothing sent"
+        );
+        let mut good = TcpStream::connect(addr).unwrap();
+        good.write_all(b"?").unwrap();
+        good.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut text = String::new();
+        good.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "fine");
+        // No thread was lost: the first one and every one started are back
+        // in `accept` (none retires within the test's lifetime).
+        wait_for(|| {
+            pool.waiting.load(Ordering::Acquire) == pool.started.load(Ordering::Relaxed) + 1
+        });
     }
 }

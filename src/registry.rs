@@ -8,13 +8,12 @@
 //! first. A connection in the middle of an answer is never shed. Only when
 //! every connection is busy is the newcomer turned away (with a 503).
 //!
-//! Each entry keeps a clone of its socket, so the accepting thread can shut
-//! down a connection owned by another thread: that thread's blocked read then
-//! returns, and it cleans up after itself.
+//! Each entry shares its connection's socket, so the thread admitting a
+//! newcomer can shut down a connection owned by another thread: that thread's
+//! blocked read then returns, and it cleans up after itself.
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
-use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,7 +38,7 @@ struct Activity {
 }
 
 struct Entry {
-    socket: TcpStream,
+    socket: Arc<TcpStream>,
     activity: Arc<Activity>,
 }
 
@@ -72,15 +71,15 @@ impl Registry {
         }
     }
 
-    /// Registers `socket` (by a clone of it), shedding the oldest waiting
-    /// connection if the registry is full.
-    pub fn admit(self: &Arc<Self>, socket: &TcpStream) -> io::Result<Admission> {
-        let clone = socket.try_clone()?;
+    /// Registers `socket`, shedding the oldest waiting connection if the
+    /// registry is full.
+    pub fn admit(self: &Arc<Self>, socket: &Arc<TcpStream>) -> Admission {
         let activity = Arc::new(Activity {
             busy: AtomicBool::new(false),
             since_us: AtomicU64::new(self.now_us()),
         });
         let mut inner = self.lock();
+        let mut shed = None;
         if inner.entries.len() >= self.cap {
             let oldest = inner
                 .entries
@@ -90,27 +89,30 @@ impl Registry {
                 .min_by_key(|(id, e)| (e.activity.since_us.load(Ordering::Relaxed), **id))
                 .map(|(&id, _)| id);
             let Some(oldest) = oldest else {
-                return Ok(Admission::Full);
+                return Admission::Full;
             };
-            if let Some(shed) = inner.entries.remove(&oldest) {
-                log::debug!("at the connection cap: closing a waiting connection to make room");
-                let _ = shed.socket.shutdown(Shutdown::Both);
-            }
+            shed = inner.entries.remove(&oldest);
         }
         let id = inner.next_id;
         inner.next_id += 1;
         inner.entries.insert(
             id,
             Entry {
-                socket: clone,
+                socket: Arc::clone(socket),
                 activity: Arc::clone(&activity),
             },
         );
-        Ok(Admission::Admitted(Registration {
+        drop(inner);
+        // Outside the lock, like everything that may close a socket.
+        if let Some(shed) = shed {
+            log::debug!("at the connection cap: closing a waiting connection to make room");
+            let _ = shed.socket.shutdown(Shutdown::Both);
+        }
+        Admission::Admitted(Registration {
             registry: Arc::clone(self),
             id,
             activity,
-        }))
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -152,7 +154,10 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.registry.lock().entries.remove(&self.id);
+        let entry = self.registry.lock().entries.remove(&self.id);
+        // Outside the lock: if this was the socket's last owner, dropping it
+        // closes the connection, which is too slow to do while holding it.
+        drop(entry);
     }
 }
 
@@ -163,14 +168,14 @@ mod tests {
     use std::net::TcpListener;
 
     /// A connected pair: (our side as the server holds it, the client).
-    fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
+    fn pair(listener: &TcpListener) -> (Arc<TcpStream>, TcpStream) {
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        (server, client)
+        (Arc::new(server), client)
     }
 
-    fn admit(registry: &Arc<Registry>, socket: &TcpStream) -> Registration {
-        match registry.admit(socket).unwrap() {
+    fn admit(registry: &Arc<Registry>, socket: &Arc<TcpStream>) -> Registration {
+        match registry.admit(socket) {
             Admission::Admitted(registration) => registration,
             Admission::Full => panic!("full"),
         }
@@ -210,7 +215,7 @@ mod tests {
         let a = admit(&registry, &a);
         a.set(State::Busy);
         let (b, _cb) = pair(&listener);
-        assert!(matches!(registry.admit(&b).unwrap(), Admission::Full));
+        assert!(matches!(registry.admit(&b), Admission::Full));
         assert_eq!(registry.len(), 1);
     }
 

@@ -202,7 +202,7 @@ pub enum Persistence {
 /// the caller must close the connection rather than leave the client waiting
 /// for bytes that will never come.
 pub fn write(
-    stream: &mut TcpStream,
+    mut stream: &TcpStream,
     scratch: &mut Vec<u8>,
     response: &Response,
     head_only: bool,
@@ -325,7 +325,7 @@ pub fn http_date(time: SystemTime) -> Option<String> {
 
 /// The interim response sent before reading a body the client is holding back
 /// for it (RFC 9110 section 10.1.1).
-pub fn write_continue(stream: &mut TcpStream) -> io::Result<()> {
+pub fn write_continue(mut stream: &TcpStream) -> io::Result<()> {
     stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
 }
 

@@ -16,17 +16,17 @@
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::body::{self, ChunkedDecoder, Framing};
 use crate::cli::Config;
 use crate::error::HttpError;
 use crate::handler;
-use crate::pool::Pool;
+use crate::pool::{self, Pool};
 use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
 use crate::response::{self, Body, Persistence, Response};
+use crate::sys;
 
 /// The most bytes a request head may take; a larger one is answered 431.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -34,74 +34,56 @@ pub const MAX_HEAD: usize = 16 * 1024;
 const INITIAL_BUFFER: usize = 4096;
 /// Connection threads need little stack: no recursion, buffers on the heap.
 const STACK_SIZE: usize = 256 * 1024;
-/// How long to wait after a failed `accept` (out of descriptors, say).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// After a response with `Connection: close`, how long and how much to keep
 /// reading what the client still sends, so closing with unread data does not
 /// reset the connection before the client has read our answer.
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// Accepts connections forever, each on its own thread, at most
+/// Accepts and serves connections forever, each on its own thread, at most
 /// `config.max_connections` at once.
 pub fn run(listener: TcpListener, config: Arc<Config>) {
+    // A connection reaches `accept` with its request already there, so the
+    // thread that takes it does not sleep again at once; one that stays
+    // silent is accepted a second later, and gets the idle timeout.
+    if let Err(e) = sys::defer_accept(&listener, 1) {
+        log::debug!("connections are accepted before their first bytes: {e}");
+    }
     let registry = Arc::new(Registry::new(config.max_connections));
-    let serving = Arc::clone(&config);
-    let threads = Pool::new(
-        "connection",
-        STACK_SIZE,
-        move |(stream, peer, registration): Job| {
-            Connection::new(stream, peer, Arc::clone(&serving), registration).serve();
-        },
-    );
-    loop {
-        match listener.accept() {
-            Ok((stream, peer)) => match registry.admit(&stream) {
-                Ok(Admission::Admitted(registration)) => {
-                    if let Err(((stream, ..), e)) = threads.execute((stream, peer, registration)) {
-                        log::warn!("cannot start a thread for a connection: {e}");
-                        refuse(stream);
-                    }
-                }
-                Ok(Admission::Full) => {
-                    log::warn!(
-                        "{} connections, all busy: refusing a new one",
-                        registry.len()
-                    );
-                    refuse(stream);
-                }
-                Err(e) => log::warn!("cannot register a connection: {e}"),
-            },
-            Err(e) => {
-                // Out of descriptors (EMFILE) or memory, or a connection reset
-                // before we took it: wait a moment and carry on.
-                log::warn!("accept failed: {e}");
-                thread::sleep(ACCEPT_BACKOFF);
+    let serve = move |stream: TcpStream, peer: SocketAddr| {
+        let stream = Arc::new(stream);
+        match registry.admit(&stream) {
+            Admission::Admitted(registration) => {
+                Connection::new(stream, peer, Arc::clone(&config), registration).serve();
+            }
+            Admission::Full => {
+                log::warn!(
+                    "{} connections, all busy: refusing a new one",
+                    registry.len()
+                );
+                refuse(&stream);
             }
         }
-    }
+    };
+    Pool::run(
+        listener,
+        "connection",
+        STACK_SIZE,
+        pool::IDLE_LIFETIME,
+        serve,
+    );
 }
 
-/// What a connection thread is handed: the socket, the peer's address and
-/// the connection's place in the registry.
-type Job = (TcpStream, SocketAddr, Registration);
-
-/// Answers 503 from the accepting thread without ever blocking it, then
-/// closes. Best effort: a client that sent a request already may see a
-/// reset instead, which is still a prompt, clear failure.
-fn refuse(mut stream: TcpStream) {
+/// Answers 503 without blocking, then closes. Best effort: a client that
+/// sent a request already may see a reset instead, which is still a prompt,
+/// clear failure.
+fn refuse(mut stream: &TcpStream) {
     if stream.set_nonblocking(true).is_err() {
         return;
     }
     let response = HttpError::ServiceUnavailable.into_response();
     let mut scratch = Vec::new();
-    let _ = response::write(
-        &mut stream,
-        &mut scratch,
-        &response,
-        false,
-        Persistence::Close,
-    );
+    let _ = response::write(stream, &mut scratch, &response, false, Persistence::Close);
     let _ = stream.shutdown(Shutdown::Write);
     // Read what has already arrived, so closing does not turn it into a
     // reset that destroys the answer.
@@ -148,7 +130,8 @@ impl LogLine {
 }
 
 struct Connection {
-    stream: TcpStream,
+    /// Shared with the registry, which may shut it down to shed the connection.
+    stream: Arc<TcpStream>,
     peer: SocketAddr,
     config: Arc<Config>,
     registration: Registration,
@@ -164,7 +147,7 @@ struct Connection {
 
 impl Connection {
     fn new(
-        stream: TcpStream,
+        stream: Arc<TcpStream>,
         peer: SocketAddr,
         config: Arc<Config>,
         registration: Registration,
@@ -265,7 +248,7 @@ impl Connection {
 
         if framing != Framing::Length(0) {
             if send_continue {
-                response::write_continue(&mut self.stream)?;
+                response::write_continue(&self.stream)?;
             }
             match self.discard_body(framing) {
                 Ok(None) => {}
@@ -300,7 +283,7 @@ impl Connection {
         )?;
         if events && !head_only {
             if let Some(watcher) = self.config.live_reload.clone() {
-                watcher.stream(&mut self.stream)?;
+                watcher.stream(&self.stream)?;
             }
             return Ok(Next::Close);
         }
@@ -338,7 +321,7 @@ impl Connection {
     ) -> io::Result<()> {
         handler::decorate(&mut response, &self.config);
         let result = response::write(
-            &mut self.stream,
+            &self.stream,
             &mut self.scratch,
             &response,
             head_only,
@@ -485,7 +468,7 @@ impl Connection {
             self.read_timeout = Some(timeout);
         }
         loop {
-            match self.stream.read(&mut self.buf[self.end..]) {
+            match (&*self.stream).read(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
                     return Ok(n);

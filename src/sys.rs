@@ -10,6 +10,8 @@
 //!   escape from that folder: one system call instead of resolving every
 //!   component in user space.
 //! - `raise_open_file_limit` lifts the soft limit on open files to the hard one.
+//! - `defer_accept` sets `TCP_DEFER_ACCEPT` on the listener, so a connection
+//!   is handed to `accept` once its first bytes have arrived.
 //!
 //! These exist on 64-bit Linux on the architectures below, whose constants
 //! they use; elsewhere a portable fallback does the same work more slowly or
@@ -28,7 +30,7 @@ mod imp {
     use std::ffi::CString;
     use std::fs::File;
     use std::io;
-    use std::net::TcpStream;
+    use std::net::{TcpListener, TcpStream};
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
@@ -43,6 +45,8 @@ mod imp {
         fn syscall(number: i64, ...) -> i64;
         fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
         fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+        // int setsockopt(int fd, int level, int name, const void *value, socklen_t len);
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const i32, len: u32) -> i32;
     }
 
     /// struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; } with 64-bit rlim_t.
@@ -61,6 +65,8 @@ mod imp {
     }
 
     const RLIMIT_NOFILE: i32 = 7;
+    const IPPROTO_TCP: i32 = 6;
+    const TCP_DEFER_ACCEPT: i32 = 9;
     const MSG_MORE: i32 = 0x8000;
     const MSG_NOSIGNAL: i32 = 0x4000;
     const SYS_OPENAT2: i64 = 437;
@@ -194,6 +200,25 @@ mod imp {
         }
         Ok(limit.max)
     }
+
+    pub fn defer_accept(listener: &TcpListener, seconds: u32) -> io::Result<()> {
+        let value = i32::try_from(seconds).unwrap_or(i32::MAX);
+        // SAFETY: the descriptor is borrowed from a live `TcpListener`; the
+        // value points to a live i32 and its size is passed with it.
+        let status = unsafe {
+            setsockopt(
+                listener.as_raw_fd(),
+                IPPROTO_TCP,
+                TCP_DEFER_ACCEPT,
+                &value,
+                std::mem::size_of::<i32>() as u32,
+            )
+        };
+        if status != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(not(all(
@@ -207,7 +232,7 @@ mod imp {
 mod imp {
     use std::fs::File;
     use std::io::{self, Read, Seek, SeekFrom, Write};
-    use std::net::TcpStream;
+    use std::net::{TcpListener, TcpStream};
     use std::path::Path;
 
     pub fn send_file(socket: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<()> {
@@ -240,6 +265,13 @@ mod imp {
             "not on this platform",
         ))
     }
+
+    pub fn defer_accept(_listener: &TcpListener, _seconds: u32) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "TCP_DEFER_ACCEPT is Linux-only",
+        ))
+    }
 }
 
 /// Sends `len` bytes of `file`, from `offset`, to `socket`. Fails with
@@ -262,6 +294,13 @@ pub use imp::open_beneath;
 /// of 1,024, which a thread-per-connection server exhausts long before the
 /// machine is busy (Go's runtime raises it at start for the same reason).
 pub use imp::raise_open_file_limit;
+
+/// Asks the kernel to queue a new connection for `accept` only once the
+/// client has sent something, or `seconds` have passed (Linux's
+/// `TCP_DEFER_ACCEPT`). A thread then never wakes for a connection only to
+/// wait again for its request, and a connection that sends nothing occupies
+/// no thread until the wait is over.
+pub use imp::defer_accept;
 
 #[cfg(test)]
 mod tests {

@@ -123,6 +123,7 @@ fn a_full_house_of_busy_connections_gets_503_with_retry_after() {
         busy.push(client);
     }
     let mut refused = server.connect();
+    refused.send(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let response = refused.response();
     assert_eq!(response.status_line, "HTTP/1.1 503 Service Unavailable");
     assert_eq!(response.header("retry-after"), Some("1"));
