@@ -23,16 +23,21 @@ pub struct Validators {
 
 impl Validators {
     pub fn of(metadata: &Metadata) -> Validators {
+        use std::fmt::Write;
         use std::os::unix::fs::MetadataExt;
+        // Room for the longest tag and a suffix, so it is allocated once.
+        let mut etag = String::with_capacity(96);
+        let _ = write!(
+            etag,
+            "\"{:x}-{:x}-{:x}-{:x}.{:x}\"",
+            metadata.dev(),
+            metadata.ino(),
+            metadata.len(),
+            metadata.mtime(),
+            metadata.mtime_nsec()
+        );
         Validators {
-            etag: format!(
-                "\"{:x}-{:x}-{:x}-{:x}.{:x}\"",
-                metadata.dev(),
-                metadata.ino(),
-                metadata.len(),
-                metadata.mtime(),
-                metadata.mtime_nsec()
-            ),
+            etag,
             last_modified: metadata.modified().ok(),
         }
     }

@@ -205,8 +205,14 @@ mod tests {
             assert_eq!(reply(addr), "hello");
         }
         // The first connection needed a spare waiting behind it; after that
-        // the two took turns.
-        assert_eq!(pool.started.load(Ordering::Relaxed), 1);
+        // the threads took turns. (A client can see its reply end before the
+        // thread that sent it is back in `accept`, so the next connection
+        // may find no thread waiting and start one: a few, never fifty.)
+        let started = pool.started.load(Ordering::Relaxed);
+        assert!(
+            (1..10).contains(&started),
+            "{started} threads for 50 connections"
+        );
         // The spare retires when it has waited a lifetime with nothing to do.
         wait_for(|| pool.waiting.load(Ordering::Acquire) == 1);
         assert_eq!(reply(addr), "hello");

@@ -13,6 +13,7 @@
 //! or an `HttpError`.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -75,7 +76,10 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// Decodes `%XX` escapes once. A malformed escape, an encoded NUL, or a
 /// result that is not UTF-8 (overlong encodings included) is a 400. `+` is a
 /// literal plus in a path.
-pub fn percent_decode(encoded: &str) -> Result<String, HttpError> {
+pub fn percent_decode(encoded: &str) -> Result<Cow<'_, str>, HttpError> {
+    if !encoded.contains('%') {
+        return Ok(Cow::Borrowed(encoded));
+    }
     let bytes = encoded.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -96,7 +100,9 @@ pub fn percent_decode(encoded: &str) -> Result<String, HttpError> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| HttpError::BadRequest("path is not UTF-8"))
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| HttpError::BadRequest("path is not UTF-8"))
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so the

@@ -13,6 +13,7 @@
 //! File and header semantics live in `handler`; this module only moves bytes.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -114,17 +115,18 @@ enum Head {
     Failed(HttpError),
 }
 
-/// What the access log says about the request being answered.
+/// What the access log says about the request being answered; `-` for
+/// what is not known (or not copied, when nothing is logged).
 struct LogLine {
-    method: String,
-    target: String,
+    method: Cow<'static, str>,
+    target: Cow<'static, str>,
 }
 
 impl LogLine {
     fn unparsed() -> Self {
         LogLine {
-            method: "-".into(),
-            target: "-".into(),
+            method: Cow::Borrowed("-"),
+            target: Cow::Borrowed("-"),
         }
     }
 }
@@ -221,8 +223,8 @@ impl Connection {
         // Copied out of the buffer only if they will be logged.
         let log = if self.config.access_log {
             LogLine {
-                method: request.method.to_string(),
-                target: request.target.to_string(),
+                method: Cow::Owned(request.method.to_string()),
+                target: Cow::Owned(request.target.to_string()),
             }
         } else {
             LogLine::unparsed()
