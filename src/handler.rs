@@ -277,11 +277,14 @@ fn serve_file(
             .etag
             .insert_str(validators.etag.len() - 1, &format!("-{suffix}"));
     }
+    // Both read the validators before the tag moves into the response.
+    let outcome = conditional::evaluate(request, &validators);
+    let range_allowed = request.method == "GET" && conditional::if_range(request, &validators);
     // Section 15.4.5: a 304 carries the fields a 200 would have had that
     // describe the cache entry: ETag, Last-Modified, Cache-Control, Vary
     // (and Date).
     let mut response = Response::new(Status::Ok)
-        .header("ETag", validators.etag.clone())
+        .header("ETag", validators.etag)
         .header("Cache-Control", config.cache_control);
     if let Some(date) = validators.last_modified.and_then(http_date) {
         response = response.header("Last-Modified", date);
@@ -290,7 +293,7 @@ fn serve_file(
         // Any file may have a variant: caches must key on Accept-Encoding.
         response = response.header("Vary", "Accept-Encoding");
     }
-    match conditional::evaluate(request, &validators) {
+    match outcome {
         Outcome::Proceed => {}
         Outcome::NotModified => {
             response.status = Status::NotModified;
@@ -321,11 +324,7 @@ fn serve_file(
     // not a valid Range, and If-Range can turn it off.
     let mut ranges = request.values("range");
     let range = match (ranges.next(), ranges.next()) {
-        (Some(value), None)
-            if request.method == "GET" && conditional::if_range(request, &validators) =>
-        {
-            range::parse(value, len)
-        }
+        (Some(value), None) if range_allowed => range::parse(value, len),
         _ => Ranges::Ignore,
     };
     match range {

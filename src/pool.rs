@@ -108,7 +108,12 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
                 }
                 Err(e) => {
                     // Out of descriptors (EMFILE) or memory, or a connection
-                    // reset before we took it: wait a moment and carry on.
+                    // reset before we took it. Out of descriptors, every
+                    // waiting thread fails at once, over and over: all but
+                    // one leave, and that one waits a moment and tries again.
+                    if !permanent && self.retire() {
+                        return;
+                    }
                     log::warn!("accept failed: {e}");
                     thread::sleep(ACCEPT_BACKOFF);
                 }

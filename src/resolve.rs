@@ -171,7 +171,8 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
         return Err(HttpError::BadRequest("backslash in path"));
     }
     let segments = segments(&decoded, options.hidden)?;
-    let relative: PathBuf = segments.iter().collect();
+    let mut relative = PathBuf::with_capacity(decoded.len());
+    relative.extend(segments.clone());
     let opened = open_inside(&relative, options)?;
 
     if opened.metadata.is_dir() {
@@ -179,7 +180,7 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             // Without the slash, every relative link in the page would resolve
             // against the parent folder.
             let mut location = String::from("/");
-            for segment in &segments {
+            for segment in segments {
                 location.push_str(&encode_segment(segment));
                 location.push('/');
             }
@@ -199,7 +200,7 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             });
         }
         let mut url_path = String::from("/");
-        for segment in &segments {
+        for segment in segments {
             url_path.push_str(segment);
             url_path.push('/');
         }
@@ -244,11 +245,13 @@ fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpErr
         match sys::open_beneath(root_dir, path) {
             Ok(file) => {
                 let metadata = file.metadata()?;
-                let path = if is_root {
-                    options.root.to_path_buf()
-                } else {
-                    options.root.join(relative)
-                };
+                let mut path = PathBuf::with_capacity(
+                    options.root.as_os_str().len() + relative.as_os_str().len() + 1,
+                );
+                path.push(options.root);
+                if !is_root {
+                    path.push(relative);
+                }
                 return Ok(Opened {
                     file,
                     metadata,
@@ -343,12 +346,14 @@ pub fn case_insensitive_match(target: &Target<'_>, options: &Options<'_>) -> Opt
     Some(location)
 }
 
-/// Splits a decoded path into plain segments.
-fn segments(decoded: &str, hidden: bool) -> Result<Vec<&str>, HttpError> {
-    let mut out = Vec::new();
-    for segment in decoded.split('/') {
+/// Splits a decoded path into plain segments: checks them all first, then
+/// returns an iterator over them, so nothing is collected.
+fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + Clone, HttpError> {
+    let plain = decoded
+        .split('/')
+        .filter(|segment| !matches!(*segment, "" | "."));
+    for segment in plain.clone() {
         match segment {
-            "" | "." => continue,
             ".." => return Err(HttpError::BadRequest("dot-dot segment")),
             _ if segment.starts_with('.') && !hidden => {
                 return Err(HttpError::NotFound("hidden"));
@@ -357,11 +362,11 @@ fn segments(decoded: &str, hidden: bool) -> Result<Vec<&str>, HttpError> {
         }
         let mut components = Path::new(segment).components();
         match (components.next(), components.next()) {
-            (Some(Component::Normal(_)), None) => out.push(segment),
+            (Some(Component::Normal(_)), None) => {}
             _ => return Err(HttpError::BadRequest("invalid path segment")),
         }
     }
-    Ok(out)
+    Ok(plain)
 }
 
 /// Canonicalizes `path` and checks it is inside the root (and not hidden).

@@ -78,6 +78,9 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
 /// Answers 503 without blocking, then closes. Best effort: a client that
 /// sent a request already may see a reset instead, which is still a prompt,
 /// clear failure.
+// Kept out of line: its drain buffer would otherwise enlarge the stack frame
+// of every connection's thread.
+#[inline(never)]
 fn refuse(mut stream: &TcpStream) {
     if stream.set_nonblocking(true).is_err() {
         return;

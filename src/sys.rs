@@ -148,8 +148,22 @@ mod imp {
     }
 
     pub fn open_beneath(dir: &File, relative: &Path) -> io::Result<File> {
-        let path = CString::new(relative.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+        let bytes = relative.as_os_str().as_bytes();
+        if bytes.contains(&0) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"));
+        }
+        // The NUL-terminated copy the kernel needs: on the stack for the
+        // usual short path, on the heap for a long one.
+        let mut short = [0u8; 256];
+        let long;
+        let path: &[u8] = if bytes.len() < short.len() {
+            short[..bytes.len()].copy_from_slice(bytes);
+            &short[..=bytes.len()]
+        } else {
+            long = CString::new(bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+            long.as_bytes_with_nul()
+        };
         let how = OpenHow {
             // Read-only; non-blocking, so opening a FIFO cannot wait for a
             // writer (nothing is ever read from one: the caller checks the
@@ -160,8 +174,9 @@ mod imp {
         };
         // SAFETY: the arguments match openat2(int dirfd, const char *path,
         // struct open_how *how, size_t size): a descriptor borrowed from a
-        // live `File`, a NUL-terminated string that outlives the call, a
-        // pointer to a live `OpenHow` with the kernel's layout, and its size.
+        // live `File`, a NUL-terminated string (`path` ends in its only NUL,
+        // checked above) that outlives the call, a pointer to a live
+        // `OpenHow` with the kernel's layout, and its size.
         let fd = unsafe {
             syscall(
                 SYS_OPENAT2,
@@ -407,6 +422,39 @@ mod tests {
         }
         // Absolute paths are refused too.
         assert!(open_beneath(&root, &dir.join("outside.txt")).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn open_beneath_takes_paths_of_any_length_and_refuses_nul() {
+        let dir = temp_dir("beneath-long");
+        // Paths just under, at and over the short on-stack copy's size.
+        for len in [254, 255, 256, 257, 600] {
+            let mut relative = PathBuf::new();
+            let mut used = 0;
+            while len - used > 101 {
+                relative.push("d".repeat(100));
+                used += 101;
+            }
+            relative.push("f".repeat(len - used));
+            assert_eq!(relative.as_os_str().len(), len);
+            std::fs::create_dir_all(dir.join("root").join(relative.parent().unwrap())).unwrap();
+            std::fs::write(dir.join("root").join(&relative), len.to_string()).unwrap();
+            let root = File::open(dir.join("root")).unwrap();
+            let mut contents = String::new();
+            open_beneath(&root, &relative)
+                .unwrap()
+                .read_to_string(&mut contents)
+                .unwrap();
+            assert_eq!(contents, len.to_string());
+        }
+        let root = File::open(dir.join("root")).unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        let nul = Path::new(std::ffi::OsStr::from_bytes(b"a\0b"));
+        assert_eq!(
+            open_beneath(&root, nul).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
