@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark of tinyhttpd, nginx and lighttpd; not part of `cargo test`.
 
+A fourth column, "baseline", is scripts/baseline.c: the least a blocking
+one-thread-per-connection server can do per request, to tell tinyhttpd's own
+costs from the design's. It runs in the keep-alive file scenarios only.
+
 Each server is pinned to CPU 0 and wrk (one thread) to CPU 1, on 127.0.0.1.
 Every measurement starts a fresh server process, warms it up for a second,
 then runs wrk; scenarios and servers are interleaved within each round, and
@@ -10,7 +14,7 @@ reports wrk's p99 latency and error count, the server's CPU time per request
 
 Run it through scripts/bench.sh, which installs wrk, nginx-light and
 lighttpd from Debian's packages when they are missing and builds the release
-binary. Settings: ROUNDS (default 6) and SECONDS_PER_RUN (default 5) in the
+binary (and the baseline with cc). Settings: ROUNDS (default 6) and SECONDS_PER_RUN (default 5) in the
 environment; BENCH_ONLY=tinyhttpd limits the servers (comma-separated);
 BENCH_SCENARIOS="1 KiB c256,1 KiB close c32" limits the scenarios (names as in
 the table, comma-separated; the 1,000-connection run is "1000").
@@ -182,6 +186,12 @@ http {{
     return launch(["nginx", "-c", conf, "-p", tmp], port)
 
 
+def start_baseline(fixtures, tmp, binary):
+    port = free_port()
+    program = os.path.join(os.path.dirname(os.path.dirname(binary)), "baseline")
+    return launch([program, fixtures, str(port)], port)
+
+
 def start_lighttpd(fixtures, tmp, _binary):
     port = free_port()
     conf = os.path.join(tmp, "lighttpd.conf")
@@ -206,7 +216,11 @@ SERVERS = {
     "tinyhttpd": start_tinyhttpd,
     "nginx": start_nginx,
     "lighttpd": start_lighttpd,
+    "baseline": start_baseline,
 }
+# The baseline has no listings, and spawns a thread per connection (no
+# reuse), so it only stands in the keep-alive file scenarios.
+SKIPS = {"baseline": {"1 KiB close c32", "2,000-entry listing c8"}}
 
 
 def to_ms(text):
@@ -298,6 +312,8 @@ def main():
             for name, path, conns, extra, _unit in scenarios:
                 order = servers if round_no % 2 else list(reversed(servers))
                 for server in order:
+                    if name in SKIPS.get(server, ()):
+                        continue
                     r = measure(SERVERS[server], fixtures, tmp, binary, path, conns, extra, SECONDS)
                     results[(name, server)].append(r)
         many = {}
@@ -309,6 +325,9 @@ def main():
     def median(name, server, key):
         return statistics.median(r[key] for r in results[(name, server)])
 
+    def ran(name, server):
+        return bool(results[(name, server)])
+
     print(f"\n## Throughput: median of {ROUNDS} rounds of {SECONDS} s (req/s; 20 MiB in MiB/s)\n")
     print("| server | " + " | ".join(sc[0] for sc in scenarios) + " |")
     print("|---|" + "---:|" * len(scenarios))
@@ -316,7 +335,7 @@ def main():
         cells = []
         for name, *_rest, unit in scenarios:
             key = "mibps" if unit == "MiB/s" else "rps"
-            cells.append(f"{median(name, server, key):,.0f}")
+            cells.append(f"{median(name, server, key):,.0f}" if ran(name, server) else "-")
         print(f"| {server} | " + " | ".join(cells) + " |")
 
     print("\n## Per scenario (medians)\n")
@@ -325,6 +344,8 @@ def main():
     for name, *_rest, unit in scenarios:
         key = "mibps" if unit == "MiB/s" else "rps"
         for server in servers:
+            if not ran(name, server):
+                continue
             value = median(name, server, key)
             ref_l = median(name, "lighttpd", key) if "lighttpd" in servers else 0
             ref_n = median(name, "nginx", key) if "nginx" in servers else 0

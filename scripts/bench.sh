@@ -21,4 +21,6 @@ pkill -x nginx 2>/dev/null || true
 pkill -x lighttpd 2>/dev/null || true
 
 cargo build --release --quiet
+# The design's yardstick (see scripts/baseline.c); cc is the linker cargo uses.
+cc -O2 -pthread scripts/baseline.c -o target/baseline
 exec python3 scripts/bench.py target/release/tinyhttpd
