@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s ROOT PORT\n", argv[0]);
         return 2;
     }
+    /* sendfile has no MSG_NOSIGNAL: a client that leaves mid-file must not
+     * kill the server. */
+    signal(SIGPIPE, SIG_IGN);
     root_fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
