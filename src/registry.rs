@@ -29,9 +29,10 @@ pub enum State {
 }
 
 /// What a connection's own thread updates as it goes, without taking the
-/// registry's lock: whether it is busy, and since when (microseconds from
-/// the registry's creation). Shedding reads it under the lock; a reading a moment
-/// stale only changes which waiting connection is picked.
+/// registry's lock: whether it is busy, and since when it has been waiting
+/// (microseconds from the registry's creation). Shedding reads it under the
+/// lock; a reading a moment stale only changes which waiting connection is
+/// picked.
 struct Activity {
     busy: AtomicBool,
     since_us: AtomicU64,
@@ -143,12 +144,16 @@ pub struct Registration {
 impl Registration {
     /// Records what the connection is doing now; no lock is taken.
     pub fn set(&self, state: State) {
+        // Only a waiting connection's age matters (busy ones are never
+        // shed), so only waiting costs a clock reading.
+        if state == State::Waiting {
+            self.activity
+                .since_us
+                .store(self.registry.now_us(), Ordering::Relaxed);
+        }
         self.activity
             .busy
             .store(state == State::Busy, Ordering::Relaxed);
-        self.activity
-            .since_us
-            .store(self.registry.now_us(), Ordering::Relaxed);
     }
 }
 

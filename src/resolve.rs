@@ -171,9 +171,10 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
         return Err(HttpError::BadRequest("backslash in path"));
     }
     let segments = segments(&decoded, options.hidden)?;
-    let mut relative = PathBuf::with_capacity(decoded.len());
-    relative.extend(segments.clone());
-    let opened = open_inside(&relative, options)?;
+    let mut path = PathBuf::with_capacity(options.root.as_os_str().len() + decoded.len() + 1);
+    path.push(options.root);
+    path.extend(segments.clone());
+    let opened = open_inside(path, options)?;
 
     if opened.metadata.is_dir() {
         if !decoded.ends_with('/') {
@@ -190,7 +191,7 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             }
             return Ok(Resolved::Redirect { location });
         }
-        if let Ok(index) = open_inside(&relative.join(options.index), options)
+        if let Ok(index) = open_inside(opened.path.join(options.index), options)
             && index.metadata.is_file()
         {
             return Ok(Resolved::File {
@@ -231,27 +232,26 @@ struct Opened {
     path: PathBuf,
 }
 
-/// Opens `relative` (plain segments only) under the root.
+/// Opens `path`, the root followed by plain segments.
 ///
 /// The fast way is one `openat2` that refuses symlinks and escapes, then one
 /// `fstat` on the open file: without symlinks, the path is the segments,
 /// which were already checked. A path through a symlink takes the slow way:
 /// canonicalize, check the real path is inside the root and not hidden, and
 /// check the type before opening, so a FIFO or device is never opened.
-fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpError> {
-    let is_root = relative.as_os_str().is_empty();
+fn open_inside(path: PathBuf, options: &Options<'_>) -> Result<Opened, HttpError> {
+    let Ok(relative) = path.strip_prefix(options.root) else {
+        return Err(HttpError::NotFound("outside root"));
+    };
     if let Some(root_dir) = options.root_dir {
-        let path = if is_root { Path::new(".") } else { relative };
-        match sys::open_beneath(root_dir, path) {
+        let beneath = if relative.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            relative
+        };
+        match sys::open_beneath(root_dir, beneath) {
             Ok(file) => {
                 let metadata = file.metadata()?;
-                let mut path = PathBuf::with_capacity(
-                    options.root.as_os_str().len() + relative.as_os_str().len() + 1,
-                );
-                path.push(options.root);
-                if !is_root {
-                    path.push(relative);
-                }
                 return Ok(Opened {
                     file,
                     metadata,
@@ -273,7 +273,7 @@ fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpErr
             Err(_) => {}
         }
     }
-    let real = canonical_inside(&options.root.join(relative), options)?;
+    let real = canonical_inside(&path, options)?;
     let metadata = fs::metadata(&real)?;
     if !metadata.is_file() && !metadata.is_dir() {
         return Err(HttpError::Forbidden("not a regular file"));
@@ -290,9 +290,9 @@ fn open_inside(relative: &Path, options: &Options<'_>) -> Result<Opened, HttpErr
 /// The variant `path` + `suffix` (`app.js.br` for `app.js`) under the same
 /// rules as any file: inside the root, a regular file.
 pub fn open_sibling(path: &Path, suffix: &str, options: &Options<'_>) -> Option<(File, Metadata)> {
-    let mut relative = path.strip_prefix(options.root).ok()?.as_os_str().to_owned();
-    relative.push(suffix);
-    let opened = open_inside(Path::new(&relative), options).ok()?;
+    let mut sibling = path.as_os_str().to_owned();
+    sibling.push(suffix);
+    let opened = open_inside(PathBuf::from(sibling), options).ok()?;
     opened
         .metadata
         .is_file()

@@ -220,7 +220,10 @@ pub fn write(
     push_date(scratch);
     scratch.extend_from_slice(b"\r\nServer: tinyhttpd\r\n");
     for (name, value) in &response.headers {
-        let _ = write!(scratch, "{name}: {value}\r\n");
+        scratch.extend_from_slice(name.as_bytes());
+        scratch.extend_from_slice(b": ");
+        scratch.extend_from_slice(value.as_bytes());
+        scratch.extend_from_slice(b"\r\n");
     }
     // RFC 9110 section 8.6: no Content-Length on a 204; on a 304 it could
     // only repeat the 200's, which nothing needs. A HEAD response carries

@@ -208,7 +208,8 @@ impl Connection {
             Head::Gone => return Ok(Next::Close),
             Head::Failed(error) => return self.fail(error, false, &LogLine::unparsed()),
         };
-        let started = Instant::now();
+        // Timed only if it will be logged.
+        let started = self.config.access_log.then(Instant::now);
         let head = &self.buf[self.start..self.start + head_len];
         let request = match request::parse(head) {
             Ok(Parsed::Complete(request, n)) if n == head_len => request,
@@ -309,7 +310,7 @@ impl Connection {
             Persistence::Close,
             log,
             Some(&reason),
-            Instant::now(),
+            self.config.access_log.then(Instant::now),
         )?;
         Ok(Next::CloseAfterResponse)
     }
@@ -322,7 +323,7 @@ impl Connection {
         persistence: Persistence,
         log: &LogLine,
         reason: Option<&str>,
-        started: Instant,
+        started: Option<Instant>,
     ) -> io::Result<()> {
         handler::decorate(&mut response, &self.config);
         let result = response::write(
@@ -346,7 +347,7 @@ impl Connection {
                 response.status.code(),
                 reason,
                 sent,
-                started.elapsed().as_secs_f64() * 1000.0
+                started.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
             );
         }
         result.map(|_| ())
@@ -369,12 +370,15 @@ impl Connection {
                 Err(e) => return Err(e),
             }
         }
-        let deadline = Instant::now() + self.config.timeouts.head;
+        // Started only if the head did not come whole with its first bytes.
+        let mut deadline = None;
         loop {
             let pending = &self.buf[self.start..self.end];
             if let Some(n) = head_end(pending) {
                 return Ok(Head::Complete(n));
             }
+            let deadline =
+                *deadline.get_or_insert_with(|| Instant::now() + self.config.timeouts.head);
             // Not complete: is it already hopeless?
             if let Err(e) = request::parse(pending) {
                 return Ok(Head::Failed(e.into()));
