@@ -1,6 +1,6 @@
-//! Connections: the accept loop, one thread per connection, and the
-//! keep-alive loop that reads requests, frames their bodies and writes the
-//! answers in order.
+//! Connections: admission of each accepted connection (the threads that
+//! accept are `pool`'s), and the keep-alive loop that reads requests, frames
+//! their bodies and writes the answers in order, one thread per connection.
 //!
 //! Each connection owns one buffer, bounded at `MAX_HEAD` bytes. A request head
 //! is parsed from it in place; the bytes after the head are the body, and after

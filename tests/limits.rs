@@ -1,7 +1,8 @@
 //! Nothing knocks the server over: the connection cap sheds slow clients for
 //! fresh ones, a full house gets 503, files that change under the server end
-//! their response cleanly, and thousands of aborted connections leave no
-//! threads or descriptors behind.
+//! their response cleanly, thousands of aborted connections leave no
+//! threads or descriptors behind, and a connection that has sent nothing
+//! holds no thread.
 
 mod common;
 
@@ -248,4 +249,34 @@ fn thousands_of_aborted_connections_leak_nothing() {
     }
     wait_for_baseline(&server, baseline);
     assert_eq!(server.get("/small.txt").text(), "small");
+}
+
+#[test]
+fn a_connection_holds_no_thread_until_its_first_bytes_arrive() {
+    let dir = TempDir::new("deferred");
+    dir.write("a.txt", "a");
+    let server = Server::start(&dir.path, &[]);
+    // Before any connection there is one thread, waiting in accept.
+    assert_eq!(threads_and_fds(server.pid()).0, 1);
+    let mut silent: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    // The kernel holds them back from accept (TCP_DEFER_ACCEPT, 1 s), so no
+    // thread takes one and none is started. Had one been accepted, its
+    // thread would have started another to wait in accept in its place.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(threads_and_fds(server.pid()).0, 1);
+    // Once they send, each is accepted and answered.
+    for stream in &mut silent {
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream
+            .write_all(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+    }
+    for mut stream in silent {
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(response.ends_with("\r\n\r\na"), "{response}");
+    }
 }
