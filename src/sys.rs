@@ -27,7 +27,6 @@
     )
 ))]
 mod imp {
-    use std::ffi::CString;
     use std::fs::File;
     use std::io;
     use std::net::{TcpListener, TcpStream};
@@ -160,9 +159,8 @@ mod imp {
             short[..bytes.len()].copy_from_slice(bytes);
             &short[..=bytes.len()]
         } else {
-            long = CString::new(bytes)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-            long.as_bytes_with_nul()
+            long = [bytes, &[0]].concat();
+            &long
         };
         let how = OpenHow {
             // Read-only; non-blocking, so opening a FIFO cannot wait for a
