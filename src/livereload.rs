@@ -12,12 +12,13 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
-use std::net::TcpStream;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime};
+
+use crate::sender::Sender;
 
 /// Where pages listen for changes; under a dot-folder, so it can never shadow
 /// a served file.
@@ -93,9 +94,9 @@ impl Watcher {
 
     /// Streams events to one page until it goes away. The response head has
     /// been written by the caller.
-    pub fn stream(&self, mut stream: &TcpStream) -> io::Result<()> {
+    pub fn stream(&self, out: &mut Sender) -> io::Result<()> {
         // Reconnect quickly when the server restarts.
-        stream.write_all(b"retry: 500\n\n")?;
+        out.write_all(b"retry: 500\n\n", false)?;
         let mut seen = self.latest.lock().unwrap_or_else(|p| p.into_inner()).0;
         loop {
             let event = {
@@ -114,7 +115,7 @@ impl Watcher {
                 Some(Change::Css) => b"event: css\ndata: now\n\n",
                 None => b": heartbeat\n\n",
             };
-            stream.write_all(text)?;
+            out.write_all(text, false)?;
         }
     }
 }

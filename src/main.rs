@@ -28,6 +28,7 @@ mod registry;
 mod request;
 mod resolve;
 mod response;
+mod sender;
 mod server;
 #[allow(unsafe_code)]
 mod sys;
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
             ));
         }
     };
+    server::prepare(&listener);
     log::debug!("serving {}", config.root.display());
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on http://{addr}/");

@@ -12,12 +12,11 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::range::Part;
-use crate::sys;
+use crate::sender::{self, Sender};
 
 /// The statuses this server sends, with their reason phrases in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,18 +195,26 @@ pub enum Persistence {
     Close,
 }
 
-/// Writes `response` to `stream`: the status line, the fields, and the body
-/// unless `head_only` or the status forbids one. Returns the number of body
-/// bytes sent. A file that turns out shorter than announced is an error, and
-/// the caller must close the connection rather than leave the client waiting
-/// for bytes that will never come.
+/// What `write` did: how many body bytes it handed to the kernel, and
+/// whether the whole response went out.
+#[derive(Debug)]
+pub struct Written {
+    pub body_sent: u64,
+    pub result: io::Result<()>,
+}
+
+/// Writes `response` through `out`: the status line, the fields, and the
+/// body unless `head_only` or the status forbids one. A file that turns out
+/// shorter than announced is an error, and the caller must close the
+/// connection rather than leave the client waiting for bytes that will never
+/// come; so is a client that stops taking our bytes (see `sender`).
 pub fn write(
-    mut stream: &TcpStream,
+    out: &mut Sender,
     scratch: &mut Vec<u8>,
     response: &Response,
     head_only: bool,
     persistence: Persistence,
-) -> io::Result<u64> {
+) -> Written {
     scratch.clear();
     let status = response.status;
     // Writing into a Vec cannot fail.
@@ -238,21 +245,36 @@ pub fn write(
     }
     scratch.extend_from_slice(b"\r\n");
 
+    out.begin();
+    let head_len = scratch.len() as u64;
+    let before = out.handed();
     let send_body = !head_only && !status.forbids_body();
-    match &response.body {
+    let result = write_body(out, scratch, &response.body, send_body);
+    Written {
+        body_sent: (out.handed() - before).saturating_sub(head_len),
+        result,
+    }
+}
+
+/// Sends the head waiting in `scratch`, then the body if `send_body`.
+fn write_body(
+    out: &mut Sender,
+    scratch: &mut Vec<u8>,
+    body: &Body,
+    send_body: bool,
+) -> io::Result<()> {
+    match body {
         // The head and a small in-memory body go out in one write. A large
         // one (a big listing) is not copied into the connection's buffer,
         // which would then keep that size for the connection's life: the
         // head is held back with MSG_MORE and leaves with the body.
         Body::Bytes(bytes) if send_body && bytes.len() as u64 <= INLINE_FILE => {
             scratch.extend_from_slice(bytes);
-            stream.write_all(scratch)?;
-            Ok(bytes.len() as u64)
+            out.write_all(scratch, false)
         }
         Body::Bytes(bytes) if send_body => {
-            sys::send_more(stream, scratch)?;
-            stream.write_all(bytes)?;
-            Ok(bytes.len() as u64)
+            out.write_all(scratch, true)?;
+            out.write_all(bytes, false)
         }
         // A small file is read into the same buffer as the head and both go
         // out in one write (one segment, one wake-up for the client); a
@@ -262,19 +284,14 @@ pub fn write(
             scratch.resize(head_len + *len as usize, 0);
             file.read_exact_at(&mut scratch[head_len..], *offset)
                 .map_err(|e| match e.kind() {
-                    io::ErrorKind::UnexpectedEof => io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file ended before its announced length",
-                    ),
+                    io::ErrorKind::UnexpectedEof => sender::file_ended(),
                     _ => e,
                 })?;
-            stream.write_all(scratch)?;
-            Ok(*len)
+            out.write_all(scratch, false)
         }
         Body::File { file, offset, len } if send_body => {
-            sys::send_more(stream, scratch)?;
-            sys::send_file(stream, file, *offset, *len)?;
-            Ok(*len)
+            out.write_all(scratch, true)?;
+            out.send_file(file, *offset, *len)
         }
         Body::Multipart {
             file,
@@ -286,17 +303,13 @@ pub fn write(
             // to leave with the part's bytes.
             for part in parts {
                 scratch.extend_from_slice(&part.head);
-                sys::send_more(stream, scratch)?;
+                out.write_all(scratch, true)?;
                 scratch.clear();
-                sys::send_file(stream, file, part.range.start, part.range.len)?;
+                out.send_file(file, part.range.start, part.range.len)?;
             }
-            stream.write_all(closing)?;
-            Ok(response.body.len())
+            out.write_all(closing, false)
         }
-        _ => {
-            stream.write_all(scratch)?;
-            Ok(0)
-        }
+        _ => out.write_all(scratch, false),
     }
 }
 
@@ -328,8 +341,9 @@ pub fn http_date(time: SystemTime) -> Option<String> {
 
 /// The interim response sent before reading a body the client is holding back
 /// for it (RFC 9110 section 10.1.1).
-pub fn write_continue(mut stream: &TcpStream) -> io::Result<()> {
-    stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+pub fn write_continue(out: &mut Sender) -> io::Result<()> {
+    out.begin();
+    out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n", false)
 }
 
 #[cfg(test)]

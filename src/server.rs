@@ -27,6 +27,7 @@ use crate::pool::{self, Pool};
 use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
 use crate::response::{self, Body, Persistence, Response};
+use crate::sender::Sender;
 use crate::sys;
 
 /// The most bytes a request head may take; a larger one is answered 431.
@@ -41,21 +42,30 @@ const STACK_SIZE: usize = 256 * 1024;
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// Accepts and serves connections forever, each on its own thread, at most
-/// `config.max_connections` at once.
-pub fn run(listener: TcpListener, config: Arc<Config>) {
+/// Sets what the listener needs before the first client connects, so before
+/// `main` announces the address: a connection that arrives before
+/// `TCP_DEFER_ACCEPT` is set is queued for `accept` at once.
+pub fn prepare(listener: &TcpListener) {
     // A connection reaches `accept` with its request already there, so the
     // thread that takes it does not sleep again at once; one that stays
     // silent is accepted a second later, and gets the idle timeout.
-    if let Err(e) = sys::defer_accept(&listener, 1) {
+    if let Err(e) = sys::defer_accept(listener, 1) {
         log::debug!("connections are accepted before their first bytes: {e}");
     }
+}
+
+/// Accepts and serves connections forever, each on its own thread, at most
+/// `config.max_connections` at once. `prepare` has been called on `listener`.
+pub fn run(listener: TcpListener, config: Arc<Config>) {
     let registry = Arc::new(Registry::new(config.max_connections));
     let serve = move |stream: TcpStream, peer: SocketAddr| {
         let stream = Arc::new(stream);
         match registry.admit(&stream) {
             Admission::Admitted(registration) => {
-                Connection::new(stream, peer, Arc::clone(&config), registration).serve();
+                match Connection::new(stream, peer, Arc::clone(&config), registration) {
+                    Ok(connection) => connection.serve(),
+                    Err(e) => log::debug!("{peer}: cannot set a write timeout: {e}"),
+                }
             }
             Admission::Full => {
                 log::warn!(
@@ -75,19 +85,26 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
     );
 }
 
-/// Answers 503 without blocking, then closes. Best effort: a client that
+/// How long a refused client may take to accept its 503: a fresh
+/// connection's buffers are empty, so it never waits in practice.
+const REFUSE_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Answers 503 without waiting on the client, then closes. Best effort: a client that
 /// sent a request already may see a reset instead, which is still a prompt,
 /// clear failure.
 // Kept out of line: its drain buffer would otherwise enlarge the stack frame
 // of every connection's thread.
 #[inline(never)]
-fn refuse(mut stream: &TcpStream) {
+fn refuse(stream: &Arc<TcpStream>) {
+    let response = HttpError::ServiceUnavailable.into_response();
+    let mut scratch = Vec::new();
+    if let Ok(mut out) = Sender::new(Arc::clone(stream), REFUSE_TIMEOUT) {
+        let _ = response::write(&mut out, &mut scratch, &response, false, Persistence::Close);
+    }
+    let mut stream = &**stream;
     if stream.set_nonblocking(true).is_err() {
         return;
     }
-    let response = HttpError::ServiceUnavailable.into_response();
-    let mut scratch = Vec::new();
-    let _ = response::write(stream, &mut scratch, &response, false, Persistence::Close);
     let _ = stream.shutdown(Shutdown::Write);
     // Read what has already arrived, so closing does not turn it into a
     // reset that destroys the answer.
@@ -137,6 +154,8 @@ impl LogLine {
 struct Connection {
     /// Shared with the registry, which may shut it down to shed the connection.
     stream: Arc<TcpStream>,
+    /// Every write to the client goes through it.
+    out: Sender,
     peer: SocketAddr,
     config: Arc<Config>,
     registration: Registration,
@@ -156,9 +175,11 @@ impl Connection {
         peer: SocketAddr,
         config: Arc<Config>,
         registration: Registration,
-    ) -> Self {
-        Connection {
+    ) -> io::Result<Self> {
+        let out = Sender::new(Arc::clone(&stream), config.timeouts.send)?;
+        Ok(Connection {
             stream,
+            out,
             peer,
             config,
             registration,
@@ -167,20 +188,13 @@ impl Connection {
             end: 0,
             scratch: Vec::with_capacity(512),
             read_timeout: None,
-        }
+        })
     }
 
     fn serve(mut self) {
         // Headers and bodies go out in as few writes as we can manage; no
         // reason to let Nagle's algorithm hold the last segment back.
         let _ = self.stream.set_nodelay(true);
-        if let Err(e) = self
-            .stream
-            .set_write_timeout(Some(self.config.timeouts.send))
-        {
-            log::debug!("{}: cannot set a write timeout: {e}", self.peer);
-            return;
-        }
         loop {
             match self.exchange() {
                 Ok(Next::KeepAlive) => {}
@@ -254,7 +268,7 @@ impl Connection {
 
         if framing != Framing::Length(0) {
             if send_continue {
-                response::write_continue(&self.stream)?;
+                response::write_continue(&mut self.out)?;
             }
             match self.discard_body(framing) {
                 Ok(None) => {}
@@ -289,7 +303,7 @@ impl Connection {
         )?;
         if events && !head_only {
             if let Some(watcher) = self.config.live_reload.clone() {
-                watcher.stream(&self.stream)?;
+                watcher.stream(&mut self.out)?;
             }
             return Ok(Next::Close);
         }
@@ -326,31 +340,36 @@ impl Connection {
         started: Option<Instant>,
     ) -> io::Result<()> {
         handler::decorate(&mut response, &self.config);
-        let result = response::write(
-            &self.stream,
+        let written = response::write(
+            &mut self.out,
             &mut self.scratch,
             &response,
             head_only,
             persistence,
         );
         if self.config.access_log {
-            let sent = result.as_ref().map_or(0, |n| *n);
             let reason = reason
                 .or(response.note)
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
+            // A response cut short says how much of it went out, and why.
+            let cut = match &written.result {
+                Err(e) => format!(" of {}, cut short: {e}", response.body.len()),
+                Ok(()) => String::new(),
+            };
             log::info!(
-                "{} \"{} {}\" {}{} {} {:.1}ms",
+                "{} \"{} {}\" {}{} {}{} {:.1}ms",
                 self.peer,
                 escape_for_log(&log.method),
                 escape_for_log(&log.target),
                 response.status.code(),
                 reason,
-                sent,
+                written.body_sent,
+                cut,
                 started.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
             );
         }
-        result.map(|_| ())
+        written.result
     }
 
     /// Waits for a whole request head: up to the idle timeout for its first

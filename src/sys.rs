@@ -1,10 +1,14 @@
 //! The system calls std does not expose, and the only module allowed `unsafe`.
 //!
-//! - `send_file` copies a range of a file to a socket inside the kernel with
-//!   `sendfile(2)`: `std::io::copy` from a `File` to a `TcpStream` moves 8 KiB
-//!   at a time through user space instead.
-//! - `send_more` writes with `MSG_MORE`, so a response head waits in the
-//!   kernel for the body that follows and both leave in the same segments.
+//! - `send_file_once` copies a range of a file to a socket inside the kernel
+//!   with `sendfile(2)`: `std::io::copy` from a `File` to a `TcpStream` moves
+//!   8 KiB at a time through user space instead.
+//! - `send_once` writes with `MSG_MORE` when asked, so a response head waits
+//!   in the kernel for the body that follows and both leave in the same
+//!   segments.
+//! - `queued` reads how much of what was written to a socket the peer has
+//!   not yet acknowledged (`SIOCOUTQ`), which is how `sender` tells a client
+//!   that reads slowly from one that stopped reading.
 //! - `open_beneath` opens a path relative to the root folder with
 //!   `openat2(2)`, which refuses (rather than follows) any symlink and any
 //!   escape from that folder: one system call instead of resolving every
@@ -46,6 +50,8 @@ mod imp {
         fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
         // int setsockopt(int fd, int level, int name, const void *value, socklen_t len);
         fn setsockopt(fd: i32, level: i32, name: i32, value: *const i32, len: u32) -> i32;
+        // int ioctl(int fd, unsigned long request, ...);
+        fn ioctl(fd: i32, request: u64, ...) -> i32;
     }
 
     /// struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; } with 64-bit rlim_t.
@@ -67,6 +73,9 @@ mod imp {
     const IPPROTO_TCP: i32 = 6;
     const TCP_DEFER_ACCEPT: i32 = 9;
     const MSG_MORE: i32 = 0x8000;
+    /// TIOCOUTQ: for a TCP socket, the bytes in its send queue (not yet
+    /// sent, or sent and not yet acknowledged).
+    const SIOCOUTQ: u64 = 0x5411;
     const MSG_NOSIGNAL: i32 = 0x4000;
     const SYS_OPENAT2: i64 = 437;
     const O_NOCTTY: u64 = 0o400;
@@ -78,72 +87,52 @@ mod imp {
     /// Linux transfers at most 0x7ffff000 bytes per sendfile call.
     const MAX_CHUNK: u64 = 0x7fff_f000;
 
-    /// The error of a failed call, with an expired SO_SNDTIMEO on a blocking
-    /// socket (EAGAIN) reported as the timeout it is.
-    fn last_error() -> io::Error {
-        let err = io::Error::last_os_error();
-        if err.kind() == io::ErrorKind::WouldBlock {
-            io::ErrorKind::TimedOut.into()
-        } else {
-            err
-        }
-    }
-
-    pub fn send_file(socket: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<()> {
+    pub fn send_file_once(
+        socket: &TcpStream,
+        file: &File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<usize> {
         let mut position = i64::try_from(offset)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
-        let mut remaining = len;
-        while remaining > 0 {
-            let count = remaining.min(MAX_CHUNK) as usize;
-            // SAFETY: both descriptors are open for the whole call, borrowed
-            // from live `TcpStream` and `File` values; `position` is a valid,
-            // exclusively borrowed i64 the kernel reads and advances; `count`
-            // is bounded above.
-            let sent =
-                unsafe { sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut position, count) };
-            match sent {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file ended before its announced length",
-                    ));
-                }
-                n if n > 0 => remaining -= n as u64,
-                _ => {
-                    let err = last_error();
-                    if err.kind() != io::ErrorKind::Interrupted {
-                        return Err(err);
-                    }
-                }
-            }
+        let count = len.min(MAX_CHUNK) as usize;
+        // SAFETY: both descriptors are open for the whole call, borrowed
+        // from live `TcpStream` and `File` values; `position` is a valid,
+        // exclusively borrowed i64 the kernel reads and advances; `count`
+        // is bounded above.
+        let sent = unsafe { sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut position, count) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
         }
-        Ok(())
+        Ok(sent as usize)
     }
 
-    pub fn send_more(socket: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            // SAFETY: `buf` is a live, initialised slice for the whole call and
-            // its length is passed with it; the descriptor is borrowed from a
-            // live `TcpStream`.
-            let sent = unsafe {
-                send(
-                    socket.as_raw_fd(),
-                    buf.as_ptr(),
-                    buf.len(),
-                    MSG_MORE | MSG_NOSIGNAL,
-                )
-            };
-            match sent {
-                n if n >= 0 => buf = &buf[n as usize..],
-                _ => {
-                    let err = last_error();
-                    if err.kind() != io::ErrorKind::Interrupted {
-                        return Err(err);
-                    }
-                }
-            }
+    pub fn send_once(socket: &TcpStream, buf: &[u8], more: bool) -> io::Result<usize> {
+        let flags = if more {
+            MSG_MORE | MSG_NOSIGNAL
+        } else {
+            MSG_NOSIGNAL
+        };
+        // SAFETY: `buf` is a live, initialised slice for the whole call and
+        // its length is passed with it; the descriptor is borrowed from a
+        // live `TcpStream`.
+        let sent = unsafe { send(socket.as_raw_fd(), buf.as_ptr(), buf.len(), flags) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
         }
-        Ok(())
+        Ok(sent as usize)
+    }
+
+    pub fn queued(socket: &TcpStream) -> io::Result<u64> {
+        let mut queued: i32 = 0;
+        // SAFETY: SIOCOUTQ writes one int through the pointer, which points
+        // to a live, exclusively borrowed i32; the descriptor is borrowed
+        // from a live `TcpStream`.
+        let status = unsafe { ioctl(socket.as_raw_fd(), SIOCOUTQ, &mut queued as *mut i32) };
+        if status != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        u64::try_from(queued).map_err(|_| io::Error::other("negative send queue"))
     }
 
     pub fn open_beneath(dir: &File, relative: &Path) -> io::Result<File> {
@@ -248,21 +237,31 @@ mod imp {
     use std::net::{TcpListener, TcpStream};
     use std::path::Path;
 
-    pub fn send_file(socket: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<()> {
+    pub fn send_file_once(
+        socket: &TcpStream,
+        file: &File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<usize> {
+        let mut chunk = vec![0; len.min(64 * 1024) as usize];
         let mut file = file;
         file.seek(SeekFrom::Start(offset))?;
-        let copied = io::copy(&mut file.take(len), &mut &*socket)?;
-        if copied < len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file ended before its announced length",
-            ));
+        let read = file.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(0);
         }
-        Ok(())
+        (&*socket).write(&chunk[..read])
     }
 
-    pub fn send_more(socket: &TcpStream, buf: &[u8]) -> io::Result<()> {
-        (&*socket).write_all(buf)
+    pub fn send_once(socket: &TcpStream, buf: &[u8], _more: bool) -> io::Result<usize> {
+        (&*socket).write(buf)
+    }
+
+    pub fn queued(_socket: &TcpStream) -> io::Result<u64> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the send queue cannot be read on this platform",
+        ))
     }
 
     pub fn open_beneath(_dir: &File, _relative: &Path) -> io::Result<File> {
@@ -287,14 +286,22 @@ mod imp {
     }
 }
 
-/// Sends `len` bytes of `file`, from `offset`, to `socket`. Fails with
-/// `UnexpectedEof` when the file ends first (it was truncated while being
-/// sent), and with `TimedOut` when the socket's write timeout expires.
-pub use imp::send_file;
+/// One call that sends up to `len` bytes of `file`, from `offset`, to
+/// `socket`, and says how many it sent: 0 means the file ended (it was
+/// truncated while being sent). A blocked call ends when the socket's write
+/// timeout expires, with what it sent so far or `WouldBlock`.
+pub use imp::send_file_once;
 
-/// Writes all of `buf` to `socket`, telling the kernel more data follows at
-/// once, so it is sent together with that data.
-pub use imp::send_more;
+/// One `send` of `buf`, returning how many bytes the kernel took. With
+/// `more`, the kernel is told more data follows at once, so a response head
+/// waits to leave in the same segments as its body.
+pub use imp::send_once;
+
+/// The bytes written to `socket` that the peer has not yet acknowledged.
+/// The peer's TCP acknowledges only what fits in its receive buffer, so
+/// this falls only as the peer application reads. `Unsupported` where the
+/// platform cannot tell.
+pub use imp::queued;
 
 /// Opens `relative` (read-only, non-blocking) under the folder `dir`, failing
 /// if any component is a symlink or the path would leave `dir`. An error of
@@ -319,8 +326,7 @@ pub use imp::defer_accept;
 mod tests {
     use super::*;
     use std::fs::File;
-    use std::io::{self, Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::io::{self, Read};
     use std::path::{Path, PathBuf};
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -328,49 +334,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    fn temp_file(name: &str, contents: &[u8]) -> (PathBuf, File) {
-        let dir = temp_dir(name);
-        let path = dir.join("file");
-        File::create(&path)
-            .and_then(|mut f| f.write_all(contents))
-            .unwrap();
-        let file = File::open(&path).unwrap();
-        (dir, file)
-    }
-
-    fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        (server, client)
-    }
-
-    #[test]
-    fn sends_a_range_of_a_file() {
-        let (dir, file) = temp_file("range", b"0123456789");
-        let (server, mut client) = pair();
-        send_more(&server, b"head:").unwrap();
-        send_file(&server, &file, 3, 4).unwrap();
-        drop(server);
-        let mut got = Vec::new();
-        client.read_to_end(&mut got).unwrap();
-        assert_eq!(got, b"head:3456");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_short_file_is_an_error_not_padding() {
-        let (dir, file) = temp_file("short", b"abc");
-        let (server, mut client) = pair();
-        let err = send_file(&server, &file, 0, 10).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        drop(server);
-        let mut got = Vec::new();
-        client.read_to_end(&mut got).unwrap();
-        assert_eq!(got, b"abc");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

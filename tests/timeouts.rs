@@ -73,21 +73,93 @@ fn a_trickling_client_is_cut_at_the_head_deadline() {
     assert!(started.elapsed() < TIMEOUT);
 }
 
-#[test]
-fn a_client_that_stops_reading_is_dropped() {
-    let dir = TempDir::new("no-reader");
-    // Far more than the socket buffers hold; sparse, so it costs no disk.
+/// A connection to `server` whose receive buffer is `rcvbuf` bytes, as a
+/// phone on a poor network or a stalled tab might have.
+fn small_buffer_client(server: &Server, rcvbuf: usize) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(rcvbuf).unwrap();
+    socket.connect(&server.addr.into()).unwrap();
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+}
+
+/// A file far larger than any socket buffer; sparse, so it costs no disk.
+fn huge_file(dir: &TempDir, len: u64) {
     let file = std::fs::File::create(dir.path.join("huge.bin")).unwrap();
-    file.set_len(512 * 1024 * 1024).unwrap();
-    let server = Server::start(&dir.path, &["--send-timeout", "0.3", "-v"]);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
+    file.set_len(len).unwrap();
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_at_the_send_timeout() {
+    let dir = TempDir::new("no-reader");
+    let len = 512 * 1024 * 1024;
+    huge_file(&dir, len);
+    let timeout = Duration::from_secs(1);
+    let server = Server::start(&dir.path, &["--send-timeout", "1"]);
+    let mut stream = small_buffer_client(&server, 4096);
+    let started = Instant::now();
     stream
         .write_all(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
-    // Never read: the server's write blocks until its send timeout.
-    let log = server.wait_for_log("connection dropped");
-    assert!(log.contains("timed out"), "{log}");
+    // Never read. However the kernel grows its buffers, the client takes
+    // nothing more once its own is full, and the server gives up on it.
+    let log = server.wait_for_log("cut short");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= timeout, "cut after only {elapsed:?}");
+    assert!(elapsed < 2 * timeout, "cut only after {elapsed:?}");
+    // The access line says how much went out, of how much, and why.
+    let line = log.lines().find(|l| l.contains("cut short")).unwrap();
+    let after_status = line
+        .split("\" 200 ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{line}"));
+    let (sent, rest) = after_status
+        .split_once(" of ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let sent: u64 = sent.parse().unwrap_or_else(|_| panic!("{line}"));
+    assert!(sent > 0 && sent < len, "{line}");
+    assert!(
+        rest.starts_with(&format!(
+            "{len}, cut short: the client took none of our data for 1.0s "
+        )),
+        "{line}"
+    );
     drop(stream);
+}
+
+#[test]
+fn a_client_that_reads_slowly_but_steadily_keeps_its_download() {
+    let dir = TempDir::new("slow-reader");
+    let len: u64 = 16 * 1024 * 1024;
+    huge_file(&dir, len);
+    let timeout = Duration::from_secs(1);
+    let server = Server::start(&dir.path, &["--send-timeout", "1"]);
+    let mut stream = small_buffer_client(&server, 16 * 1024);
+    stream
+        .write_all(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // Two and a half send timeouts of reading a little at a time, never
+    // pausing for long: far slower than the server could send.
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    while started.elapsed() < timeout * 5 / 2 {
+        let n = stream.read(&mut buf[..4096]).unwrap();
+        assert!(n > 0, "closed after {} bytes", received.len());
+        received.extend_from_slice(&buf[..n]);
+        std::thread::sleep(timeout / 10);
+    }
+    assert!(received.len() < len as usize / 4, "not slow enough");
+    // The connection was never cut: the rest arrives, all of it.
+    stream.read_to_end(&mut received).unwrap();
+    let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&received[..head_end]);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(received.len() - head_end, len as usize);
+    let log = server.wait_for_log("/huge.bin");
+    assert!(!log.contains("cut short"), "{log}");
+    assert!(log.contains(&format!("\" 200 {len} ")), "{log}");
 }
 
 #[test]

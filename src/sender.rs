@@ -1,0 +1,253 @@
+//! Writing to a client, under a deadline that only the client's reading can
+//! move.
+//!
+//! A socket's own write timeout (`SO_SNDTIMEO`) bounds one blocked write,
+//! and starts over whenever a write makes any progress. A write can make
+//! progress while the client reads nothing at all: the kernel enlarges a
+//! socket's send buffer as it sees fit, a little at a time, so a client that
+//! asked for a large file and then stopped reading could hold its connection
+//! and thread for as long as the buffer kept growing.
+//!
+//! So the socket's timeout here is only a short slice (`slice`), and each
+//! time a write ends without finishing, `Sender` asks the kernel how much of
+//! what it handed over is still queued (`sys::queued`). What has left the
+//! queue was acknowledged by the client's TCP, which takes no more than its
+//! receive buffer has room for: that number grows only as the client
+//! application reads. A client that takes none of our bytes for the whole
+//! send timeout is cut off with `TimedOut`; a slow client that keeps reading
+//! keeps its download, however long it takes. Where the queue cannot be read,
+//! bytes handed to the kernel stand in for bytes taken.
+//!
+//! Every byte the server writes on a connection goes through its `Sender`,
+//! which also counts them, so a response cut short can say how much of it
+//! went out.
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::sys;
+
+pub struct Sender {
+    stream: Arc<TcpStream>,
+    /// How long the client may take none of our bytes.
+    timeout: Duration,
+    /// Every byte handed to the kernel on this connection.
+    handed: u64,
+    /// Of those, the most the client was seen to have taken.
+    taken: u64,
+    /// When `taken` last grew, or the current wait began; `None` until a
+    /// write of the current response has had to wait.
+    since: Option<Instant>,
+}
+
+/// The most one sendfile(2) call sends before the client's progress is
+/// looked at again: a thousandth of a second's work on a fast connection.
+const FIRST_CHUNK: u64 = 1024 * 1024;
+
+/// What one sendfile(2) call moves through its pipe at a time (Linux's
+/// default pipe size): the most it sends without looking at the clock.
+const PIPE_CHUNK: u64 = 64 * 1024;
+
+/// The socket's own write timeout for a send timeout of `timeout`: short,
+/// so the deadline is checked a few times within it.
+fn slice(timeout: Duration) -> Duration {
+    (timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
+}
+
+impl Sender {
+    pub fn new(stream: Arc<TcpStream>, timeout: Duration) -> io::Result<Sender> {
+        stream.set_write_timeout(Some(slice(timeout)))?;
+        Ok(Sender {
+            stream,
+            timeout,
+            handed: 0,
+            taken: 0,
+            since: None,
+        })
+    }
+
+    /// Starts a new response: the client's time to take our bytes counts
+    /// from its first wait, not from an earlier response's.
+    pub fn begin(&mut self) {
+        self.since = None;
+    }
+
+    /// The bytes handed to the kernel on this connection so far.
+    pub fn handed(&self) -> u64 {
+        self.handed
+    }
+
+    /// Writes all of `buf`. With `more`, the kernel holds the last segment
+    /// back for what follows at once (a response head before its body).
+    pub fn write_all(&mut self, mut buf: &[u8], more: bool) -> io::Result<()> {
+        while !buf.is_empty() {
+            match sys::send_once(&self.stream, buf, more) {
+                Ok(n) => {
+                    self.handed += n as u64;
+                    buf = &buf[n..];
+                    if buf.is_empty() {
+                        break;
+                    }
+                }
+                Err(e) if !is_slice_end(&e) => return Err(e),
+                Err(_) => {}
+            }
+            self.check_progress()?;
+        }
+        Ok(())
+    }
+
+    /// Sends `len` bytes of `file` from `offset`. A file that ends first (it
+    /// was truncated while being sent) is `UnexpectedEof`: the caller must
+    /// close rather than leave the client waiting for bytes that never come.
+    pub fn send_file(&mut self, file: &File, mut offset: u64, len: u64) -> io::Result<()> {
+        // One sendfile(2) can wait many times over: it hands the file to the
+        // socket a pipe's worth at a time, and each of those may wait a whole
+        // slice. So the client's progress is read before the first call, not
+        // only after it returns; no call sends more than `FIRST_CHUNK`, and
+        // once one has come back short, the next ones send one pipe's worth
+        // each, so none waits more than once.
+        self.check_progress()?;
+        let mut most = FIRST_CHUNK;
+        let mut remaining = len;
+        while remaining > 0 {
+            match sys::send_file_once(&self.stream, file, offset, remaining.min(most)) {
+                Ok(0) => return Err(file_ended()),
+                Ok(n) => {
+                    self.handed += n as u64;
+                    offset += n as u64;
+                    remaining -= n as u64;
+                    if remaining == 0 {
+                        break;
+                    }
+                }
+                Err(e) if !is_slice_end(&e) => return Err(e),
+                Err(_) => {}
+            }
+            most = PIPE_CHUNK;
+            self.check_progress()?;
+        }
+        Ok(())
+    }
+
+    /// Called before a long write and whenever a write had to wait: fails
+    /// once the client has taken none of our bytes for the whole timeout.
+    fn check_progress(&mut self) -> io::Result<()> {
+        let now = Instant::now();
+        let taken = match sys::queued(&self.stream) {
+            Ok(queued) => self.handed.saturating_sub(queued),
+            Err(_) => self.handed,
+        };
+        match self.since {
+            Some(since) if taken <= self.taken => {
+                if now.duration_since(since) >= self.timeout {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "the client took none of our data for {:.1}s",
+                            self.timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                self.since = Some(now);
+                self.taken = self.taken.max(taken);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A blocked write that ended because its time slice did (`SO_SNDTIMEO`),
+/// or was interrupted: the write is simply tried again.
+fn is_slice_end(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// The error for a file that ends before the length its response announced.
+pub fn file_ended() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "file ended before its announced length",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+
+    fn temp_file(name: &str, contents: &[u8]) -> (PathBuf, File) {
+        let dir =
+            std::env::temp_dir().join(format!("tinyhttpd-sender-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file");
+        File::create(&path)
+            .and_then(|mut f| f.write_all(contents))
+            .unwrap();
+        (dir, File::open(&path).unwrap())
+    }
+
+    fn pair(timeout: Duration) -> (Sender, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (Sender::new(Arc::new(server), timeout).unwrap(), client)
+    }
+
+    #[test]
+    fn sends_a_head_then_a_range_of_a_file_and_counts_them() {
+        let (dir, file) = temp_file("range", b"0123456789");
+        let (mut sender, mut client) = pair(Duration::from_secs(5));
+        sender.write_all(b"head:", true).unwrap();
+        sender.send_file(&file, 3, 4).unwrap();
+        assert_eq!(sender.handed(), 9);
+        drop(sender);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"head:3456");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_short_file_is_an_error_not_padding() {
+        let (dir, file) = temp_file("short", b"abc");
+        let (mut sender, mut client) = pair(Duration::from_secs(5));
+        let err = sender.send_file(&file, 0, 10).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        drop(sender);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"abc");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_client_that_reads_nothing_is_cut_off_after_the_timeout() {
+        let timeout = Duration::from_millis(300);
+        let (mut sender, _client) = pair(timeout);
+        let started = Instant::now();
+        let chunk = vec![0u8; 1 << 20];
+        let err = loop {
+            if let Err(e) = sender.write_all(&chunk, false) {
+                break e;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "never cut off");
+        };
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // The clock starts at the first wait, once the buffers are full.
+        assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+        assert!(sender.handed() > 0);
+    }
+}
