@@ -1,13 +1,15 @@
 //! From request target to a file under the root.
 //!
 //! This module is the security boundary of the server. A target is split into
-//! path and query, percent-decoded exactly once, and rebuilt from plain
-//! segments: `..` is refused outright, empty and `.` segments are dropped, and
-//! every remaining segment must be a single normal path component. The result
+//! path and query, percent-decoded exactly once, its dot-segments removed
+//! (a `..` that would climb above the root is refused), and rebuilt from
+//! plain segments: every segment must be a single normal path component. The result
 //! is canonicalized (following symlinks) and must still lie inside the
 //! canonical root, so neither an encoded `..` nor a symlink pointing out of the
 //! root ever reaches a file outside it. Dotfiles are hidden unless the user
-//! asked for them, both in the request path and in what a symlink resolves to.
+//! asked for them: no segment of the requested path may start with a dot. A
+//! symlink inside the root is followed wherever inside the root it leads,
+//! through dot-folders too, as package managers' links do.
 //!
 //! It knows nothing of headers or responses; it answers with a `Resolved`
 //! or an `HttpError`.
@@ -161,15 +163,61 @@ pub struct Options<'a> {
     pub hidden: bool,
 }
 
-/// Resolves the still-encoded `target.path` under `options.root`.
-pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, HttpError> {
-    let decoded = percent_decode(target.path)?;
+/// The still-encoded `path` of a target, decoded and with its dot-segments
+/// removed: the path whose segments name a file under the root.
+fn clean_path(path: &str) -> Result<Cow<'_, str>, HttpError> {
+    let decoded = percent_decode(path)?;
     // On Unix a backslash is an ordinary file-name character, but other
     // servers treat it as a separator; refusing it keeps links portable and
     // closes the door on `..\` tricks.
     if decoded.contains('\\') {
         return Err(HttpError::BadRequest("backslash in path"));
     }
+    Ok(match remove_dot_segments(&decoded)? {
+        Cow::Borrowed(_) => decoded,
+        Cow::Owned(normalized) => Cow::Owned(normalized),
+    })
+}
+
+/// Removes `.` and `..` segments from a decoded path, as RFC 3986 section
+/// 5.2.4 does (an escaped dot is a dot: section 6.2.2.2, so this runs after
+/// decoding). Empty segments are merged first, as every lookup here does
+/// (`//a` names `/a`). A path ending in a dot-segment names a folder:
+/// `/a/b/..` is `/a/`. A `..` with nothing left to remove would climb above
+/// the root, and is refused with 400. Paths without dot-segments are
+/// returned as they are, without copying.
+fn remove_dot_segments(decoded: &str) -> Result<Cow<'_, str>, HttpError> {
+    let is_dots = |segment: &str| segment == "." || segment == "..";
+    if !decoded.split('/').any(is_dots) {
+        return Ok(Cow::Borrowed(decoded));
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if kept.pop().is_none() {
+                    return Err(HttpError::BadRequest("dot-dot segment above the root"));
+                }
+            }
+            _ => kept.push(segment),
+        }
+    }
+    let mut normalized = String::with_capacity(decoded.len());
+    for segment in &kept {
+        normalized.push('/');
+        normalized.push_str(segment);
+    }
+    let last = decoded.rsplit('/').next().unwrap_or_default();
+    if normalized.is_empty() || decoded.ends_with('/') || is_dots(last) {
+        normalized.push('/');
+    }
+    Ok(Cow::Owned(normalized))
+}
+
+/// Resolves the still-encoded `target.path` under `options.root`.
+pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, HttpError> {
+    let decoded = clean_path(target.path)?;
     let segments = segments(&decoded, options.hidden)?;
     let mut path = PathBuf::with_capacity(options.root.as_os_str().len() + decoded.len() + 1);
     path.push(options.root);
@@ -305,7 +353,7 @@ pub fn open_sibling(path: &Path, suffix: &str, options: &Options<'_>) -> Option<
 /// `MAX_SCANNED` names per folder.
 pub fn case_insensitive_match(target: &Target<'_>, options: &Options<'_>) -> Option<String> {
     const MAX_SCANNED: usize = 10_000;
-    let decoded = percent_decode(target.path).ok()?;
+    let decoded = clean_path(target.path).ok()?;
     let mut dir = options.root.to_path_buf();
     let mut fixed = Vec::new();
     let mut changed = false;
@@ -346,15 +394,16 @@ pub fn case_insensitive_match(target: &Target<'_>, options: &Options<'_>) -> Opt
     Some(location)
 }
 
-/// Splits a decoded path into plain segments: checks them all first, then
-/// returns an iterator over them, so nothing is collected.
+/// Splits a decoded path, its dot-segments removed, into plain segments:
+/// checks them all first, then returns an iterator over them, so nothing is
+/// collected.
 fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + Clone, HttpError> {
-    let plain = decoded
-        .split('/')
-        .filter(|segment| !matches!(*segment, "" | "."));
+    let plain = decoded.split('/').filter(|segment| !segment.is_empty());
     for segment in plain.clone() {
         match segment {
-            ".." => return Err(HttpError::BadRequest("dot-dot segment")),
+            // `clean_path` removed them all; refused again here because
+            // nothing may ever join a `..` to the root.
+            "." | ".." => return Err(HttpError::BadRequest("dot segment")),
             _ if segment.starts_with('.') && !hidden => {
                 return Err(HttpError::NotFound("hidden"));
             }
@@ -369,7 +418,7 @@ fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + 
     Ok(plain)
 }
 
-/// Canonicalizes `path` and checks it is inside the root (and not hidden).
+/// Canonicalizes `path` and checks it is inside the root.
 /// A path that cannot be canonicalized (missing, a symlink loop, a file used as
 /// a folder) is a 404.
 pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, HttpError> {
@@ -377,17 +426,14 @@ pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, H
         std::io::ErrorKind::PermissionDenied => HttpError::Forbidden("permission denied"),
         _ => HttpError::NotFound(NO_SUCH_FILE),
     })?;
-    let relative = real
-        .strip_prefix(options.root)
-        .map_err(|_| HttpError::NotFound("outside root"))?;
-    if !options.hidden && relative.components().any(|c| is_dot_name(c.as_os_str())) {
-        return Err(HttpError::NotFound("hidden"));
+    // The dotfile rule is for the path the client asked for (`segments`):
+    // a link the user made inside the root may lead anywhere inside it,
+    // dot-folders included (pnpm links `node_modules/lodash` to
+    // `node_modules/.pnpm/lodash@4.17.21/node_modules/lodash`).
+    if real.strip_prefix(options.root).is_err() {
+        return Err(HttpError::NotFound("outside root"));
     }
     Ok(real)
-}
-
-fn is_dot_name(name: &std::ffi::OsStr) -> bool {
-    name.as_encoded_bytes().starts_with(b".")
 }
 
 /// The entries of the directory `dir` a listing may show: names that are
@@ -628,13 +674,17 @@ mod tests {
                 other => panic!("{target}: {other:?}"),
             }
         }
+        // A link the user made to a dotfile inside the root is followed:
+        // the dotfile rule is for the requested path.
+        assert_eq!(file("/to-hidden"), Path::new(".env"));
         for missing in [
             "/file.txt/",
             "/nope",
             "/.env",
-            "/to-hidden",
             "/dir/.hidden",
             "/file.txt/x",
+            "/dir/../.env",
+            "/%2eenv",
         ] {
             assert!(
                 matches!(f.resolve(missing), Err(HttpError::NotFound(_))),
@@ -658,7 +708,80 @@ mod tests {
             .map(|e| e.name)
             .collect();
         names.sort();
-        // No ".env", no "escape" or "up" (outside), no "to-hidden".
-        assert_eq!(names, ["dir", "file.txt", "inside", "site"]);
+        // No ".env", no "escape" or "up" (outside); "to-hidden" is a link
+        // inside the root.
+        assert_eq!(names, ["dir", "file.txt", "inside", "site", "to-hidden"]);
+    }
+
+    #[test]
+    fn dot_segments_are_removed_before_resolution() {
+        let cases: &[(&str, &str)] = &[
+            ("/", "/"),
+            ("/a/b", "/a/b"),
+            ("/a/./b", "/a/b"),
+            ("/a/../b", "/b"),
+            ("/a/b/..", "/a/"),
+            ("/a/b/.", "/a/b/"),
+            ("/a/b/../", "/a/"),
+            ("/a/..", "/"),
+            ("/.", "/"),
+            ("/./", "/"),
+            ("/a/b/../../c/./d/", "/c/d/"),
+            ("//a//..//b", "/b"),
+            ("/a/.../b", "/a/.../b"),
+            ("/a/..b/c", "/a/..b/c"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(remove_dot_segments(path).unwrap(), *want, "{path}");
+        }
+        assert!(matches!(remove_dot_segments("/a/b"), Ok(Cow::Borrowed(_))));
+        for above in ["/..", "/../", "/a/../..", "/a/./../../b", "/./../a"] {
+            assert!(
+                matches!(remove_dot_segments(above), Err(HttpError::BadRequest(_))),
+                "{above}"
+            );
+        }
+        // Escaped dots are dots (RFC 3986 section 6.2.2.2).
+        assert_eq!(clean_path("/a/%2e%2E/b/%2e/c").unwrap(), "/b/c");
+        assert_eq!(clean_path("/a/.%2e").unwrap(), "/");
+        assert!(matches!(
+            clean_path("/%2e%2e/x"),
+            Err(HttpError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn dot_segments_resolve_inside_the_root() {
+        let f = Fixture::new("dots");
+        let file = |t: &str| match f.resolve(t) {
+            Ok(Resolved::File { path, .. }) => path.strip_prefix(&f.root).unwrap().to_path_buf(),
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(file("/dir/../file.txt"), Path::new("file.txt"));
+        assert_eq!(file("/dir/%2e%2e/file.txt"), Path::new("file.txt"));
+        assert_eq!(
+            file("/dir/sub/%2E%2e/%2e/a+b.txt"),
+            Path::new("dir/a+b.txt")
+        );
+        // `..` is removed from the URL, not applied to where a link leads:
+        // `up` points above the root, and `/up/..` is the root itself.
+        match f.resolve("/up/../") {
+            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            f.resolve("/up/../../secret.txt"),
+            Err(HttpError::BadRequest(_))
+        ));
+        // A folder named through a dot-segment without the slash is still
+        // redirected to its one name.
+        match f.resolve("/site/../dir/sub/..") {
+            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/dir/"),
+            other => panic!("{other:?}"),
+        }
+        match f.resolve("/site/../dir") {
+            Ok(Resolved::Redirect { location }) => assert_eq!(location, "/dir/"),
+            other => panic!("{other:?}"),
+        }
     }
 }

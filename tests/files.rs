@@ -72,6 +72,109 @@ fn symlinks_inside_the_root_are_followed() {
 }
 
 #[test]
+fn dot_segments_are_removed_and_the_rest_is_served() {
+    let (_base, root) = site();
+    symlink(root.join("files"), root.join("files-link")).unwrap();
+    let server = Server::start(&root, &[]);
+    for target in [
+        "/files/../hello.txt",
+        "/files/./../hello.txt",
+        "/./hello.txt",
+        "/files/%2e%2e/hello.txt",
+        "/files/%2E%2e/%2e/hello.txt",
+        // A `..` after a symlinked folder removes the link's name from the
+        // URL; it is never applied to the folder the link leads to.
+        "/files-link/../hello.txt",
+        "/parent-link/../hello.txt",
+    ] {
+        let response = server.get(target);
+        assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{target}");
+        assert_eq!(response.text(), "hello\n", "{target}");
+    }
+    // A path that ends in a dot-segment names a folder.
+    let listing = server.get("/files/a.txt/..");
+    assert_eq!(listing.status, 200);
+    assert!(listing.text().contains("<title>Index of /files/</title>"));
+    let redirect = server.get("/docs/../files");
+    assert_eq!(redirect.header("location"), Some("/files/"));
+    // Climbing above the root is refused, however it is spelled.
+    for target in [
+        "/..",
+        "/../hello.txt",
+        "/files/../..",
+        "/%2e%2e/",
+        "/parent-link/../../secret.txt",
+    ] {
+        let response = server.get(target);
+        assert_eq!(response.status_line, "HTTP/1.1 400 Bad Request", "{target}");
+        assert!(!response.text().contains(SECRET));
+    }
+    // A dot-segment cannot uncover a dotfile.
+    assert_eq!(server.get("/files/../.env").status, 404);
+    assert_eq!(server.get("/.git/../hello.txt").text(), "hello\n");
+}
+
+/// A project installed with pnpm: `node_modules/NAME` is a symlink into
+/// `node_modules/.pnpm/NAME@VERSION/node_modules/NAME`.
+fn pnpm_project() -> (TempDir, std::path::PathBuf) {
+    let base = TempDir::new("pnpm");
+    let root = base.mkdir("project");
+    let store = "node_modules/.pnpm/lodash@4.17.21/node_modules/lodash";
+    base.write(
+        &format!("project/{store}/index.js"),
+        "module.exports = 'lodash';\n",
+    );
+    base.write(
+        &format!("project/{store}/package.json"),
+        "{\"name\":\"lodash\"}\n",
+    );
+    base.write("project/index.html", "<!DOCTYPE html><title>app</title>");
+    // pnpm's links are relative.
+    symlink(
+        ".pnpm/lodash@4.17.21/node_modules/lodash",
+        root.join("node_modules/lodash"),
+    )
+    .unwrap();
+    base.write("secret.txt", SECRET);
+    symlink(base.path.join("secret.txt"), root.join("node_modules/out")).unwrap();
+    (base, root)
+}
+
+#[test]
+fn a_pnpm_node_modules_is_served_through_its_links() {
+    let (_base, root) = pnpm_project();
+    let server = Server::start(&root, &[]);
+    let script = server.get("/node_modules/lodash/index.js");
+    assert_eq!(script.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(script.text(), "module.exports = 'lodash';\n");
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    // The listing shows the link, and the link's folder lists its files.
+    let listing = server.get("/node_modules/").text();
+    assert!(
+        listing.contains("<a href=\"lodash/\">lodash/</a>"),
+        "{listing}"
+    );
+    assert!(!listing.contains(".pnpm"), "{listing}");
+    assert!(!listing.contains("\"out\""), "{listing}");
+    let inside = server.get("/node_modules/lodash/").text();
+    assert!(inside.contains("<a href=\"index.js\">"), "{inside}");
+    // Asking for the dot-folder itself is still refused, and a link out of
+    // the root is still a 404.
+    assert_eq!(
+        server
+            .get("/node_modules/.pnpm/lodash@4.17.21/node_modules/lodash/index.js")
+            .status,
+        404
+    );
+    let out = server.get("/node_modules/out");
+    assert_eq!(out.status, 404);
+    assert!(!out.text().contains(SECRET));
+}
+
+#[test]
 fn dotfiles_are_hidden_unless_asked_for() {
     let (_base, root) = site();
     let server = Server::start(&root, &[]);
