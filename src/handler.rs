@@ -7,6 +7,7 @@
 //! system but never touches a socket.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::Path;
@@ -109,7 +110,7 @@ fn list(
     if accepts(request, "application/json") && !accepts(request, "text/html") {
         let json = listing::render_json(url_path, entries, order);
         return response
-            .header("Content-Type", "application/json; charset=utf-8")
+            .header("Content-Type", "application/json")
             .body(Body::Bytes(json.into_bytes()));
     }
     response.html(listing::render(url_path, entries, order))
@@ -250,13 +251,17 @@ fn serve_file(
     let content_type = content_type(path);
     // With live reload, an HTML page opened as a page (not fetched, not a
     // range) carries the reload script, and so its own length and tag.
+    let has_range = request.header("range").is_some();
     let inject = config.live_reload.is_some()
         && content_type.starts_with("text/html")
-        && request.header("range").is_none()
+        && !has_range
         && is_navigation(request);
-    // A precompressed variant replaces the file whole: validators, ranges
-    // and length are those of the encoded bytes.
-    let variant = if inject {
+    // A precompressed variant replaces the file whole: validators and
+    // length are those of the encoded bytes. A range is always of the file
+    // itself, whatever Accept-Encoding says: a slice of a gzip stream is of
+    // no use to a client resuming a download or seeking in a video, and an
+    // If-Range naming the variant's tag then gets the whole file.
+    let variant = if inject || has_range {
         None
     } else {
         variant(path, request, options, config)
@@ -277,16 +282,25 @@ fn serve_file(
             .etag
             .insert_str(validators.etag.len() - 1, &format!("-{suffix}"));
     }
-    // Both read the validators before the tag moves into the response.
+    let len = metadata.len();
+    // All read the validators before the tag moves into the response.
     let outcome = conditional::evaluate(request, &validators);
-    let range_allowed = request.method == "GET" && conditional::if_range(request, &validators);
+    let range = match outcome {
+        Outcome::Proceed if !inject => requested_range(request, &validators, len),
+        _ => Ranges::Ignore,
+    };
+    // Section 15.3.7: a 206 that answers an If-Range goes to a client that
+    // already has the representation's metadata, so it repeats none of it
+    // (no Last-Modified, no Content-Type on a single part).
+    let describe =
+        !(matches!(range, Ranges::Satisfiable(_)) && request.header("if-range").is_some());
     // Section 15.4.5: a 304 carries the fields a 200 would have had that
     // describe the cache entry: ETag, Last-Modified, Cache-Control, Vary
     // (and Date).
     let mut response = Response::new(Status::Ok)
         .header("ETag", validators.etag)
         .header("Cache-Control", config.cache_control);
-    if let Some(date) = validators.last_modified.and_then(http_date) {
+    if describe && let Some(date) = validators.last_modified.and_then(http_date) {
         response = response.header("Last-Modified", date);
     }
     if config.precompressed {
@@ -311,44 +325,62 @@ fn serve_file(
         response = response.header("Content-Encoding", coding.token());
     }
     if inject {
-        let html = read_bounded(file, metadata.len())?;
+        let html = read_bounded(file, len)?;
         return Ok(response
             .header("Content-Type", content_type)
             .body(Body::Bytes(livereload::inject(&html))));
     }
-    let len = metadata.len();
-    let response = response
-        .header("Accept-Ranges", "bytes")
-        .header("Content-Type", content_type.clone());
-    // Section 14.2: Range is defined for GET only; several Range fields are
-    // not a valid Range, and If-Range can turn it off.
-    let mut ranges = request.values("range");
-    let range = match (ranges.next(), ranges.next()) {
-        (Some(value), None) if range_allowed => range::parse(value, len),
-        _ => Ranges::Ignore,
-    };
+    let response = response.header("Accept-Ranges", "bytes");
     match range {
-        Ranges::Ignore => Ok(response.body(Body::File {
-            file,
-            offset: 0,
-            len,
-        })),
+        Ranges::Ignore => Ok(response
+            .header("Content-Type", content_type)
+            .body(Body::File {
+                file,
+                offset: 0,
+                len,
+            })),
         Ranges::Unsatisfiable => Err(HttpError::RangeNotSatisfiable(len)),
-        Ranges::Satisfiable(ranges) => Ok(partial(response, file, &ranges, &content_type, len)),
+        Ranges::Satisfiable(ranges) => Ok(partial(
+            response,
+            file,
+            &ranges,
+            content_type,
+            describe,
+            len,
+        )),
+    }
+}
+
+/// The ranges a GET asks for (section 14.2): Range is defined for GET
+/// only, several Range fields are not a valid Range, and If-Range can turn
+/// it off (section 13.1.5).
+fn requested_range(request: &Request<'_>, validators: &Validators, len: u64) -> Ranges {
+    if request.method != "GET" || !conditional::if_range(request, validators) {
+        return Ranges::Ignore;
+    }
+    let mut ranges = request.values("range");
+    match (ranges.next(), ranges.next()) {
+        (Some(value), None) => range::parse(value, len),
+        _ => Ranges::Ignore,
     }
 }
 
 /// A 206: one range with Content-Range, or several as multipart/byteranges
-/// (section 14.6), each part with its own Content-Type and Content-Range.
+/// (section 14.6), each part with the file's Content-Type and its own
+/// Content-Range. A single range says the file's type only if `describe`.
 fn partial(
     mut response: Response,
     file: File,
     ranges: &[ByteRange],
-    content_type: &str,
+    content_type: Cow<'static, str>,
+    describe: bool,
     len: u64,
 ) -> Response {
     response.status = Status::PartialContent;
     if let [range] = ranges {
+        if describe {
+            response = response.header("Content-Type", content_type);
+        }
         return response
             .header("Content-Range", range.content_range(len))
             .body(Body::File {
@@ -358,9 +390,8 @@ fn partial(
             });
     }
     let boundary = range::boundary();
-    let (parts, closing) = range::multipart(ranges, content_type, len, &boundary);
-    // The whole body is of the multipart type, not the file's.
-    response.headers.retain(|(name, _)| *name != "Content-Type");
+    // Each part's head says the file's type: it is part of the body.
+    let (parts, closing) = range::multipart(ranges, &content_type, len, &boundary);
     response
         .header(
             "Content-Type",

@@ -2,8 +2,10 @@
 //!
 //! mime_guess knows most extensions; a few it gets wrong or that browsers are
 //! strict about are fixed here first (`.mjs` must be JavaScript or module
-//! scripts refuse to load). Text types, JavaScript and JSON get
-//! `; charset=utf-8` so a browser never guesses the encoding of a page; an
+//! scripts refuse to load). Text types and JavaScript get `; charset=utf-8`
+//! so a browser never guesses the encoding of a page. JSON does not: it is
+//! UTF-8 by definition and its media type defines no charset parameter
+//! (RFC 8259 sections 8.1 and 11), nor do types built on it (`+json`). An
 //! unknown extension is `application/octet-stream`, which a browser downloads
 //! rather than sniffs.
 #![forbid(unsafe_code)]
@@ -41,18 +43,13 @@ fn with_charset(essence: &'static str) -> Cow<'static, str> {
         "text/css" => "text/css; charset=utf-8",
         "text/javascript" => "text/javascript; charset=utf-8",
         "text/plain" => "text/plain; charset=utf-8",
-        "application/json" => "application/json; charset=utf-8",
-        "application/manifest+json" => "application/manifest+json; charset=utf-8",
         _ if needs_charset(essence) => return Cow::Owned(format!("{essence}; charset=utf-8")),
         _ => essence,
     })
 }
 
 fn needs_charset(essence: &str) -> bool {
-    essence.starts_with("text/")
-        || essence == "application/json"
-        || essence == "application/manifest+json"
-        || essence == "application/javascript"
+    essence.starts_with("text/") || essence == "application/javascript"
 }
 
 #[cfg(test)]
@@ -67,12 +64,9 @@ mod tests {
             ("style.css", "text/css; charset=utf-8"),
             ("app.js", "text/javascript; charset=utf-8"),
             ("module.mjs", "text/javascript; charset=utf-8"),
-            ("data.json", "application/json; charset=utf-8"),
-            ("app.js.map", "application/json; charset=utf-8"),
-            (
-                "site.webmanifest",
-                "application/manifest+json; charset=utf-8",
-            ),
+            ("data.json", "application/json"),
+            ("app.js.map", "application/json"),
+            ("site.webmanifest", "application/manifest+json"),
             ("logo.svg", "image/svg+xml"),
             ("module.wasm", "application/wasm"),
             ("photo.PNG", "image/png"),

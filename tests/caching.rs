@@ -472,6 +472,65 @@ fn if_range_both_ways() {
 }
 
 #[test]
+fn a_206_for_if_range_repeats_no_representation_metadata() {
+    let (_dir, server) = site();
+    let first = get(&server, "/data.bin", &[]);
+    let etag = first.header("etag").unwrap();
+    // RFC 9110 section 15.3.7: the client sending If-Range has the
+    // representation's metadata already.
+    let resumed = get(
+        &server,
+        "/data.bin",
+        &[("Range", "bytes=0-1"), ("If-Range", etag)],
+    );
+    assert_eq!(resumed.status, 206);
+    assert_eq!(
+        resumed.header_names(),
+        [
+            "date",
+            "server",
+            "etag",
+            "cache-control",
+            "vary",
+            "accept-ranges",
+            "content-range",
+            "content-length",
+            "connection"
+        ]
+    );
+    assert_eq!(resumed.header("etag"), Some(etag));
+    assert_eq!(resumed.header("content-range"), Some("bytes 0-1/256"));
+    // Without If-Range the 206 describes what it carries.
+    let plain = get(&server, "/data.bin", &[("Range", "bytes=0-1")]);
+    assert_eq!(plain.status, 206);
+    assert_eq!(
+        plain.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(plain.header("last-modified"), first.header("last-modified"));
+    // Several ranges: the body's type is still multipart, and each part
+    // still names the file's type.
+    let multi = get(
+        &server,
+        "/data.bin",
+        &[("Range", "bytes=0-1,4-5"), ("If-Range", etag)],
+    );
+    assert_eq!(multi.status, 206);
+    assert!(
+        multi
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/byteranges; boundary=")
+    );
+    assert_eq!(multi.header("last-modified"), None);
+    assert!(
+        multi
+            .text()
+            .contains("Content-Type: application/octet-stream\r\n")
+    );
+}
+
+#[test]
 fn cache_control_can_be_changed() {
     let dir = TempDir::new("cache-control");
     dir.write("a.txt", "a");

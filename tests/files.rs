@@ -314,11 +314,8 @@ fn content_types() {
         ("style.css", "text/css; charset=utf-8"),
         ("app.js", "text/javascript; charset=utf-8"),
         ("module.mjs", "text/javascript; charset=utf-8"),
-        ("data.json", "application/json; charset=utf-8"),
-        (
-            "site.webmanifest",
-            "application/manifest+json; charset=utf-8",
-        ),
+        ("data.json", "application/json"),
+        ("site.webmanifest", "application/manifest+json"),
         ("logo.svg", "image/svg+xml"),
         ("code.wasm", "application/wasm"),
         ("photo.png", "image/png"),
