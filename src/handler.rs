@@ -11,13 +11,14 @@ use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::Path;
+use std::time::SystemTime;
 
 use crate::cli::Config;
 use crate::conditional::{self, Outcome, Validators};
 use crate::encoding::{self, Coding};
 use crate::error::{ALLOW, HttpError};
 use crate::host;
-use crate::listing::{self, escape_html};
+use crate::listing::{self, Format, escape_html};
 use crate::livereload;
 use crate::mime::content_type;
 use crate::range::{self, ByteRange, Ranges};
@@ -69,7 +70,15 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
         } => serve_file(file, metadata, &path, request, &options, config),
         Resolved::Directory { path, url_path } if config.listing => {
             let entries = resolve::list_dir(&path, &options)?;
-            Ok(list(request, &url_path, entries, target.query, config))
+            // Its own time changes when an entry is added, removed or
+            // renamed; the entries' when one is edited.
+            let folder_modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            let listing = Listing {
+                url_path: &url_path,
+                entries,
+                folder_modified,
+            };
+            list(request, listing, target.query, config)
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
         Resolved::Redirect { location } => Ok(redirect(location)),
@@ -96,24 +105,76 @@ fn check_host(request: &Request<'_>, config: &Config) -> Result<(), HttpError> {
     }
 }
 
+/// A folder to list, as read from the disk.
+struct Listing<'a> {
+    url_path: &'a str,
+    entries: Vec<listing::Entry>,
+    folder_modified: Option<SystemTime>,
+}
+
 /// A folder's listing: HTML, or the same data as JSON for a client that
-/// asks for JSON and not HTML.
+/// asks for JSON and not HTML. It has validators like a file (a tag of what
+/// it shows, and the newest time of the folder and its entries) and the same
+/// preconditions (RFC 9110 section 13.2.2), so a browser revalidating an
+/// unchanged listing gets a 304 and nothing is rendered.
 fn list(
     request: &Request<'_>,
-    url_path: &str,
-    entries: Vec<listing::Entry>,
+    mut listing: Listing<'_>,
     query: Option<&str>,
     config: &Config,
-) -> Response {
+) -> Result<Response, HttpError> {
     let order = listing::Order::from_query(query);
-    let response = Response::new(Status::Ok).header("Cache-Control", config.cache_control);
-    if accepts(request, "application/json") && !accepts(request, "text/html") {
-        let json = listing::render_json(url_path, entries, order);
-        return response
-            .header("Content-Type", "application/json")
-            .body(Body::Bytes(json.into_bytes()));
+    let format = if accepts(request, "application/json") && !accepts(request, "text/html") {
+        Format::Json
+    } else {
+        Format::Html
+    };
+    order.sort(&mut listing.entries);
+    let validators = Validators {
+        etag: listing::etag(listing.url_path, &listing.entries, order, format),
+        last_modified: listing
+            .entries
+            .iter()
+            .map(|entry| entry.modified)
+            .chain([listing.folder_modified])
+            .max()
+            .flatten(),
+    };
+    let outcome = conditional::evaluate(request, &validators);
+    let mut response = Response::new(Status::Ok)
+        .header("ETag", validators.etag)
+        .header("Cache-Control", config.cache_control)
+        // The format follows Accept: caches must key on it.
+        .header("Vary", "Accept");
+    if let Some(date) = validators.last_modified.and_then(http_date) {
+        response = response.header("Last-Modified", date);
     }
-    response.html(listing::render(url_path, entries, order))
+    match outcome {
+        Outcome::Proceed => {}
+        Outcome::NotModified => return Ok(not_modified(response, request)),
+        Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
+    }
+    Ok(match format {
+        Format::Json => {
+            let json = listing::render_json(listing.url_path, listing.entries, order);
+            response
+                .header("Content-Type", "application/json")
+                .body(Body::Bytes(json.into_bytes()))
+        }
+        Format::Html => response.html(listing::render(listing.url_path, listing.entries, order)),
+    })
+}
+
+/// The 304 for a response whose validators matched the request's
+/// preconditions: the same fields, no body (section 15.4.5).
+fn not_modified(mut response: Response, request: &Request<'_>) -> Response {
+    response.status = Status::NotModified;
+    response.note = Some(if request.header("if-none-match").is_some() {
+        "etag"
+    } else {
+        "date"
+    });
+    response
 }
 
 /// A path that names nothing. With `--spa`, a navigation to a path without
@@ -309,15 +370,7 @@ fn serve_file(
     }
     match outcome {
         Outcome::Proceed => {}
-        Outcome::NotModified => {
-            response.status = Status::NotModified;
-            response.note = Some(if request.header("if-none-match").is_some() {
-                "etag"
-            } else {
-                "date"
-            });
-            return Ok(response);
-        }
+        Outcome::NotModified => return Ok(not_modified(response, request)),
         Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
     }
 

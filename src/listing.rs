@@ -9,12 +9,13 @@
 #![forbid(unsafe_code)]
 
 use std::fmt::Write;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::resolve::push_encoded;
 
 /// One file or folder in a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entry {
     pub name: String,
     pub is_dir: bool,
@@ -23,7 +24,7 @@ pub struct Entry {
 }
 
 /// What a listing is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Name,
     Size,
@@ -32,7 +33,7 @@ pub enum Key {
 
 /// A listing's order: folders always come first, then entries by `key`,
 /// ties broken by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Order {
     pub key: Key,
     pub descending: bool,
@@ -58,7 +59,7 @@ impl Order {
         order
     }
 
-    fn sort(self, entries: &mut [Entry]) {
+    pub fn sort(self, entries: &mut [Entry]) {
         entries.sort_by(|a, b| {
             let by_key = match self.key {
                 Key::Name => a.name.cmp(&b.name),
@@ -86,6 +87,30 @@ impl Order {
             if descending { "desc" } else { "asc" }
         )
     }
+}
+
+/// What a listing is rendered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Html,
+    Json,
+}
+
+/// A strong entity tag for a listing (RFC 9110 section 8.8.3), derived from
+/// everything it shows: the folder's path, each entry's name, kind, size and
+/// modification time, the order, and the format, so an entry added, removed,
+/// renamed, resized or touched gives a new tag, and each order and format
+/// has its own. `entries` must already be in `order`. The server's version
+/// is part of it, since a new version may render the same entries
+/// differently.
+pub fn etag(url_path: &str, entries: &[Entry], order: Order, format: Format) -> String {
+    let mut hasher = DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    (url_path, order, format).hash(&mut hasher);
+    for entry in entries {
+        entry.hash(&mut hasher);
+    }
+    format!("\"dir-{:016x}\"", hasher.finish())
 }
 
 /// The page for the folder whose decoded path is `url_path` (with a trailing
@@ -485,5 +510,42 @@ mod tests {
              {\"name\":\"b.txt\",\"type\":\"file\",\"size\":300,\"modified\":\"1970-01-01T00:00:02Z\"},\
              {\"name\":\"q\\\"\\\\\\n\\u0001é\",\"type\":\"file\",\"size\":7,\"modified\":null}]}\n"
         );
+    }
+
+    #[test]
+    fn the_tag_changes_with_anything_the_listing_shows() {
+        let by_name = Order::from_query(None);
+        let base = vec![entry("a.txt", false, 1), entry("b.txt", false, 2)];
+        let tag = |entries: &[Entry], order: Order, format: Format| {
+            etag("/files/", entries, order, format)
+        };
+        let original = tag(&base, by_name, Format::Html);
+        assert!(original.starts_with("\"dir-") && original.ends_with('"'));
+        assert_eq!(original, tag(&base.clone(), by_name, Format::Html));
+
+        let mut changes: Vec<(&str, String)> = Vec::new();
+        let mut added = base.clone();
+        added.push(entry("c.txt", false, 3));
+        changes.push(("added", tag(&added, by_name, Format::Html)));
+        changes.push(("removed", tag(&base[..1], by_name, Format::Html)));
+        let mut renamed = base.clone();
+        renamed[1].name = "B.txt".into();
+        changes.push(("renamed", tag(&renamed, by_name, Format::Html)));
+        let mut resized = base.clone();
+        resized[0].size = 5;
+        changes.push(("resized", tag(&resized, by_name, Format::Html)));
+        let mut touched = base.clone();
+        touched[0].modified = touched[0].modified.map(|t| t + Duration::from_nanos(1));
+        changes.push(("touched", tag(&touched, by_name, Format::Html)));
+        let mut kind = base.clone();
+        kind[0].is_dir = true;
+        changes.push(("became a folder", tag(&kind, by_name, Format::Html)));
+        changes.push(("json", tag(&base, by_name, Format::Json)));
+        let by_size = Order::from_query(Some("sort=size&order=desc"));
+        changes.push(("order", tag(&base, by_size, Format::Html)));
+        changes.push(("path", etag("/other/", &base, by_name, Format::Html)));
+        for (what, changed) in &changes {
+            assert_ne!(&original, changed, "{what}");
+        }
     }
 }

@@ -531,6 +531,86 @@ fn a_206_for_if_range_repeats_no_representation_metadata() {
 }
 
 #[test]
+fn listings_have_validators_and_revalidate() {
+    let dir = TempDir::new("listing-validators");
+    dir.write("files/a.txt", "a");
+    dir.write("files/b.txt", "bb");
+    let server = Server::start(&dir.path, &[]);
+    let first = get(&server, "/files/", &[]);
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").unwrap().to_string();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
+    let modified = first.header("last-modified").unwrap().to_string();
+    assert_eq!(first.header("vary"), Some("Accept"));
+    assert_eq!(first.header("cache-control"), Some("no-cache"));
+
+    // Unchanged: 304, with the validators and no body.
+    let by_tag = get(&server, "/files/", &[("If-None-Match", &etag)]);
+    assert_eq!(by_tag.status_line, "HTTP/1.1 304 Not Modified");
+    assert_eq!(by_tag.header("etag"), Some(etag.as_str()));
+    assert_eq!(by_tag.header("last-modified"), Some(modified.as_str()));
+    assert_eq!(by_tag.header("vary"), Some("Accept"));
+    assert!(by_tag.body.is_empty());
+    let by_date = get(&server, "/files/", &[("If-Modified-Since", &modified)]);
+    assert_eq!(by_date.status, 304);
+    server.wait_for_log("\"GET /files/\" 304 (date)");
+    // If-Match with another tag fails.
+    assert_eq!(
+        get(&server, "/files/", &[("If-Match", "\"other\"")]).status,
+        412
+    );
+
+    // JSON has a tag of its own, and so has another order.
+    let json = get(&server, "/files/", &[("Accept", "application/json")]);
+    let json_tag = json.header("etag").unwrap().to_string();
+    assert_ne!(json_tag, etag);
+    assert_eq!(
+        get(
+            &server,
+            "/files/",
+            &[("Accept", "application/json"), ("If-None-Match", &json_tag)]
+        )
+        .status,
+        304
+    );
+    assert_eq!(
+        get(&server, "/files/", &[("If-None-Match", &json_tag)]).status,
+        200,
+        "the JSON tag does not validate the HTML page"
+    );
+    let by_size = get(&server, "/files/?sort=size", &[]);
+    assert_ne!(by_size.header("etag"), Some(etag.as_str()));
+
+    // A file added: a new tag, and the old one no longer matches.
+    dir.write("files/c.txt", "ccc");
+    let added = get(&server, "/files/", &[("If-None-Match", &etag)]);
+    assert_eq!(added.status, 200);
+    assert!(added.text().contains("c.txt"));
+    let added_tag = added.header("etag").unwrap().to_string();
+    assert_ne!(added_tag, etag);
+
+    // A file touched (same size, a later time): a new tag and date.
+    let later = httpdate::parse_http_date(&modified).unwrap() + Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.path.join("files/a.txt"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let touched = get(&server, "/files/", &[("If-None-Match", &added_tag)]);
+    assert_eq!(touched.status, 200);
+    assert_ne!(touched.header("etag"), Some(added_tag.as_str()));
+    assert_eq!(
+        touched.header("last-modified"),
+        Some(httpdate::fmt_http_date(later).as_str())
+    );
+    assert_eq!(
+        get(&server, "/files/", &[("If-Modified-Since", &modified)]).status,
+        200
+    );
+}
+
+#[test]
 fn cache_control_can_be_changed() {
     let dir = TempDir::new("cache-control");
     dir.write("a.txt", "a");
