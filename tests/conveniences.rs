@@ -129,17 +129,13 @@ fn subscribe(server: &Server) -> BufReader<TcpStream> {
     reader
 }
 
-/// The next event's name, waiting at most one second.
+/// The next event's name. The wait is the suite's generous `TIMEOUT`, so
+/// a test's own bound on how soon the event came is what decides.
 fn next_event(reader: &mut BufReader<TcpStream>) -> String {
-    reader
-        .get_ref()
-        .set_read_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
+    reader.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
     loop {
         let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .expect("an event within a second");
+        reader.read_line(&mut line).expect("an event");
         if let Some(name) = line.strip_prefix("event: ") {
             return name.trim_end().to_string();
         }
@@ -166,7 +162,10 @@ fn a_file_change_sends_a_reload_event_within_a_second() {
     let started = Instant::now();
     edit(&dir, "index.html", "<html><body>changed</body></html>");
     assert_eq!(next_event(&mut events), "reload");
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // The README's promise: within a second (the watcher looks four times
+    // a second).
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(1), "reload after {elapsed:?}");
 
     edit(&dir, "style.css", "p { color: blue; }");
     assert_eq!(next_event(&mut events), "css");

@@ -304,7 +304,9 @@ fn a_body_sent_in_pieces_is_framed() {
     let (_dir, server) = server();
     let mut client = server.connect();
     client.send(b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n01234");
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // The server has read the head and half the body, and waits for the
+    // rest, which then arrives in a read of its own.
+    common::wait_until_read(&server, &client.stream);
     client.send(b"56789GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(client.response().status, 405);
     assert_eq!(client.response().body, HELLO.as_bytes());

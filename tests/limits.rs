@@ -251,25 +251,13 @@ fn thousands_of_aborted_connections_leak_nothing() {
     assert_eq!(server.get("/small.txt").text(), "small");
 }
 
-/// How many of the server's sockets on `port` are in each TCP state, from
-/// /proc/net/tcp: (SYN_RECV, ESTABLISHED). A connection the kernel holds
-/// back from `accept` (TCP_DEFER_ACCEPT) is still SYN_RECV on our side.
+/// How many of the server's sockets on `port` are half-open (SYN_RECV) and
+/// how many established. A connection the kernel holds back from `accept`
+/// (TCP_DEFER_ACCEPT) is still SYN_RECV on the server's side.
 fn server_side_states(port: u16) -> (usize, usize) {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let local = format!("0100007F:{port:04X}");
-    let mut counts = (0, 0);
-    for line in table.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(1) != Some(&local.as_str()) {
-            continue;
-        }
-        match fields.get(3) {
-            Some(&"03") => counts.0 += 1,
-            Some(&"01") => counts.1 += 1,
-            _ => {}
-        }
-    }
-    counts
+    let sockets = common::server_sockets(port);
+    let count = |state| sockets.iter().filter(|s| s.state == state).count();
+    (count(3), count(1))
 }
 
 #[test]

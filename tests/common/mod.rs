@@ -331,3 +331,59 @@ impl Client {
         }
     }
 }
+
+/// One IPv4 TCP socket of this machine, as /proc/net/tcp lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpSocket {
+    pub local_port: u16,
+    pub remote_port: u16,
+    /// The kernel's state number: 1 ESTABLISHED, 3 SYN_RECV, ...
+    pub state: u8,
+    /// Bytes received and not yet read by the owner.
+    pub unread: u32,
+}
+
+/// The IPv4 TCP sockets on 127.0.0.1 whose local port is `port`: the
+/// server's side of each connection to a server listening there.
+pub fn server_sockets(port: u16) -> Vec<TcpSocket> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let hex_port = |field: &str| u16::from_str_radix(field.rsplit(':').next()?, 16).ok();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (local, remote) = (fields.get(1)?, fields.get(2)?);
+            let queues = fields.get(4)?;
+            let socket = TcpSocket {
+                local_port: hex_port(local)?,
+                remote_port: hex_port(remote)?,
+                state: u8::from_str_radix(fields.get(3)?, 16).ok()?,
+                unread: u32::from_str_radix(queues.rsplit(':').next()?, 16).ok()?,
+            };
+            (local.starts_with("0100007F:") && socket.local_port == port).then_some(socket)
+        })
+        .collect()
+}
+
+/// Waits until the server has read every byte `client` sent it (its side of
+/// the connection has nothing unread), so what the client sends next
+/// arrives in a read of its own.
+pub fn wait_until_read(server: &Server, client: &TcpStream) {
+    let client_port = client.local_addr().unwrap().port();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let sockets = server_sockets(server.addr.port());
+        let ours = sockets
+            .iter()
+            .find(|s| s.remote_port == client_port && s.state == 1);
+        if ours.is_some_and(|s| s.unread == 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never read what was sent: {ours:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
