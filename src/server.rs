@@ -89,9 +89,9 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
 /// connection's buffers are empty, so it never waits in practice.
 const REFUSE_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// Answers 503 without waiting on the client, then closes. Best effort: a client that
-/// sent a request already may see a reset instead, which is still a prompt,
-/// clear failure.
+/// Answers 503 without waiting on the client, then closes. Best effort: a
+/// client that sent a request already may see a reset instead, which is
+/// still a prompt, clear failure.
 // Kept out of line: its drain buffer would otherwise enlarge the stack frame
 // of every connection's thread.
 #[inline(never)]
