@@ -111,8 +111,8 @@ pub struct Cli {
     #[arg(long)]
     pub open: bool,
 
-    /// Reload open pages when a file under the root changes; a change to
-    /// CSS only swaps the stylesheets in place.
+    /// Reload open pages when a file they loaded changes; a change to CSS
+    /// only swaps the stylesheets in place.
     #[arg(long)]
     pub live_reload: bool,
 

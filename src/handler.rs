@@ -69,6 +69,9 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
             path,
         } => serve_file(file, metadata, &path, request, &options, config),
         Resolved::Directory { path, url_path } if config.listing => {
+            if let Some(watcher) = &config.live_reload {
+                watcher.served(&path);
+            }
             let entries = resolve::list_dir(&path, &options)?;
             // Its own time changes when an entry is added, removed or
             // renamed; the entries' when one is edited.
@@ -203,6 +206,12 @@ fn not_found(
             return serve_file(file, metadata, &path, request, options, config);
         }
     }
+    if let Some(watcher) = &config.live_reload
+        && let Some(path) = resolve::local_path(target, options)
+    {
+        // A page that asked for it reloads when it appears.
+        watcher.served(&path);
+    }
     match resolve::case_insensitive_match(target, options) {
         Some(existing) => Err(HttpError::WrongCase(existing)),
         None => Err(HttpError::NotFound(resolve::NO_SUCH_FILE)),
@@ -272,6 +281,9 @@ pub fn error_response(error: HttpError, config: &Config) -> Response {
     if error.status() == Status::NotFound
         && let Some(page) = &config.not_found_page
     {
+        if let Some(watcher) = &config.live_reload {
+            watcher.served(page);
+        }
         match std::fs::read(page) {
             Ok(bytes) => {
                 return Response::new(Status::NotFound)
@@ -327,6 +339,13 @@ fn serve_file(
     } else {
         variant(path, request, options, config)
     };
+    if let Some(watcher) = &config.live_reload {
+        // Whatever the answer (a 304 included), the page now uses this file.
+        watcher.served_file(path, &metadata);
+        if let Some((_, variant_metadata, coding)) = &variant {
+            watcher.served_file(&resolve::sibling(path, coding.suffix()), variant_metadata);
+        }
+    }
     let (file, metadata, coding) = match variant {
         Some((file, metadata, coding)) => (file, metadata, Some(coding)),
         None => (file, metadata, None),

@@ -67,7 +67,7 @@ fn main() -> ExitCode {
     };
     fit_connections_to_descriptors(&mut config);
     if live_reload {
-        config.live_reload = Some(livereload::Watcher::start(config.root.clone()));
+        config.live_reload = Some(livereload::Watcher::start());
     }
     let listener = match bind(&config) {
         Ok(listener) => listener,

@@ -338,13 +338,27 @@ fn open_inside(path: PathBuf, options: &Options<'_>) -> Result<Opened, HttpError
 /// The variant `path` + `suffix` (`app.js.br` for `app.js`) under the same
 /// rules as any file: inside the root, a regular file.
 pub fn open_sibling(path: &Path, suffix: &str, options: &Options<'_>) -> Option<(File, Metadata)> {
-    let mut sibling = path.as_os_str().to_owned();
-    sibling.push(suffix);
-    let opened = open_inside(PathBuf::from(sibling), options).ok()?;
+    let opened = open_inside(sibling(path, suffix), options).ok()?;
     opened
         .metadata
         .is_file()
         .then_some((opened.file, opened.metadata))
+}
+
+/// `path` with `suffix` appended to its file name: `app.js.br`.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut sibling = path.as_os_str().to_owned();
+    sibling.push(suffix);
+    PathBuf::from(sibling)
+}
+
+/// Where under the root a valid target would be, whether or not anything
+/// is there (symlinks not resolved): for watching a path that was a 404.
+pub fn local_path(target: &Target<'_>, options: &Options<'_>) -> Option<PathBuf> {
+    let decoded = clean_path(target.path).ok()?;
+    let mut path = options.root.to_path_buf();
+    path.extend(segments(&decoded, options.hidden).ok()?);
+    Some(path)
 }
 
 /// For a target that names nothing: the path of an existing file or folder

@@ -76,6 +76,12 @@ impl Sender {
         self.since = None;
     }
 
+    /// The connection's socket, for what is not a write (an event stream
+    /// looks at it to notice a page that has gone).
+    pub fn socket(&self) -> &TcpStream {
+        &self.stream
+    }
+
     /// The bytes handed to the kernel on this connection so far.
     pub fn handed(&self) -> u64 {
         self.handed

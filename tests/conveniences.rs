@@ -158,6 +158,9 @@ fn edit(dir: &TempDir, name: &str, contents: &str) {
 #[test]
 fn a_file_change_sends_a_reload_event_within_a_second() {
     let (dir, server) = live_site();
+    // What a page does: load itself and its stylesheet, then listen.
+    assert_eq!(get(&server, "/", NAVIGATION).status, 200);
+    assert_eq!(get(&server, "/style.css", &[]).status, 200);
     let mut events = subscribe(&server);
     let started = Instant::now();
     edit(&dir, "index.html", "<html><body>changed</body></html>");

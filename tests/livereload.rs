@@ -1,0 +1,243 @@
+//! Live reload in a project of real size: a page and its sources beside a
+//! `node_modules/` of 30,000 files. Every way an editor saves a file the
+//! page loaded gives one event within a second; a path that was a 404 and
+//! a listed folder are watched too; and the watcher does no work while no
+//! page listens.
+
+mod common;
+
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{Response, Server, TIMEOUT, TempDir};
+
+/// A top-level navigation, as a browser sends it.
+const NAVIGATION: &[(&str, &str)] = &[("Sec-Fetch-Dest", "document"), ("Accept", "text/html")];
+
+/// The README's promise.
+const WITHIN: Duration = Duration::from_secs(1);
+
+fn get(server: &Server, target: &str, fields: &[(&str, &str)]) -> Response {
+    server.request("GET", target, fields)
+}
+
+/// `index.html` loading `src/app.js` and `src/style.css`, beside 300
+/// packages of 100 files each in `node_modules/` (which sorts first). The
+/// packages' files are hard links to one file: 30,000 names a scan of the
+/// tree must visit, made in a fraction of the time 30,000 new files take on
+/// a slow disk.
+fn project() -> TempDir {
+    let dir = TempDir::new("live-project");
+    dir.write(
+        "index.html",
+        "<!DOCTYPE html><html><head><link rel=\"stylesheet\" href=\"src/style.css\"></head>\
+         <body><script type=\"module\" src=\"src/app.js\"></script></body></html>",
+    );
+    dir.write("src/app.js", "console.log('v1');\n");
+    dir.write("src/style.css", "body { color: black; }\n");
+    let first = dir.write("node_modules/pkg-000/f00.js", "x");
+    for package in 0..300 {
+        let folder = dir.mkdir(&format!("node_modules/pkg-{package:03}"));
+        for file in 0..100 {
+            let name = folder.join(format!("f{file:02}.js"));
+            if name != first {
+                std::fs::hard_link(&first, name).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+/// Loads what the page loads, as a browser would, then opens its event
+/// stream and reads up to the `retry:` line.
+fn open_page(server: &Server) -> BufReader<TcpStream> {
+    assert_eq!(get(server, "/", NAVIGATION).status, 200);
+    assert_eq!(get(server, "/src/app.js", &[]).status, 200);
+    assert_eq!(get(server, "/src/style.css", &[]).status, 200);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET /.tinyhttpd/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    while line != "retry: 500\n" {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+    }
+    reader.read_line(&mut line).unwrap();
+    assert!(line.ends_with("retry: 500\n\n"), "{line:?}");
+    reader
+}
+
+/// The next event's name, and how long it took to come.
+fn next_event(reader: &mut BufReader<TcpStream>) -> (String, Duration) {
+    let started = Instant::now();
+    reader.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("an event");
+        if let Some(name) = line.strip_prefix("event: ") {
+            let elapsed = started.elapsed();
+            let name = name.trim_end().to_string();
+            // The rest of the event, through its empty line.
+            while line != "\n" {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+            }
+            return (name, elapsed);
+        }
+    }
+}
+
+/// Asserts that no event comes within `quiet` (heartbeats come every 15 s).
+fn assert_no_event(reader: &mut BufReader<TcpStream>, quiet: Duration) {
+    reader.get_ref().set_read_timeout(Some(quiet)).unwrap();
+    let mut line = String::new();
+    match reader.read_line(&mut line) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("expected no event, got {other:?} {line:?}"),
+    }
+}
+
+/// A time that no write made now can have, so every save changes it.
+fn later() -> SystemTime {
+    static STEP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let step = STEP.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    SystemTime::now() + Duration::from_secs(10 * step)
+}
+
+/// One way an editor saves a file.
+type Save = fn(&Path, &str);
+
+/// VS Code: truncate and write the file in place.
+fn write_in_place(path: &Path, contents: &str) {
+    let mut file = std::fs::File::create(path).unwrap();
+    file.write_all(contents.as_bytes()).unwrap();
+    file.set_modified(later()).unwrap();
+}
+
+/// vim and JetBrains' "safe write": write a temporary file beside it, then
+/// rename it over the original.
+fn write_and_rename(path: &Path, contents: &str) {
+    let temporary = path.with_extension("tmp~");
+    write_in_place(&temporary, contents);
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+/// Some editors and tools: delete, then create again.
+fn delete_and_recreate(path: &Path, contents: &str) {
+    std::fs::remove_file(path).unwrap();
+    write_in_place(path, contents);
+}
+
+#[test]
+fn every_kind_of_save_of_a_loaded_file_reloads_once_within_a_second() {
+    let dir = project();
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    let mut events = open_page(&server);
+    let app = dir.path.join("src/app.js");
+    let saves: [(&str, Save); 3] = [
+        ("in place", write_in_place),
+        ("rename over", write_and_rename),
+        ("delete and recreate", delete_and_recreate),
+    ];
+    for (how, save) in saves {
+        save(&app, &format!("console.log('{how}');\n"));
+        let (event, after) = next_event(&mut events);
+        assert_eq!(event, "reload", "{how}");
+        assert!(after < WITHIN, "{how}: after {after:?}");
+        // Once: nothing more for this save.
+        assert_no_event(&mut events, Duration::from_millis(700));
+    }
+    // A stylesheet alone swaps in place.
+    write_and_rename(&dir.path.join("src/style.css"), "body { color: red; }\n");
+    let (event, after) = next_event(&mut events);
+    assert_eq!(event, "css");
+    assert!(after < WITHIN, "after {after:?}");
+}
+
+#[test]
+fn files_the_page_did_not_load_do_not_reload_it() {
+    let dir = project();
+    dir.write("src/unused.js", "1");
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    let mut events = open_page(&server);
+    write_in_place(&dir.path.join("src/unused.js"), "2");
+    write_in_place(&dir.path.join("node_modules/pkg-000/f00.js"), "y");
+    assert_no_event(&mut events, Duration::from_millis(800));
+    // The same file, once a page has fetched it, is watched.
+    assert_eq!(get(&server, "/src/unused.js", &[]).text(), "2");
+    write_in_place(&dir.path.join("src/unused.js"), "3");
+    assert_eq!(next_event(&mut events).0, "reload");
+}
+
+#[test]
+fn a_missing_file_that_appears_and_a_listed_folder_that_changes_reload() {
+    let dir = project();
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    let mut events = open_page(&server);
+    // The page asked for a file that is not there yet.
+    assert_eq!(get(&server, "/src/later.js", &[]).status, 404);
+    let created = Instant::now();
+    write_in_place(&dir.path.join("src/later.js"), "ok");
+    assert_eq!(next_event(&mut events).0, "reload");
+    assert!(created.elapsed() < WITHIN, "after {:?}", created.elapsed());
+    // A listing of a folder: a new entry reloads it.
+    assert_eq!(get(&server, "/src/", NAVIGATION).status, 200);
+    write_in_place(&dir.path.join("src/new.txt"), "new");
+    assert_eq!(next_event(&mut events).0, "reload");
+}
+
+/// Voluntary context switches of the server's live-reload thread: it wakes
+/// four times a second when it polls, never when it does not.
+fn watcher_wakeups(server: &Server) -> u64 {
+    let tasks = format!("/proc/{}/task", server.pid());
+    for task in std::fs::read_dir(tasks).unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != "live-reload" {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+        return status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+    }
+    panic!("no live-reload thread");
+}
+
+#[test]
+fn the_watcher_does_nothing_while_no_page_listens() {
+    let dir = project();
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    // Pages loaded, no stream open: the watcher does not wake, however long
+    // we look (three poll intervals here).
+    assert_eq!(get(&server, "/", NAVIGATION).status, 200);
+    let before = watcher_wakeups(&server);
+    std::thread::sleep(Duration::from_millis(750));
+    assert_eq!(watcher_wakeups(&server), before);
+    // A page listens: it polls, and an edit is seen.
+    let mut events = open_page(&server);
+    write_in_place(&dir.path.join("src/app.js"), "console.log('v2');\n");
+    assert_eq!(next_event(&mut events).0, "reload");
+    assert!(watcher_wakeups(&server) > before);
+    // The page goes: the watcher goes back to sleep and stays there.
+    drop(events);
+    let deadline = Instant::now() + TIMEOUT;
+    let mut last = watcher_wakeups(&server);
+    loop {
+        std::thread::sleep(Duration::from_millis(600));
+        let now = watcher_wakeups(&server);
+        if now == last {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the watcher kept waking");
+        last = now;
+    }
+}
