@@ -194,6 +194,36 @@ journey("live reload: an HTML edit reloads the page, a CSS edit restyles it in p
   assert.equal(await page.evaluate(() => window.stillHere), undefined);
 });
 
+journey("live reload: editing a module in src/ reloads the page, with 30,000 files in node_modules/ beside it", async (page, serve) => {
+  const dir = site("live-project", {
+    "index.html": '<!DOCTYPE html><html><body><h1 id="t">loading</h1><script type="module" src="src/app.js"></script></body></html>',
+    "src/app.js": 'import { label } from "./label.js";\ndocument.getElementById("t").textContent = label;\n',
+    "src/label.js": 'export const label = "first";\n',
+    "node_modules/pkg-000/f00.js": "x",
+  });
+  // 300 packages of 100 files, hard links to one file: as many names as a
+  // real node_modules/, made quickly.
+  const first = path.join(dir, "node_modules/pkg-000/f00.js");
+  for (let p = 0; p < 300; p++) {
+    const folder = path.join(dir, "node_modules", `pkg-${String(p).padStart(3, "0")}`);
+    fs.mkdirSync(folder, { recursive: true });
+    for (let f = 0; f < 100; f++) {
+      const name = path.join(folder, `f${String(f).padStart(2, "0")}.js`);
+      if (name !== first) fs.linkSync(first, name);
+    }
+  }
+  const server = await serve(dir, ["--live-reload"]);
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.getElementById("t")?.textContent === "first", null, { timeout: 2000 });
+  await server.waitForLog('"GET /.tinyhttpd/events" 200');
+  await page.evaluate(() => (window.stillHere = true));
+  // The module the page imported through another one, saved in place.
+  fs.writeFileSync(path.join(dir, "src/label.js"), 'export const label = "second";\n');
+  await page.waitForFunction(() => document.getElementById("t")?.textContent === "second", null, { timeout: 2000 });
+  assert.equal(await page.evaluate(() => window.stillHere), undefined, "the page was not reloaded");
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 journey("live reload: a page reloads itself when the server comes back", async (page, serve) => {
   const dir = site("restart", {
     "index.html": '<!DOCTYPE html><html><body><h1 id="t">first run</h1></body></html>',
