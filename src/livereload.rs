@@ -37,13 +37,13 @@ const POLL: Duration = Duration::from_millis(250);
 /// the pages are told: the rest of an editor's save, or a build's burst of
 /// writes, lands first, and the pages reload once.
 const SETTLE: Duration = Duration::from_millis(100);
-/// How long a file that has vanished may take to come back (an editor that
-/// deletes and recreates, or renames the old file away first) before its
-/// absence is the change.
-const MISSING_GRACE: Duration = Duration::from_millis(400);
-/// The longest a change waits to settle: a file still being written after
-/// this is reported as it is, and again when it changes later.
-const MAX_SETTLE: Duration = Duration::from_millis(600);
+/// How many `SETTLE` steps a file that has vanished may take to come back
+/// (an editor that deletes and recreates, or renames the old file away
+/// first) before its absence is the change.
+const MISSING_STEPS: u32 = 4;
+/// The most `SETTLE` steps a change waits: a file still being written after
+/// them is reported as it is, and again when it changes later.
+const MAX_STEPS: u32 = 6;
 /// The most paths remembered. Past it, the path served longest ago is
 /// forgotten, and the log and the pages' consoles say so.
 const MAX_WATCHED: usize = 10_000;
@@ -71,20 +71,23 @@ type Stamp = Option<u64>;
 #[derive(Debug)]
 struct Watched {
     stamp: Stamp,
-    served: Instant,
+    /// When it was last answered for, as a count of answers: later is larger.
+    served: u64,
 }
 
 #[derive(Debug, Default)]
 struct State {
     watched: HashMap<PathBuf, Watched>,
+    /// Answers so far, counted: the clock of `Watched::served`.
+    answers: u64,
     /// Pages listening now.
     listeners: usize,
     /// When the last page stopped listening: paths served before then that
     /// no page has asked for since are stamped afresh when one listens again
-    /// (see `Watcher::run`).
-    idle_since: Option<Instant>,
+    /// (see `Watcher::rebaseline`).
+    idle_since: Option<u64>,
     /// Set when `idle_since` is to be acted on by the watcher thread.
-    rebaseline: Option<Instant>,
+    rebaseline: Option<u64>,
     /// Whether a path has been forgotten for `MAX_WATCHED`.
     limit_reached: bool,
 }
@@ -107,12 +110,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Watcher {
     /// Starts the watcher thread; it does nothing until a page listens.
     pub fn start() -> Arc<Watcher> {
-        let watcher = Arc::new(Watcher {
-            state: Mutex::new(State::default()),
-            listening: Condvar::new(),
-            latest: Mutex::new((0, Change::Reload)),
-            changed: Condvar::new(),
-        });
+        let watcher = Arc::new(Watcher::new());
         let publisher = Arc::clone(&watcher);
         let spawned = thread::Builder::new()
             .name("live-reload".into())
@@ -121,6 +119,15 @@ impl Watcher {
             log::warn!("live reload is off: cannot start its watcher: {e}");
         }
         watcher
+    }
+
+    fn new() -> Watcher {
+        Watcher {
+            state: Mutex::new(State::default()),
+            listening: Condvar::new(),
+            latest: Mutex::new((0, Change::Reload)),
+            changed: Condvar::new(),
+        }
     }
 
     /// Notes that the file at `path`, whose metadata is `metadata`, was
@@ -136,8 +143,9 @@ impl Watcher {
     }
 
     fn remember(&self, path: &Path, stamp: Stamp) {
-        let served = Instant::now();
         let mut state = lock(&self.state);
+        state.answers += 1;
+        let served = state.answers;
         if let Some(watched) = state.watched.get_mut(path) {
             *watched = Watched { stamp, served };
             return;
@@ -215,7 +223,7 @@ impl Watcher {
             if changed.is_empty() {
                 continue;
             }
-            let settled = settle(changed);
+            let settled = settle(changed, stamp);
             let change = if settled.iter().all(|(path, _)| is_css(path)) {
                 Change::Css
             } else {
@@ -244,7 +252,7 @@ impl Watcher {
     /// it loaded just now, and was stamped then; a path served before
     /// `idle_since` and not since belongs to pages that are gone, so what is
     /// on disk now is its new baseline, not a change to report.
-    fn rebaseline(&self, idle_since: Instant) {
+    fn rebaseline(&self, idle_since: u64) {
         let stale: Vec<PathBuf> = lock(&self.state)
             .watched
             .iter()
@@ -317,7 +325,7 @@ impl Drop for Listening<'_> {
         let mut state = lock(&self.0.state);
         state.listeners -= 1;
         if state.listeners == 0 {
-            state.idle_since = Some(Instant::now());
+            state.idle_since = Some(state.answers + 1);
         }
     }
 }
@@ -344,26 +352,30 @@ fn forget_oldest(state: &mut State) {
     }
 }
 
-/// Waits until the changed paths stay as they are for `SETTLE` (and a
-/// vanished one has had `MISSING_GRACE` to come back), at most
-/// `MAX_SETTLE`, and returns them with their settled stamps.
-fn settle(changed: Vec<(PathBuf, Stamp)>) -> Vec<(PathBuf, Stamp)> {
-    let started = Instant::now();
+/// Waits until the changed paths stay as they are for a `SETTLE` step (and
+/// a vanished one has had `MISSING_STEPS` to come back), at most
+/// `MAX_STEPS`, and returns them with their settled stamps. `probe` reads a
+/// path's stamp. Steps are counted, not timed, so a busy machine makes the
+/// wait longer but never changes what it decides.
+fn settle(
+    changed: Vec<(PathBuf, Stamp)>,
+    mut probe: impl FnMut(&Path) -> Stamp,
+) -> Vec<(PathBuf, Stamp)> {
     let mut last = changed;
-    loop {
+    for step in 1..=MAX_STEPS {
         thread::sleep(SETTLE);
         let now: Vec<(PathBuf, Stamp)> = last
             .iter()
-            .map(|(path, _)| (path.clone(), stamp(path)))
+            .map(|(path, _)| (path.clone(), probe(path)))
             .collect();
         let steady = now == last;
         let missing = now.iter().any(|(_, stamp)| stamp.is_none());
-        let waited = started.elapsed();
-        if (steady && (!missing || waited >= MISSING_GRACE)) || waited >= MAX_SETTLE {
-            return now;
-        }
         last = now;
+        if steady && (!missing || step >= MISSING_STEPS) {
+            break;
+        }
     }
+    last
 }
 
 fn is_css(path: &Path) -> bool {
@@ -480,5 +492,129 @@ mod tests {
                 "{html}"
             );
         }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "tinyhttpd-livereload-{}-{name}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Writes `contents` to `path` with a modification time `secs` after
+    /// the epoch, so two writes differ however fast they come.
+    fn write_at(path: &Path, contents: &str, secs: u64) {
+        fs::write(path, contents).unwrap();
+        let time = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    }
+
+    #[test]
+    fn stamps_change_with_every_kind_of_save() {
+        let dir = temp_dir("stamps");
+        let file = dir.join("app.js");
+        write_at(&file, "v1", 1_000);
+        let original = stamp(&file);
+        assert!(original.is_some());
+        assert_eq!(stamp(&file), original);
+        // In place, the same length, a new time.
+        write_at(&file, "v2", 2_000);
+        let in_place = stamp(&file);
+        assert_ne!(in_place, original);
+        // Renamed over, even with the same length and time: a new file.
+        let staged = dir.join("app.js.tmp");
+        write_at(&staged, "v3", 2_000);
+        fs::rename(&staged, &file).unwrap();
+        assert_ne!(stamp(&file), in_place);
+        fs::remove_file(&file).unwrap();
+        assert_eq!(stamp(&file), None);
+
+        // A folder: an entry added or edited changes it; a dotfile does not.
+        let folder = stamp(&dir);
+        write_at(&dir.join(".swp"), "x", 3_000);
+        assert_eq!(stamp(&dir), folder);
+        write_at(&dir.join("new.txt"), "x", 3_000);
+        let added = stamp(&dir);
+        assert_ne!(added, folder);
+        write_at(&dir.join("new.txt"), "y", 4_000);
+        assert_ne!(stamp(&dir), added);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A probe that answers from `script`, one stamp per call, and counts.
+    fn scripted(
+        script: &[Stamp],
+    ) -> (
+        impl FnMut(&Path) -> Stamp,
+        std::rc::Rc<std::cell::Cell<usize>>,
+    ) {
+        let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+        let counter = std::rc::Rc::clone(&calls);
+        let script = script.to_vec();
+        let probe = move |_: &Path| {
+            let n = counter.get();
+            counter.set(n + 1);
+            script[n.min(script.len() - 1)]
+        };
+        (probe, calls)
+    }
+
+    #[test]
+    fn settling() {
+        let changed = |stamp: Stamp| vec![(PathBuf::from("/app.js"), stamp)];
+        // Already steady: one step.
+        let (probe, calls) = scripted(&[Some(2)]);
+        assert_eq!(settle(changed(Some(2)), probe), changed(Some(2)));
+        assert_eq!(calls.get(), 1);
+        // Still being written: waits until a step sees no change.
+        let (probe, calls) = scripted(&[Some(3), Some(4), Some(4)]);
+        assert_eq!(settle(changed(Some(2)), probe), changed(Some(4)));
+        assert_eq!(calls.get(), 3);
+        // Deleted, then created again: the new file, not the absence.
+        let (probe, calls) = scripted(&[None, None, Some(5), Some(5)]);
+        assert_eq!(settle(changed(None), probe), changed(Some(5)));
+        assert_eq!(calls.get(), 4);
+        // Deleted for good: reported after the grace.
+        let (probe, calls) = scripted(&[None]);
+        assert_eq!(settle(changed(None), probe), changed(None));
+        assert_eq!(calls.get(), MISSING_STEPS as usize);
+        // Never steady: reported as it is after the last step.
+        let (probe, calls) = scripted(&[
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(4),
+            Some(5),
+            Some(6),
+            Some(7),
+        ]);
+        assert_eq!(settle(changed(Some(0)), probe), changed(Some(6)));
+        assert_eq!(calls.get(), MAX_STEPS as usize);
+    }
+
+    #[test]
+    fn past_the_limit_the_path_served_longest_ago_is_forgotten() {
+        let watcher = Watcher::new();
+        for n in 0..MAX_WATCHED {
+            watcher.remember(Path::new(&format!("/site/{n}")), Some(1));
+        }
+        assert!(!lock(&watcher.state).limit_reached);
+        // Served again: the first path is now the most recent.
+        watcher.remember(Path::new("/site/0"), Some(1));
+        watcher.remember(Path::new("/site/new"), Some(1));
+        let state = lock(&watcher.state);
+        assert_eq!(state.watched.len(), MAX_WATCHED);
+        assert!(state.limit_reached);
+        assert!(state.watched.contains_key(Path::new("/site/0")));
+        assert!(state.watched.contains_key(Path::new("/site/new")));
+        assert!(!state.watched.contains_key(Path::new("/site/1")));
     }
 }
