@@ -212,6 +212,42 @@ fn watcher_wakeups(server: &Server) -> u64 {
     panic!("no live-reload thread");
 }
 
+/// Waits until the watcher thread has stopped waking (no page listens).
+fn wait_until_the_watcher_sleeps(server: &Server) {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut last = watcher_wakeups(server);
+    loop {
+        std::thread::sleep(Duration::from_millis(600));
+        let now = watcher_wakeups(server);
+        if now == last {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the watcher kept waking");
+        last = now;
+    }
+}
+
+#[test]
+fn an_edit_made_while_no_page_listened_to_a_file_no_page_uses_now_is_not_news() {
+    let dir = project();
+    dir.write("other.html", "<!DOCTYPE html><p>other</p>");
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    // A page that used other.html listened, then went.
+    assert_eq!(get(&server, "/other.html", NAVIGATION).status, 200);
+    drop(open_page(&server));
+    wait_until_the_watcher_sleeps(&server);
+    write_in_place(&dir.path.join("other.html"), "<!DOCTYPE html><p>edited</p>");
+    // Another page opens: what it loaded is current, and other.html is no
+    // longer on any page, so nothing to reload.
+    let mut events = open_page(&server);
+    assert_no_event(&mut events, Duration::from_millis(800));
+    // Its own files are watched as ever, and so is other.html from now on.
+    write_in_place(&dir.path.join("src/app.js"), "console.log('v2');\n");
+    assert_eq!(next_event(&mut events).0, "reload");
+    write_in_place(&dir.path.join("other.html"), "<!DOCTYPE html><p>again</p>");
+    assert_eq!(next_event(&mut events).0, "reload");
+}
+
 #[test]
 fn the_watcher_does_nothing_while_no_page_listens() {
     let dir = project();
@@ -227,17 +263,7 @@ fn the_watcher_does_nothing_while_no_page_listens() {
     write_in_place(&dir.path.join("src/app.js"), "console.log('v2');\n");
     assert_eq!(next_event(&mut events).0, "reload");
     assert!(watcher_wakeups(&server) > before);
-    // The page goes: the watcher goes back to sleep and stays there.
+    // The page goes: the watcher goes back to sleep.
     drop(events);
-    let deadline = Instant::now() + TIMEOUT;
-    let mut last = watcher_wakeups(&server);
-    loop {
-        std::thread::sleep(Duration::from_millis(600));
-        let now = watcher_wakeups(&server);
-        if now == last {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the watcher kept waking");
-        last = now;
-    }
+    wait_until_the_watcher_sleeps(&server);
 }
