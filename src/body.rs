@@ -10,7 +10,8 @@
 //! No I/O happens here.
 #![forbid(unsafe_code)]
 
-use crate::request::{Request, trim_ows};
+use crate::request::Request;
+use crate::syntax::{list_members, trim_ows};
 
 /// The largest request body the server reads (and discards) before answering
 /// 413 and closing.
@@ -46,7 +47,7 @@ pub fn framing(request: &Request<'_>) -> Result<Framing, BodyError> {
     if has_te {
         // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 means the framing
         // is faulty, and a message with both fields may be an attempt at
-        // smuggling (section 6.3 item 3). The issue asks for 400 in both cases.
+        // smuggling (section 6.3 item 3): both are answered 400 and closed.
         if request.minor == 0 {
             return Err(BodyError::Invalid("Transfer-Encoding in HTTP/1.0"));
         }
@@ -63,7 +64,9 @@ pub fn framing(request: &Request<'_>) -> Result<Framing, BodyError> {
 }
 
 /// Content-Length = 1*DIGIT (RFC 9110 section 8.6). Several fields, or a list
-/// in one field, are accepted only when every member is the same number.
+/// in one field, are accepted only when every member is the same number. It
+/// is not a list field, so an empty member is not ignored but invalid: a
+/// value like `5,` is refused rather than guessed at.
 fn content_length(request: &Request<'_>) -> Result<Option<u64>, BodyError> {
     let mut found = None;
     for value in request.values("content-length") {
@@ -98,8 +101,7 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
 fn transfer_coding(request: &Request<'_>) -> Result<Framing, BodyError> {
     let codings: Vec<&[u8]> = request
         .values("transfer-encoding")
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(trim_ows)
+        .flat_map(list_members)
         .collect();
     let is_chunked = |c: &&[u8]| c.eq_ignore_ascii_case(b"chunked");
     match codings.split_last() {

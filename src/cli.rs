@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::livereload::Watcher;
+use crate::syntax;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
 ///
@@ -255,11 +256,7 @@ fn parse_header_flag(flag: &str) -> Result<(&'static str, &'static str), String>
     };
     let (name, value) = flag.split_once(':').ok_or_else(bad)?;
     let value = value.trim();
-    let is_token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !is_token || !is_field_value(value) {
+    if !syntax::is_token(name.as_bytes()) || !is_field_value(value) {
         return Err(bad());
     }
     Ok((
@@ -293,12 +290,9 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 }
 
 /// A non-empty field value (RFC 9110 section 5.5) that is safe to write:
-/// visible ASCII and inner spaces, no control characters.
+/// ASCII, no control characters.
 fn is_field_value(value: &str) -> bool {
-    !value.trim().is_empty()
-        && value
-            .bytes()
-            .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+    !value.trim().is_empty() && value.is_ascii() && syntax::is_field_value(value.as_bytes())
 }
 
 /// One normal path component: no separators, not `.` or `..`.

@@ -11,7 +11,8 @@
 use std::fs::Metadata;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::request::{Request, trim_ows};
+use crate::request::Request;
+use crate::syntax;
 
 /// The validators of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub fn evaluate(request: &Request<'_>, validators: &Validators) -> Outcome {
 /// Section 13.1.1: true if `*` or any listed tag matches strongly. A list we
 /// cannot parse matches nothing.
 fn if_match(request: &Request<'_>, etag: &str) -> Option<bool> {
-    let members = list_members(request, "if-match")?;
+    let members = field_members(request, "if-match")?;
     if members == [&b"*"[..]] {
         return Some(true);
     }
@@ -104,7 +105,7 @@ fn if_unmodified_since(request: &Request<'_>, modified: Option<SystemTime>) -> O
 /// Section 13.1.2: false if `*` or any listed tag matches weakly, so the
 /// client's copy is current.
 fn if_none_match(request: &Request<'_>, etag: &str) -> Option<bool> {
-    let members = list_members(request, "if-none-match")?;
+    let members = field_members(request, "if-none-match")?;
     if members == [&b"*"[..]] {
         return Some(false);
     }
@@ -144,17 +145,12 @@ pub fn if_range(request: &Request<'_>, validators: &Validators) -> bool {
 
 /// The comma-separated members of every field named `name`, or `None` when
 /// there is no such field.
-fn list_members<'a>(request: &Request<'a>, name: &str) -> Option<Vec<&'a [u8]>> {
+fn field_members<'a>(request: &Request<'a>, name: &str) -> Option<Vec<&'a [u8]>> {
     let mut found = false;
     let mut members = Vec::new();
     for value in request.values(name) {
         found = true;
-        members.extend(
-            value
-                .split(|&b| b == b',')
-                .map(trim_ows)
-                .filter(|m| !m.is_empty()),
-        );
+        members.extend(syntax::list_members(value));
     }
     found.then_some(members)
 }

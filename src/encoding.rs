@@ -8,7 +8,8 @@
 //! `Accept-Encoding` at all meaning the plain file.
 #![forbid(unsafe_code)]
 
-use crate::request::{Request, trim_ows};
+use crate::request::Request;
+use crate::syntax::{list_members, split_parameters, weight};
 
 /// A content coding a precompressed variant can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +45,7 @@ pub fn acceptable(request: &Request<'_>) -> Vec<Coding> {
     let mut any = None;
     for value in request.values("accept-encoding") {
         found = true;
-        for member in value
-            .split(|&b| b == b',')
-            .map(trim_ows)
-            .filter(|m| !m.is_empty())
-        {
+        for member in list_members(value) {
             let Some((coding, q)) = parse_member(member) else {
                 continue;
             };
@@ -81,43 +78,15 @@ pub fn acceptable(request: &Request<'_>) -> Vec<Coding> {
 }
 
 /// `coding [ ; q=qvalue ]`, the weight in thousandths. Other parameters
-/// are not defined for Accept-Encoding; a member with a malformed weight is
-/// skipped.
+/// are not defined for Accept-Encoding; a member with one, or with a
+/// malformed weight, is skipped.
 fn parse_member(member: &[u8]) -> Option<(&[u8], u16)> {
-    let mut parts = member.split(|&b| b == b';');
-    let coding = trim_ows(parts.next()?);
+    let (coding, parameters) = split_parameters(member);
     let mut q = 1000;
-    for param in parts {
-        let param = trim_ows(param);
-        let (name, value) = param.split_at_checked(2)?;
-        if !name.eq_ignore_ascii_case(b"q=") {
-            return None;
-        }
-        q = parse_qvalue(value)?;
+    for parameter in parameters {
+        q = weight(parameter)??;
     }
     Some((coding, q))
-}
-
-/// qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-/// (RFC 9110 section 12.4.2), in thousandths.
-fn parse_qvalue(text: &[u8]) -> Option<u16> {
-    let (whole, fraction) = match text.iter().position(|&b| b == b'.') {
-        Some(dot) => (&text[..dot], &text[dot + 1..]),
-        None => (text, &b""[..]),
-    };
-    if fraction.len() > 3 || !fraction.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut thousandths = 0u16;
-    for i in 0..3 {
-        let digit = fraction.get(i).map_or(0, |d| u16::from(d - b'0'));
-        thousandths = thousandths * 10 + digit;
-    }
-    match whole {
-        b"0" => Some(thousandths),
-        b"1" if thousandths == 0 => Some(1000),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -166,18 +135,5 @@ mod tests {
         for (values, want) in cases {
             assert_eq!(accepted(values), *want, "{values:?}");
         }
-    }
-
-    #[test]
-    fn qvalues() {
-        assert_eq!(parse_qvalue(b"1"), Some(1000));
-        assert_eq!(parse_qvalue(b"1.000"), Some(1000));
-        assert_eq!(parse_qvalue(b"0.5"), Some(500));
-        assert_eq!(parse_qvalue(b"0.123"), Some(123));
-        assert_eq!(parse_qvalue(b"0"), Some(0));
-        assert_eq!(parse_qvalue(b"0."), Some(0));
-        assert_eq!(parse_qvalue(b"1.5"), None);
-        assert_eq!(parse_qvalue(b".5"), None);
-        assert_eq!(parse_qvalue(b""), None);
     }
 }

@@ -8,9 +8,9 @@
 use std::io;
 
 use crate::body::BodyError;
-use crate::listing::escape_html;
 use crate::request::ParseError;
 use crate::response::{Response, Status};
+use crate::syntax::escape_html;
 
 /// The methods `OPTIONS` and 405 responses list (RFC 9110 section 10.2.1).
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";

@@ -18,13 +18,14 @@ use crate::conditional::{self, Outcome, Validators};
 use crate::encoding::{self, Coding};
 use crate::error::{ALLOW, HttpError};
 use crate::host;
-use crate::listing::{self, Format, escape_html};
+use crate::listing::{self, Format};
 use crate::livereload;
 use crate::mime::content_type;
 use crate::range::{self, ByteRange, Ranges};
-use crate::request::{Request, trim_ows};
+use crate::request::Request;
 use crate::resolve::{self, Resolved, Target};
 use crate::response::{Body, Response, Status, http_date};
+use crate::syntax;
 
 /// Methods registered for HTTP that a static server does not allow: 405 for
 /// these, 501 for names it has never heard of (RFC 9110 sections 9.1, 15.5.6
@@ -230,22 +231,16 @@ fn is_navigation(request: &Request<'_>) -> bool {
     }
 }
 
-/// Whether an `Accept` field names `media_type` with a non-zero weight.
+/// Whether an `Accept` field names `media_type` with a non-zero weight (a
+/// member with a malformed weight names nothing).
 fn accepts(request: &Request<'_>, media_type: &str) -> bool {
     request
         .values("accept")
-        .flat_map(|v| v.split(|&b| b == b','))
+        .flat_map(syntax::list_members)
         .any(|member| {
-            let mut params = member.split(|&b| b == b';').map(trim_ows);
-            let named = params
-                .next()
-                .is_some_and(|t| t.eq_ignore_ascii_case(media_type.as_bytes()));
-            let refused = params.any(|p| {
-                p.len() >= 2
-                    && p[..2].eq_ignore_ascii_case(b"q=")
-                    && p[2..].iter().all(|&b| b == b'0' || b == b'.')
-            });
-            named && !refused
+            let (named, mut parameters) = syntax::split_parameters(member);
+            let weight = parameters.find_map(syntax::weight).unwrap_or(Some(1000));
+            named.eq_ignore_ascii_case(media_type.as_bytes()) && weight.is_some_and(|q| q > 0)
         })
 }
 
@@ -511,7 +506,7 @@ fn redirect(location: String) -> Response {
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>301 Moved Permanently</title></head>\n\
          <body><a href=\"{}\">Moved here</a></body>\n</html>\n",
-        escape_html(&location)
+        syntax::escape_html(&location)
     );
     Response::new(Status::MovedPermanently)
         .header("Location", location)

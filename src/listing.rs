@@ -12,7 +12,7 @@ use std::fmt::Write;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::resolve::push_encoded;
+use crate::syntax::{escape_html, push_encoded, push_html_escaped};
 
 /// One file or folder in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -143,7 +143,7 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
         push_encoded(&mut page, &entry.name);
         page.push_str(slash);
         page.push_str("\">");
-        push_escaped(&mut page, &entry.name);
+        push_html_escaped(&mut page, &entry.name);
         page.push_str(slash);
         if entry.is_dir {
             page.push_str("</a></td><td class=\"size\">-");
@@ -235,27 +235,6 @@ fn push_human_size(out: &mut String, bytes: u64) {
     let _ = write!(out, "{value:.1} {}", UNITS[unit]);
 }
 
-/// Escapes the five characters that matter in HTML text and attributes.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    push_escaped(&mut out, text);
-    out
-}
-
-/// `escape_html`, appending to `out`.
-fn push_escaped(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-}
-
 /// Appends `YYYY-MM-DDTHH:MM:SSZ` for a time at or after 1970; earlier times
 /// show as the epoch.
 fn push_iso8601(out: &mut String, time: SystemTime) {
@@ -329,15 +308,6 @@ mod tests {
             iso8601(UNIX_EPOCH - Duration::from_secs(5)),
             "1970-01-01T00:00:00Z"
         );
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(
-            escape_html("<a href=\"x\">&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
-        );
-        assert_eq!(escape_html("café"), "café");
     }
 
     const BY_NAME: Order = Order {

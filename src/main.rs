@@ -30,6 +30,7 @@ mod resolve;
 mod response;
 mod sender;
 mod server;
+mod syntax;
 #[allow(unsafe_code)]
 mod sys;
 

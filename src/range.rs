@@ -10,7 +10,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::SystemTime;
 
-use crate::request::trim_ows;
+use crate::syntax::list_members;
 
 /// More range-specs than this in one request and the whole `Range` field is
 /// ignored: the file is sent whole with 200. A media player asks for one
@@ -57,12 +57,7 @@ pub fn parse(value: &[u8], len: u64) -> Ranges {
     };
     let mut ranges = Vec::new();
     let mut specs = 0;
-    // Section 5.6.1: empty list elements are allowed and ignored.
-    for spec in set
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|s| !s.is_empty())
-    {
+    for spec in list_members(set) {
         specs += 1;
         if specs > MAX_RANGES {
             return Ranges::Ignore;

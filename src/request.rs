@@ -13,6 +13,8 @@
 //! `ParseError` into one.
 #![forbid(unsafe_code)]
 
+use crate::syntax::{is_field_value, is_token, list_members, trim_ows};
+
 /// The longest request target accepted; a longer one is answered 414.
 pub const MAX_TARGET: usize = 8 * 1024;
 /// The most header fields accepted; more is answered 431.
@@ -80,8 +82,8 @@ impl<'a> Request<'a> {
     /// `token`, ignoring case (for `Connection` and similar list fields).
     pub fn has_token(&self, name: &str, token: &str) -> bool {
         self.values(name)
-            .flat_map(|v| v.split(|&b| b == b','))
-            .any(|item| trim_ows(item).eq_ignore_ascii_case(token.as_bytes()))
+            .flat_map(list_members)
+            .any(|item| item.eq_ignore_ascii_case(token.as_bytes()))
     }
 }
 
@@ -153,7 +155,7 @@ fn check_partial_request_line(partial: &[u8]) -> Result<(), ParseError> {
         .position(|&b| b == b' ')
         .unwrap_or(partial.len());
     let method = &partial[..method_end];
-    if method.len() > MAX_METHOD || !method.iter().all(|&b| is_tchar(b)) {
+    if method.len() > MAX_METHOD || !is_token(method) {
         return Err(ParseError::Malformed("invalid method"));
     }
     if let Some(after) = partial.get(method_end + 1..) {
@@ -174,7 +176,7 @@ fn parse_request_line(line: &[u8]) -> Result<(&str, &str, u8), ParseError> {
         .ok_or(ParseError::Malformed("no request target"))?;
     let version = parts.next().ok_or(ParseError::Malformed("no version"))?;
 
-    if method.is_empty() || method.len() > MAX_METHOD || !method.iter().all(|&b| is_tchar(b)) {
+    if method.is_empty() || method.len() > MAX_METHOD || !is_token(method) {
         return Err(ParseError::Malformed("invalid method"));
     }
     if target.len() > MAX_TARGET {
@@ -221,16 +223,12 @@ fn parse_field_line(line: &[u8]) -> Result<Header<'_>, ParseError> {
     let name = &line[..colon];
     // RFC 9112 section 5.1: no whitespace is allowed between the field name and
     // the colon, and a server MUST reject such a request with 400.
-    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+    if !is_token(name) {
         return Err(ParseError::Malformed("invalid header name"));
     }
     let value = trim_ows(&line[colon + 1..]);
-    // RFC 9110 section 5.5: field values are visible characters, obs-text and
-    // inner whitespace; NUL, CR, LF and other controls are rejected.
-    if !value
-        .iter()
-        .all(|&b| b == b' ' || b == b'\t' || b.is_ascii_graphic() || b >= 0x80)
-    {
+    // RFC 9110 section 5.5: NUL, CR, LF and other controls are rejected.
+    if !is_field_value(value) {
         return Err(ParseError::Malformed("invalid character in header value"));
     }
     Ok(Header {
@@ -284,22 +282,6 @@ fn is_valid_host(host: &[u8]) -> bool {
         .iter()
         .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
     port_ok && name_ok
-}
-
-/// tchar from RFC 9110 section 5.6.2: the characters of a token.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Removes optional whitespace (SP and HTAB) from both ends.
-pub fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 fn ascii_str(bytes: &[u8]) -> Result<&str, ParseError> {

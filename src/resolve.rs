@@ -22,6 +22,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::HttpError;
 use crate::listing::Entry;
+use crate::syntax::{encode_segment, percent_decode, push_encoded};
 use crate::sys;
 
 /// The parts of a request target that name a resource.
@@ -44,11 +45,9 @@ pub fn split_target(target: &str) -> Result<Target<'_>, HttpError> {
     } else {
         // RFC 9112 section 3.2.2: a server MUST accept the absolute form. The
         // authority is ignored: we serve one folder whatever the host.
-        let after_scheme = strip_prefix_ignore_case(target, "http://")
-            .or_else(|| strip_prefix_ignore_case(target, "https://"))
-            .ok_or(HttpError::BadRequest("invalid request target"))?;
-        let authority_end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
-        &after_scheme[authority_end..]
+        let (_, rest) =
+            absolute_form(target).ok_or(HttpError::BadRequest("invalid request target"))?;
+        rest
     };
     let (path, query) = match path_and_query.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -63,71 +62,20 @@ pub fn split_target(target: &str) -> Result<Target<'_>, HttpError> {
 /// The authority of an absolute-form target (`host:port` in
 /// `http://host:port/path`), if the target is one.
 pub fn authority(target: &str) -> Option<&str> {
-    let after_scheme = strip_prefix_ignore_case(target, "http://")
-        .or_else(|| strip_prefix_ignore_case(target, "https://"))?;
+    absolute_form(target).map(|(authority, _)| authority)
+}
+
+/// An absolute-form target split after its `http://` or `https://` scheme
+/// (any letter case) into its authority and the path and query after it.
+fn absolute_form(target: &str) -> Option<(&str, &str)> {
+    let scheme_end = target.find("://")? + 3;
+    let scheme = &target[..scheme_end];
+    if !(scheme.eq_ignore_ascii_case("http://") || scheme.eq_ignore_ascii_case("https://")) {
+        return None;
+    }
+    let after_scheme = &target[scheme_end..];
     let end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
-    Some(&after_scheme[..end])
-}
-
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
-}
-
-/// Decodes `%XX` escapes once. A malformed escape, an encoded NUL, or a
-/// result that is not UTF-8 (overlong encodings included) is a 400. `+` is a
-/// literal plus in a path.
-pub fn percent_decode(encoded: &str) -> Result<Cow<'_, str>, HttpError> {
-    if !encoded.contains('%') {
-        return Ok(Cow::Borrowed(encoded));
-    }
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let digit = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
-            let hex = match (digit(i + 1), digit(i + 2)) {
-                (Some(high), Some(low)) => (high * 16 + low) as u8,
-                _ => return Err(HttpError::BadRequest("malformed percent-encoding")),
-            };
-            if hex == 0 {
-                return Err(HttpError::BadRequest("NUL in path"));
-            }
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|_| HttpError::BadRequest("path is not UTF-8"))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, so the
-/// result is safe as a path segment, a relative link, or inside an HTML
-/// attribute.
-pub fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    push_encoded(&mut out, segment);
-    out
-}
-
-/// `encode_segment`, appending to `out`.
-pub fn push_encoded(out: &mut String, segment: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in segment.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
+    Some(after_scheme.split_at(end))
 }
 
 /// The reason of the 404 for a path that names nothing at all (as opposed to
@@ -166,7 +114,7 @@ pub struct Options<'a> {
 /// The still-encoded `path` of a target, decoded and with its dot-segments
 /// removed: the path whose segments name a file under the root.
 fn clean_path(path: &str) -> Result<Cow<'_, str>, HttpError> {
-    let decoded = percent_decode(path)?;
+    let decoded = percent_decode(path).map_err(HttpError::BadRequest)?;
     // On Unix a backslash is an ordinary file-name character, but other
     // servers treat it as a separator; refusing it keeps links portable and
     // closes the door on `..\` tricks.
@@ -525,34 +473,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn decoding() {
-        assert_eq!(percent_decode("/a%20b+c%2Fd").unwrap(), "/a b+c/d");
-        assert_eq!(percent_decode("/caf%C3%A9").unwrap(), "/café");
-        assert_eq!(
-            percent_decode("/%252e").unwrap(),
-            "/%2e",
-            "decoded once only"
-        );
-        for bad in [
-            "/%", "/%2", "/%zz", "/%+1", "/%-1", "/%00", "/%c0%ae", "/%ff", "/%e2%82",
-        ] {
-            assert!(
-                matches!(percent_decode(bad), Err(HttpError::BadRequest(_))),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn encoding() {
-        assert_eq!(
-            encode_segment("a b#c?d%e&f<g>\"h'i:j"),
-            "a%20b%23c%3Fd%25e%26f%3Cg%3E%22h%27i%3Aj"
-        );
-        assert_eq!(encode_segment("café-1.txt_~"), "caf%C3%A9-1.txt_~");
     }
 
     /// A root with a secret beside it, a hidden file, a symlink out and one in.

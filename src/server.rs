@@ -28,6 +28,7 @@ use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
 use crate::response::{self, Body, Persistence, Response};
 use crate::sender::Sender;
+use crate::syntax::list_members;
 use crate::sys;
 
 /// The most bytes a request head may take; a larger one is answered 431.
@@ -548,8 +549,8 @@ fn wants_keep_alive(request: &Request<'_>) -> bool {
 fn expectation(request: &Request<'_>) -> Result<bool, HttpError> {
     let mut expects_continue = false;
     for value in request.values("expect") {
-        for member in value.split(|&b| b == b',') {
-            if request::trim_ows(member).eq_ignore_ascii_case(b"100-continue") {
+        for member in list_members(value) {
+            if member.eq_ignore_ascii_case(b"100-continue") {
                 expects_continue = true;
             } else {
                 return Err(HttpError::ExpectationFailed);
