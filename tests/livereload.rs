@@ -192,24 +192,29 @@ fn a_missing_file_that_appears_and_a_listed_folder_that_changes_reload() {
 }
 
 /// Voluntary context switches of the server's live-reload thread: it wakes
-/// four times a second when it polls, never when it does not.
+/// four times a second when it polls, never when it does not. (The thread
+/// names itself once it runs, so the first look may have to wait for it.)
 fn watcher_wakeups(server: &Server) -> u64 {
     let tasks = format!("/proc/{}/task", server.pid());
-    for task in std::fs::read_dir(tasks).unwrap().flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim_end() != "live-reload" {
-            continue;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        for task in std::fs::read_dir(&tasks).unwrap().flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() != "live-reload" {
+                continue;
+            }
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+            return status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
         }
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap();
-        return status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        assert!(Instant::now() < deadline, "no live-reload thread");
+        std::thread::sleep(Duration::from_millis(5));
     }
-    panic!("no live-reload thread");
 }
 
 /// Waits until the watcher thread has stopped waking (no page listens).
