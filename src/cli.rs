@@ -9,12 +9,10 @@
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::livereload::Watcher;
 use crate::syntax;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
@@ -128,9 +126,6 @@ pub struct Cli {
 pub struct Config {
     /// Canonical path of the served folder.
     pub root: PathBuf,
-    /// The served folder, open, for opening files beneath it in one system
-    /// call (`None` if it cannot be opened, and the slow way is used).
-    pub root_dir: Option<File>,
     pub addr: SocketAddr,
     pub index: String,
     pub listing: bool,
@@ -155,8 +150,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Whether to open a browser at start.
     pub open: bool,
-    /// The live-reload watcher, started by `main` for `--live-reload`.
-    pub live_reload: Option<Arc<Watcher>>,
+    /// Whether pages reload when a file they loaded changes.
+    pub live_reload: bool,
 }
 
 /// How long the server waits on a client.
@@ -196,7 +191,6 @@ impl Cli {
             .map(|h| parse_header_flag(h))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
-            root_dir: File::open(&root).ok(),
             root,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(DEFAULT_PORT)),
             port_given: self.port.is_some(),
@@ -212,7 +206,7 @@ impl Cli {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             open: self.open,
-            live_reload: None,
+            live_reload: self.live_reload,
             index: self.index,
             listing: !self.no_listing,
             hidden: self.hidden,

@@ -49,10 +49,29 @@ impl Validators {
 pub enum Outcome {
     /// Go on and send the representation.
     Proceed,
-    /// 304: the client's copy is current.
-    NotModified,
+    /// 304: the client's copy is current, as the field named said.
+    NotModified(Validator),
     /// 412: a precondition failed.
     PreconditionFailed,
+}
+
+/// The validator a 304 was decided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validator {
+    /// If-None-Match (step 3).
+    Etag,
+    /// If-Modified-Since (step 4).
+    Date,
+}
+
+impl Validator {
+    /// For the access log: `304 (etag)`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Validator::Etag => "etag",
+            Validator::Date => "date",
+        }
+    }
 }
 
 /// Section 13.2.2, steps 1 to 4, for a request whose answer would otherwise
@@ -69,11 +88,11 @@ pub fn evaluate(request: &Request<'_>, validators: &Validators) -> Outcome {
     }
     // Step 3, else step 4.
     match if_none_match(request, &validators.etag) {
-        Some(false) if safe => Outcome::NotModified,
+        Some(false) if safe => Outcome::NotModified(Validator::Etag),
         Some(false) => Outcome::PreconditionFailed,
         Some(true) => Outcome::Proceed,
         None if safe => match if_modified_since(request, validators.last_modified) {
-            Some(false) => Outcome::NotModified,
+            Some(false) => Outcome::NotModified(Validator::Date),
             _ => Outcome::Proceed,
         },
         None => Outcome::Proceed,
@@ -335,6 +354,7 @@ mod tests {
     #[test]
     fn evaluation_order() {
         use Outcome::*;
+        use Validator::*;
         type Fields<'a> = &'a [(&'a str, &'a str)];
         let cases: &[(&str, Fields, Outcome)] = &[
             ("GET", &[], Proceed),
@@ -352,8 +372,8 @@ mod tests {
                 PreconditionFailed,
             ),
             ("GET", &[("If-Unmodified-Since", "garbage")], Proceed),
-            ("GET", &[("If-None-Match", ETAG)], NotModified),
-            ("HEAD", &[("If-None-Match", "*")], NotModified),
+            ("GET", &[("If-None-Match", ETAG)], NotModified(Etag)),
+            ("HEAD", &[("If-None-Match", "*")], NotModified(Etag)),
             ("GET", &[("If-None-Match", "\"other\"")], Proceed),
             // If-None-Match decides; If-Modified-Since is then ignored.
             (
@@ -364,9 +384,9 @@ mod tests {
             (
                 "GET",
                 &[("If-None-Match", ETAG), ("If-Modified-Since", BEFORE)],
-                NotModified,
+                NotModified(Etag),
             ),
-            ("GET", &[("If-Modified-Since", AT)], NotModified),
+            ("GET", &[("If-Modified-Since", AT)], NotModified(Date)),
             ("GET", &[("If-Modified-Since", BEFORE)], Proceed),
             // A failed If-Match wins over a matching If-None-Match.
             (

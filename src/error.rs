@@ -5,6 +5,7 @@
 //! (paths, errno names) is for the log only, via `reason`.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::io;
 
 use crate::body::BodyError;
@@ -20,6 +21,10 @@ pub enum HttpError {
     BadRequest(&'static str),
     Forbidden(&'static str),
     NotFound(&'static str),
+    /// The path names nothing at all (as opposed to something hidden or
+    /// outside the root): the handler may still answer it (single-page-app
+    /// fallback, letter-case hint).
+    NoSuchFile,
     /// Not found, but this path exists with other letter case.
     WrongCase(String),
     /// A method we know but do not allow on files.
@@ -46,7 +51,9 @@ impl HttpError {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Forbidden(_) => Status::Forbidden,
-            HttpError::NotFound(_) | HttpError::WrongCase(_) => Status::NotFound,
+            HttpError::NotFound(_) | HttpError::NoSuchFile | HttpError::WrongCase(_) => {
+                Status::NotFound
+            }
             HttpError::MethodNotAllowed => Status::MethodNotAllowed,
             HttpError::NotImplemented => Status::NotImplemented,
             HttpError::RequestTimeout => Status::RequestTimeout,
@@ -67,16 +74,17 @@ impl HttpError {
     }
 
     /// A short reason for the log; may carry internal detail.
-    pub fn reason(&self) -> String {
+    pub fn reason(&self) -> Cow<'static, str> {
         match self {
             HttpError::BadRequest(why) | HttpError::Forbidden(why) | HttpError::NotFound(why) => {
-                (*why).to_string()
+                Cow::Borrowed(why)
             }
+            HttpError::NoSuchFile => Cow::Borrowed("no such file"),
             HttpError::WrongCase(existing) => {
-                format!("no such file; {existing} differs only in case")
+                Cow::Owned(format!("no such file; {existing} differs only in case"))
             }
-            HttpError::Io(e) => e.to_string(),
-            other => other.status().reason().to_string(),
+            HttpError::Io(e) => Cow::Owned(e.to_string()),
+            other => Cow::Borrowed(other.status().reason()),
         }
     }
 
@@ -114,9 +122,17 @@ impl HttpError {
     }
 }
 
+/// The one place an I/O error is sorted: a path that leads to nothing
+/// (missing, through a file used as a folder, a name too long) is
+/// `NoSuchFile`; anything else keeps its error, which `status` maps.
 impl From<io::Error> for HttpError {
     fn from(e: io::Error) -> Self {
-        HttpError::Io(e)
+        match e.kind() {
+            io::ErrorKind::NotFound
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::InvalidFilename => HttpError::NoSuchFile,
+            _ => HttpError::Io(e),
+        }
     }
 }
 

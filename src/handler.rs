@@ -11,15 +11,16 @@ use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::cli::Config;
-use crate::conditional::{self, Outcome, Validators};
+use crate::conditional::{self, Outcome, Validator, Validators};
 use crate::encoding::{self, Coding};
 use crate::error::{ALLOW, HttpError};
 use crate::host;
 use crate::listing::{self, Format};
-use crate::livereload;
+use crate::livereload::{self, Watcher};
 use crate::mime::content_type;
 use crate::range::{self, ByteRange, Ranges};
 use crate::request::Request;
@@ -32,34 +33,61 @@ use crate::syntax;
 /// and 15.6.2).
 const KNOWN_METHODS: &[&str] = &["POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE"];
 
-pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
-    if config.check_host {
-        check_host(request, config)?;
+/// What the handler answers from: the validated configuration, and what
+/// the running server keeps beside it.
+#[derive(Debug)]
+pub struct Site {
+    pub config: Config,
+    /// The served folder, open, for opening files beneath it in one system
+    /// call (`None` if it cannot be opened, and the slow way is used).
+    pub root_dir: Option<File>,
+    /// The live-reload watcher, with `--live-reload`.
+    pub live_reload: Option<Arc<Watcher>>,
+}
+
+impl Site {
+    /// Opens the root and starts what the configuration asks for.
+    pub fn new(config: Config) -> Site {
+        Site {
+            root_dir: File::open(&config.root).ok(),
+            live_reload: config.live_reload.then(Watcher::start),
+            config,
+        }
+    }
+}
+
+pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
+    if site.config.check_host {
+        check_host(request, site)?;
     }
     match request.method {
         "GET" | "HEAD" => {}
-        "OPTIONS" => return options(request, config),
+        "OPTIONS" => return options(request, site),
         m if KNOWN_METHODS.contains(&m) => return Err(HttpError::MethodNotAllowed),
         _ => return Err(HttpError::NotImplemented),
     }
     let target = resolve::split_target(request.target)?;
     let options = resolve::Options {
-        root: &config.root,
-        root_dir: config.root_dir.as_ref(),
-        index: &config.index,
-        hidden: config.hidden,
+        root: &site.config.root,
+        root_dir: site.root_dir.as_ref(),
+        index: &site.config.index,
+        hidden: site.config.hidden,
     };
-    if target.path == livereload::EVENTS_PATH && config.live_reload.is_some() {
+    if target.path == livereload::EVENTS_PATH
+        && let Some(watcher) = &site.live_reload
+    {
         // The reload stream: no length, it lasts until the page goes away.
         return Ok(Response::new(Status::Ok)
             .header("Content-Type", "text/event-stream")
             .header("Cache-Control", "no-store")
-            .body(Body::Events));
+            .body(Body::Stream(Box::new(livereload::Events(Arc::clone(
+                watcher,
+            ))))));
     }
     let resolved = match resolve::resolve(&target, &options) {
         Ok(resolved) => resolved,
-        Err(HttpError::NotFound(resolve::NO_SUCH_FILE)) => {
-            return not_found(request, &target, &options, config);
+        Err(HttpError::NoSuchFile) => {
+            return not_found(request, &target, &options, site);
         }
         Err(e) => return Err(e),
     };
@@ -68,9 +96,9 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
             file,
             metadata,
             path,
-        } => serve_file(file, metadata, &path, request, &options, config),
-        Resolved::Directory { path, url_path } if config.listing => {
-            if let Some(watcher) = &config.live_reload {
+        } => serve_file(file, metadata, &path, request, &options, site),
+        Resolved::Directory { path, url_path } if site.config.listing => {
+            if let Some(watcher) = &site.live_reload {
                 watcher.served(&path);
             }
             let entries = resolve::list_dir(&path, &options)?;
@@ -82,7 +110,7 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
                 entries,
                 folder_modified,
             };
-            list(request, listing, target.query, config)
+            list(request, listing, target.query, site)
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
         Resolved::Redirect { location } => Ok(redirect(location)),
@@ -92,12 +120,12 @@ pub fn handle(request: &Request<'_>, config: &Config) -> Result<Response, HttpEr
 /// Refuses a request whose host is not this machine (see `host.rs`). With
 /// an absolute-form target its authority is the host, whatever the Host
 /// field says (RFC 9112 section 3.2.2).
-fn check_host(request: &Request<'_>, config: &Config) -> Result<(), HttpError> {
+fn check_host(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
     let host = resolve::authority(request.target)
         .map(str::as_bytes)
         .or(request.header("host"));
     match host {
-        Some(host) if !host::is_allowed(host, &config.allowed_hosts) => {
+        Some(host) if !host::is_allowed(host, &site.config.allowed_hosts) => {
             log::warn!(
                 "refused a request for Host '{}': on a loopback address only localhost names \
                  are served, against DNS rebinding; allow this name with --allow-host",
@@ -125,7 +153,7 @@ fn list(
     request: &Request<'_>,
     mut listing: Listing<'_>,
     query: Option<&str>,
-    config: &Config,
+    site: &Site,
 ) -> Result<Response, HttpError> {
     let order = listing::Order::from_query(query);
     let format = if accepts(request, "application/json") && !accepts(request, "text/html") {
@@ -147,7 +175,7 @@ fn list(
     let outcome = conditional::evaluate(request, &validators);
     let mut response = Response::new(Status::Ok)
         .header("ETag", validators.etag)
-        .header("Cache-Control", config.cache_control)
+        .header("Cache-Control", site.config.cache_control)
         // The format follows Accept: caches must key on it.
         .header("Vary", "Accept");
     if let Some(date) = validators.last_modified.and_then(http_date) {
@@ -155,7 +183,7 @@ fn list(
     }
     match outcome {
         Outcome::Proceed => {}
-        Outcome::NotModified => return Ok(not_modified(response, request)),
+        Outcome::NotModified(by) => return Ok(not_modified(response, by)),
         Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
     }
     Ok(match format {
@@ -171,13 +199,9 @@ fn list(
 
 /// The 304 for a response whose validators matched the request's
 /// preconditions: the same fields, no body (section 15.4.5).
-fn not_modified(mut response: Response, request: &Request<'_>) -> Response {
+fn not_modified(mut response: Response, by: Validator) -> Response {
     response.status = Status::NotModified;
-    response.note = Some(if request.header("if-none-match").is_some() {
-        "etag"
-    } else {
-        "date"
-    });
+    response.note = Some(Cow::Borrowed(by.name()));
     response
 }
 
@@ -190,10 +214,10 @@ fn not_found(
     request: &Request<'_>,
     target: &Target<'_>,
     options: &resolve::Options<'_>,
-    config: &Config,
+    site: &Site,
 ) -> Result<Response, HttpError> {
     let last_segment = target.path.rsplit('/').next().unwrap_or_default();
-    if config.spa && is_navigation(request) && Path::new(last_segment).extension().is_none() {
+    if site.config.spa && is_navigation(request) && Path::new(last_segment).extension().is_none() {
         let root = Target {
             path: "/",
             query: None,
@@ -204,10 +228,10 @@ fn not_found(
             path,
         }) = resolve::resolve(&root, options)
         {
-            return serve_file(file, metadata, &path, request, options, config);
+            return serve_file(file, metadata, &path, request, options, site);
         }
     }
-    if let Some(watcher) = &config.live_reload
+    if let Some(watcher) = &site.live_reload
         && let Some(path) = resolve::local_path(target, options)
     {
         // A page that asked for it reloads when it appears.
@@ -215,7 +239,7 @@ fn not_found(
     }
     match resolve::case_insensitive_match(target, options) {
         Some(existing) => Err(HttpError::WrongCase(existing)),
-        None => Err(HttpError::NotFound(resolve::NO_SUCH_FILE)),
+        None => Err(HttpError::NoSuchFile),
     }
 }
 
@@ -248,14 +272,14 @@ fn accepts(request: &Request<'_>, media_type: &str) -> bool {
 /// 9.3.7). With `--cors`, a preflight request (Fetch standard, "CORS
 /// protocol") is told that any page may use these methods and the headers it
 /// asked about.
-fn options(request: &Request<'_>, config: &Config) -> Result<Response, HttpError> {
+fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
     if request.target != "*" {
         resolve::split_target(request.target)?;
     }
     let response = Response::new(Status::NoContent).header("Allow", ALLOW);
     let preflight = request.header("origin").is_some()
         && request.header("access-control-request-method").is_some();
-    if !(config.cors && preflight) {
+    if !(site.config.cors && preflight) {
         return Ok(response);
     }
     let mut response = response
@@ -271,35 +295,40 @@ fn options(request: &Request<'_>, config: &Config) -> Result<Response, HttpError
 }
 
 /// The response for an error: the user's `--404` page for a 404 (read at
-/// each use, so edits to it show), else the standard page.
-pub fn error_response(error: HttpError, config: &Config) -> Response {
-    if error.status() == Status::NotFound
-        && let Some(page) = &config.not_found_page
-    {
-        if let Some(watcher) = &config.live_reload {
-            watcher.served(page);
-        }
-        match std::fs::read(page) {
-            Ok(bytes) => {
-                return Response::new(Status::NotFound)
-                    .header("Content-Type", content_type(page))
-                    .header("Cache-Control", config.cache_control)
-                    .body(Body::Bytes(bytes));
+/// each use, so edits to it show), else the standard page. Either way the
+/// error's reason goes with it, for the log.
+pub fn error_response(error: HttpError, site: &Site) -> Response {
+    let note = error.reason();
+    let mut response = match &site.config.not_found_page {
+        Some(page) if error.status() == Status::NotFound => {
+            if let Some(watcher) = &site.live_reload {
+                watcher.served(page);
             }
-            Err(e) => log::warn!("cannot read the --404 page {}: {e}", page.display()),
+            match std::fs::read(page) {
+                Ok(bytes) => Response::new(Status::NotFound)
+                    .header("Content-Type", content_type(page))
+                    .header("Cache-Control", site.config.cache_control)
+                    .body(Body::Bytes(bytes)),
+                Err(e) => {
+                    log::warn!("cannot read the --404 page {}: {e}", page.display());
+                    error.into_response()
+                }
+            }
         }
-    }
-    error.into_response()
+        _ => error.into_response(),
+    };
+    response.note = Some(note);
+    response
 }
 
 /// Adds what `--cors` and `--header` put on every response.
-pub fn decorate(response: &mut Response, config: &Config) {
-    if config.cors {
+pub fn decorate(response: &mut Response, site: &Site) {
+    if site.config.cors {
         response
             .headers
             .push(("Access-Control-Allow-Origin", "*".into()));
     }
-    for &(name, value) in &config.extra_headers {
+    for &(name, value) in &site.config.extra_headers {
         response.headers.push((name, value.into()));
     }
 }
@@ -314,13 +343,13 @@ fn serve_file(
     path: &Path,
     request: &Request<'_>,
     options: &resolve::Options<'_>,
-    config: &Config,
+    site: &Site,
 ) -> Result<Response, HttpError> {
     let content_type = content_type(path);
     // With live reload, an HTML page opened as a page (not fetched, not a
     // range) carries the reload script, and so its own length and tag.
     let has_range = request.header("range").is_some();
-    let inject = config.live_reload.is_some()
+    let inject = site.live_reload.is_some()
         && content_type.starts_with("text/html")
         && !has_range
         && is_navigation(request);
@@ -332,9 +361,9 @@ fn serve_file(
     let variant = if inject || has_range {
         None
     } else {
-        variant(path, request, options, config)
+        variant(path, request, options, site)
     };
-    if let Some(watcher) = &config.live_reload {
+    if let Some(watcher) = &site.live_reload {
         // Whatever the answer (a 304 included), the page now uses this file.
         watcher.served_file(path, &metadata);
         if let Some((_, variant_metadata, coding)) = &variant {
@@ -374,17 +403,17 @@ fn serve_file(
     // (and Date).
     let mut response = Response::new(Status::Ok)
         .header("ETag", validators.etag)
-        .header("Cache-Control", config.cache_control);
+        .header("Cache-Control", site.config.cache_control);
     if describe && let Some(date) = validators.last_modified.and_then(http_date) {
         response = response.header("Last-Modified", date);
     }
-    if config.precompressed {
+    if site.config.precompressed {
         // Any file may have a variant: caches must key on Accept-Encoding.
         response = response.header("Vary", "Accept-Encoding");
     }
     match outcome {
         Outcome::Proceed => {}
-        Outcome::NotModified => return Ok(not_modified(response, request)),
+        Outcome::NotModified(by) => return Ok(not_modified(response, by)),
         Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
     }
 
@@ -489,9 +518,9 @@ fn variant(
     path: &Path,
     request: &Request<'_>,
     options: &resolve::Options<'_>,
-    config: &Config,
+    site: &Site,
 ) -> Option<(File, Metadata, Coding)> {
-    if !config.precompressed {
+    if !site.config.precompressed {
         return None;
     }
     encoding::acceptable(request)

@@ -26,6 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::response::Stream;
 use crate::sender::Sender;
 
 /// Where pages listen for changes; under a dot-folder, so it can never shadow
@@ -302,6 +303,16 @@ fn has_left(socket: &TcpStream) -> bool {
             e.kind(),
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
         ),
+    }
+}
+
+/// One page's event stream: the body of the response at `EVENTS_PATH`.
+#[derive(Debug)]
+pub struct Events(pub Arc<Watcher>);
+
+impl Stream for Events {
+    fn write_to(&self, out: &mut Sender) -> io::Result<()> {
+        self.0.stream(out)
     }
 }
 

@@ -43,6 +43,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Config, DEFAULT_PORT, LAST_FALLBACK_PORT, io_message};
+use crate::handler::Site;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -61,15 +62,11 @@ fn main() -> ExitCode {
     };
     init_logging(cli.quiet, cli.verbose);
     log_panics();
-    let live_reload = cli.live_reload;
     let mut config = match cli.into_config() {
         Ok(config) => config,
         Err(message) => return fail(&message),
     };
     fit_connections_to_descriptors(&mut config);
-    if live_reload {
-        config.live_reload = Some(livereload::Watcher::start());
-    }
     let listener = match bind(&config) {
         Ok(listener) => listener,
         Err(message) => return fail(&message),
@@ -109,7 +106,7 @@ fn main() -> ExitCode {
         };
         open_browser(&format!("http://{host}/"));
     }
-    server::run(listener, Arc::new(config));
+    server::run(listener, Arc::new(Site::new(config)));
     ExitCode::SUCCESS
 }
 

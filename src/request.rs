@@ -312,6 +312,34 @@ mod tests {
         }
     }
 
+    /// Moved from the server, whose own scanner of head ends this parser
+    /// replaced: where a head ends, with the next request right behind it.
+    #[test]
+    fn a_head_ends_where_the_next_request_begins() {
+        let heads: &[&[u8]] = &[
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: a\n\n",
+            b"\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+            b"\nGET / HTTP/1.0\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\r\n",
+        ];
+        for head in heads {
+            let mut with_more = head.to_vec();
+            with_more.extend_from_slice(b"GET /next HTTP/1.1\r\n\r\n");
+            match parse(&with_more) {
+                Ok(Parsed::Complete(_, n)) => assert_eq!(n, head.len()),
+                other => panic!("{other:?}"),
+            }
+            for cut in 0..head.len() {
+                assert!(
+                    matches!(parse(&head[..cut]), Ok(Parsed::Partial)),
+                    "{:?}",
+                    String::from_utf8_lossy(&head[..cut])
+                );
+            }
+        }
+    }
+
     #[test]
     fn parses_a_valid_head() {
         let (req, n) = complete(VALID);

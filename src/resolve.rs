@@ -78,11 +78,6 @@ fn absolute_form(target: &str) -> Option<(&str, &str)> {
     Some(after_scheme.split_at(end))
 }
 
-/// The reason of the 404 for a path that names nothing at all (as opposed to
-/// something hidden or outside the root), which the handler may still answer
-/// (single-page-app fallback, letter-case hint).
-pub const NO_SUCH_FILE: &str = "no such file";
-
 /// What a path names.
 #[derive(Debug)]
 pub enum Resolved {
@@ -257,13 +252,12 @@ fn open_inside(path: PathBuf, options: &Options<'_>) -> Result<Opened, HttpError
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::NotADirectory
+                        | io::ErrorKind::PermissionDenied
                 ) =>
             {
-                return Err(HttpError::NotFound(NO_SUCH_FILE));
-            }
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                return Err(HttpError::Forbidden("permission denied"));
+                return Err(e.into());
             }
             // A symlink on the way (or no openat2): the slow way decides.
             Err(_) => {}
@@ -380,13 +374,13 @@ fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + 
     Ok(plain)
 }
 
-/// Canonicalizes `path` and checks it is inside the root.
-/// A path that cannot be canonicalized (missing, a symlink loop, a file used as
-/// a folder) is a 404.
+/// Canonicalizes `path` and checks it is inside the root. A path that
+/// cannot be canonicalized for any reason but permissions (missing, a
+/// symlink loop, a file used as a folder) names nothing.
 pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, HttpError> {
     let real = fs::canonicalize(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::PermissionDenied => HttpError::Forbidden("permission denied"),
-        _ => HttpError::NotFound(NO_SUCH_FILE),
+        io::ErrorKind::PermissionDenied => HttpError::from(e),
+        _ => HttpError::NoSuchFile,
     })?;
     // The dotfile rule is for the path the client asked for (`segments`):
     // a link the user made inside the root may lead anywhere inside it,
@@ -444,6 +438,7 @@ pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::response::Status;
     use std::os::unix::fs::symlink;
 
     #[test]
@@ -567,7 +562,7 @@ mod tests {
         ];
         for attack in attacks {
             match f.resolve(attack) {
-                Err(HttpError::BadRequest(_) | HttpError::NotFound(_)) => {}
+                Err(e) if matches!(e.status(), Status::BadRequest | Status::NotFound) => {}
                 Err(other) => panic!("{attack}: unexpected {other:?}"),
                 Ok(resolved) => panic!("{attack}: resolved to {resolved:?}"),
             }
@@ -621,7 +616,7 @@ mod tests {
             "/%2eenv",
         ] {
             assert!(
-                matches!(f.resolve(missing), Err(HttpError::NotFound(_))),
+                matches!(f.resolve(missing), Err(e) if e.status() == Status::NotFound),
                 "{missing}"
             );
         }

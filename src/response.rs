@@ -111,9 +111,10 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
-    /// A stream of server-sent events: no length, it ends when the
-    /// connection does (RFC 9112 section 6.3, item 8); the caller writes it.
-    Events,
+    /// A body without a length, written by its own `Stream` after the head
+    /// (an event stream): it ends when the connection does (RFC 9112
+    /// section 6.3, item 8).
+    Stream(Box<dyn Stream>),
     /// A `multipart/byteranges` body: each part's head, then its range of
     /// `file`; then the closing delimiter.
     Multipart {
@@ -123,10 +124,22 @@ pub enum Body {
     },
 }
 
+/// A body that writes itself, for as long as it lasts.
+pub trait Stream: Send + Sync + std::fmt::Debug {
+    /// Writes the body through `out` until it ends or the client leaves.
+    fn write_to(&self, out: &mut Sender) -> io::Result<()>;
+}
+
 impl Body {
+    /// Whether the connection must close after this body, which has no
+    /// length to end it otherwise.
+    pub fn ends_with_connection(&self) -> bool {
+        matches!(self, Body::Stream(_))
+    }
+
     pub fn len(&self) -> u64 {
         match self {
-            Body::Empty | Body::Events => 0,
+            Body::Empty | Body::Stream(_) => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
             Body::Multipart { parts, closing, .. } => {
@@ -147,8 +160,9 @@ pub struct Response {
     /// Static values (most of them) are borrowed, not copied.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Body,
-    /// Why the status is what it is, for the access log (`304 etag`).
-    pub note: Option<&'static str>,
+    /// Why the status is what it is, for the access log (`304 (etag)`,
+    /// `404 (hidden)`): the one route by which reasons reach the log.
+    pub note: Option<Cow<'static, str>>,
 }
 
 impl Response {
@@ -235,7 +249,7 @@ pub fn write(
     // RFC 9110 section 8.6: no Content-Length on a 204; on a 304 it could
     // only repeat the 200's, which nothing needs. A HEAD response carries
     // the length the GET would have had.
-    if !status.forbids_body() && !matches!(response.body, Body::Events) {
+    if !status.forbids_body() && !response.body.ends_with_connection() {
         let _ = write!(scratch, "Content-Length: {}\r\n", response.body.len());
     }
     match persistence {
@@ -256,7 +270,8 @@ pub fn write(
     }
 }
 
-/// Sends the head waiting in `scratch`, then the body if `send_body`.
+/// Sends the head waiting in `scratch`, then the body if `send_body`; a
+/// `Stream` is written by the caller once the response is logged.
 fn write_body(
     out: &mut Sender,
     scratch: &mut Vec<u8>,

@@ -2,15 +2,23 @@
 //! accept are `pool`'s), and the keep-alive loop that reads requests, frames
 //! their bodies and writes the answers in order, one thread per connection.
 //!
-//! Each connection owns one buffer, bounded at `MAX_HEAD` bytes. A request head
-//! is parsed from it in place; the bytes after the head are the body, and after
-//! the body the next pipelined request, so nothing a client sent is dropped or
-//! read twice. Every read has a deadline: the idle timeout while waiting for a
-//! request to start, a total deadline for the head once it has, and the same
-//! again for a body. Whenever the framing of the stream is in doubt (a
-//! malformed head, a bad body) the server answers and closes.
+//! A connection is an `Inbox`, the bytes received and not yet consumed (one
+//! buffer, bounded at `MAX_HEAD` bytes), and an `Outbox`, everything that
+//! answers. Each exchange has three steps. Reading: the inbox waits for
+//! bytes until the parser, the only judge of where a head ends, says one is
+//! complete. Answering: while the request (borrowed from the buffer) is at
+//! hand, `Answer::to` works out everything to do, as owned values. Finishing:
+//! the body is read and dropped, the response written and logged, and the
+//! connection kept or closed. The bytes after a head are the body, and after
+//! the body the next pipelined request, so nothing a client sent is dropped
+//! or read twice. Every read has a deadline: the idle timeout while waiting
+//! for a request to start, a total deadline for the head once it has, and
+//! the same again for a body. Whenever the framing of the stream is in doubt
+//! (a malformed head, a bad body) the server answers and closes.
 //!
-//! File and header semantics live in `handler`; this module only moves bytes.
+//! File and header semantics live in `handler`; this module only moves
+//! bytes. Of a body without a length (an event stream) it knows only that it
+//! ends with the connection.
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
@@ -20,9 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::body::{self, ChunkedDecoder, Framing};
-use crate::cli::Config;
+use crate::cli::Timeouts;
 use crate::error::HttpError;
-use crate::handler;
+use crate::handler::{self, Site};
 use crate::pool::{self, Pool};
 use crate::registry::{Admission, Registration, Registry, State};
 use crate::request::{self, Parsed, Request};
@@ -56,14 +64,14 @@ pub fn prepare(listener: &TcpListener) {
 }
 
 /// Accepts and serves connections forever, each on its own thread, at most
-/// `config.max_connections` at once. `prepare` has been called on `listener`.
-pub fn run(listener: TcpListener, config: Arc<Config>) {
-    let registry = Arc::new(Registry::new(config.max_connections));
+/// `max_connections` at once. `prepare` has been called on `listener`.
+pub fn run(listener: TcpListener, site: Arc<Site>) {
+    let registry = Arc::new(Registry::new(site.config.max_connections));
     let serve = move |stream: TcpStream, peer: SocketAddr| {
         let stream = Arc::new(stream);
         match registry.admit(&stream) {
             Admission::Admitted(registration) => {
-                match Connection::new(stream, peer, Arc::clone(&config), registration) {
+                match Connection::new(stream, peer, Arc::clone(&site), registration) {
                     Ok(connection) => connection.serve(),
                     Err(e) => log::debug!("{peer}: cannot set a write timeout: {e}"),
                 }
@@ -73,7 +81,7 @@ pub fn run(listener: TcpListener, config: Arc<Config>) {
                     "{} connections, all busy: refusing a new one",
                     registry.len()
                 );
-                refuse(&stream);
+                refuse(&stream, &site);
             }
         }
     };
@@ -92,12 +100,14 @@ const REFUSE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Answers 503 without waiting on the client, then closes. Best effort: a
 /// client that sent a request already may see a reset instead, which is
-/// still a prompt, clear failure.
+/// still a prompt, clear failure. The 503 carries what every response does
+/// (`--header`, CORS).
 // Kept out of line: its drain buffer would otherwise enlarge the stack frame
 // of every connection's thread.
 #[inline(never)]
-fn refuse(stream: &Arc<TcpStream>) {
-    let response = HttpError::ServiceUnavailable.into_response();
+fn refuse(stream: &Arc<TcpStream>, site: &Site) {
+    let mut response = handler::error_response(HttpError::ServiceUnavailable, site);
+    handler::decorate(&mut response, site);
     let mut scratch = Vec::new();
     if let Ok(mut out) = Sender::new(Arc::clone(stream), REFUSE_TIMEOUT) {
         let _ = response::write(&mut out, &mut scratch, &response, false, Persistence::Close);
@@ -121,18 +131,18 @@ enum Next {
     /// after this answer (and so will send nothing more, RFC 9112
     /// section 9.6).
     Close,
-    /// We decided to close after an answer, with the client perhaps still
-    /// sending: close gently.
-    CloseAfterResponse,
+    /// We decided to close, with the client perhaps still sending: shut our
+    /// side and drain what comes before closing (`Inbox::linger`).
+    Linger,
 }
 
-/// The result of waiting for a request head.
-enum Head {
-    /// A complete head of this many bytes is at the start of the buffer.
-    Complete(usize),
+/// What waiting for more of a request head brought.
+enum Wait {
+    /// More bytes: ask the parser again.
+    Arrived,
     /// The client closed, or sent nothing within the idle timeout.
     Gone,
-    /// The head can never be valid, or did not arrive in time.
+    /// The head can never be complete in time or in size.
     Failed(HttpError),
 }
 
@@ -141,206 +151,251 @@ enum Head {
 struct LogLine {
     method: Cow<'static, str>,
     target: Cow<'static, str>,
+    /// When the head was complete; `None` when nothing is logged.
+    started: Option<Instant>,
 }
 
 impl LogLine {
-    fn unparsed() -> Self {
+    fn unparsed(enabled: bool) -> Self {
         LogLine {
             method: Cow::Borrowed("-"),
             target: Cow::Borrowed("-"),
+            started: enabled.then(Instant::now),
+        }
+    }
+
+    /// Copied out of the buffer only if it will be logged.
+    fn of(request: &Request<'_>, enabled: bool) -> Self {
+        if !enabled {
+            return LogLine::unparsed(false);
+        }
+        LogLine {
+            method: Cow::Owned(request.method.to_string()),
+            target: Cow::Owned(request.target.to_string()),
+            started: Some(Instant::now()),
+        }
+    }
+}
+
+/// What to do about one request, worked out while it is at hand (it borrows
+/// the connection's buffer); owned, so the buffer can be read again after.
+struct Answer {
+    /// Where the head ended: the body, if any, starts there.
+    head_len: usize,
+    head_only: bool,
+    persistence: Persistence,
+    log: LogLine,
+    plan: Plan,
+}
+
+enum Plan {
+    /// The head cannot be followed (its body cannot be framed, or it
+    /// expects what we refuse): answer this, then close.
+    Refuse(HttpError),
+    /// Read and drop the body framed so, then send the reply.
+    Reply {
+        framing: Framing,
+        send_continue: bool,
+        reply: Result<Response, HttpError>,
+    },
+}
+
+impl Answer {
+    fn to(request: &Request<'_>, head_len: usize, site: &Site) -> Answer {
+        let persistence = match (wants_keep_alive(request), request.minor) {
+            (false, _) => Persistence::Close,
+            (true, 0) => Persistence::EchoKeepAlive,
+            (true, _) => Persistence::KeepAlive,
+        };
+        let framed = body::framing(request)
+            .map_err(HttpError::from)
+            .and_then(|framing| Ok((framing, expectation(request)?)));
+        let plan = match framed {
+            Err(error) => Plan::Refuse(error),
+            Ok((framing, expects_continue)) => Plan::Reply {
+                framing,
+                send_continue: expects_continue && request.minor >= 1,
+                reply: handler::handle(request, site),
+            },
+        };
+        Answer {
+            head_len,
+            head_only: request.method == "HEAD",
+            persistence,
+            log: LogLine::of(request, site.config.access_log),
+            plan,
         }
     }
 }
 
 struct Connection {
-    /// Shared with the registry, which may shut it down to shed the connection.
-    stream: Arc<TcpStream>,
-    /// Every write to the client goes through it.
-    out: Sender,
-    peer: SocketAddr,
-    config: Arc<Config>,
+    inbox: Inbox,
+    outbox: Outbox,
     registration: Registration,
-    /// Received bytes not yet consumed are `buf[start..end]`.
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    /// Where each response head is assembled before it is written.
-    scratch: Vec<u8>,
-    /// The read timeout last set on the socket.
-    read_timeout: Option<Duration>,
 }
 
 impl Connection {
     fn new(
         stream: Arc<TcpStream>,
         peer: SocketAddr,
-        config: Arc<Config>,
+        site: Arc<Site>,
         registration: Registration,
     ) -> io::Result<Self> {
-        let out = Sender::new(Arc::clone(&stream), config.timeouts.send)?;
+        let out = Sender::new(Arc::clone(&stream), site.config.timeouts.send)?;
         Ok(Connection {
-            stream,
-            out,
-            peer,
-            config,
+            inbox: Inbox {
+                stream,
+                peer,
+                buf: vec![0; INITIAL_BUFFER],
+                start: 0,
+                end: 0,
+                read_timeout: None,
+                head_deadline: None,
+            },
+            outbox: Outbox {
+                out,
+                scratch: Vec::with_capacity(512),
+                site,
+                peer,
+            },
             registration,
-            buf: vec![0; INITIAL_BUFFER],
-            start: 0,
-            end: 0,
-            scratch: Vec::with_capacity(512),
-            read_timeout: None,
         })
     }
 
     fn serve(mut self) {
         // Headers and bodies go out in as few writes as we can manage; no
         // reason to let Nagle's algorithm hold the last segment back.
-        let _ = self.stream.set_nodelay(true);
+        let _ = self.inbox.stream.set_nodelay(true);
         loop {
             match self.exchange() {
                 Ok(Next::KeepAlive) => {}
                 Ok(Next::Close) => return,
-                Ok(Next::CloseAfterResponse) => return self.linger(),
+                Ok(Next::Linger) => return self.inbox.linger(),
+                // Only a file that shrank while it was sent: the client got
+                // less than it was promised, which the site's owner should
+                // hear of. A client that leaves is ordinary.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    log::warn!("{}: {e}; connection closed", self.inbox.peer);
+                    return;
+                }
                 Err(e) => {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        log::warn!("{}: {e}; connection closed", self.peer);
-                    } else {
-                        log::debug!("{}: connection dropped: {e}", self.peer);
-                    }
+                    log::debug!("{}: connection dropped: {e}", self.inbox.peer);
                     return;
                 }
             }
         }
     }
 
-    /// Reads one request, frames and discards its body, and answers it.
+    /// Reads one request, answers it, and finishes it.
     fn exchange(&mut self) -> io::Result<Next> {
         self.registration.set(State::Waiting);
-        let head = self.read_head()?;
+        let access_log = self.outbox.site.config.access_log;
+        let answer = loop {
+            match request::parse(self.inbox.pending()) {
+                Ok(Parsed::Complete(request, head_len)) => {
+                    break Answer::to(&request, head_len, &self.outbox.site);
+                }
+                Ok(Parsed::Partial) => {}
+                Err(e) => {
+                    return self
+                        .outbox
+                        .fail(e.into(), false, &LogLine::unparsed(access_log));
+                }
+            }
+            match self
+                .inbox
+                .wait_for_head(&self.outbox.site.config.timeouts)?
+            {
+                Wait::Arrived => {}
+                Wait::Gone => return Ok(Next::Close),
+                Wait::Failed(error) => {
+                    return self
+                        .outbox
+                        .fail(error, false, &LogLine::unparsed(access_log));
+                }
+            }
+        };
         self.registration.set(State::Busy);
-        let head_len = match head {
-            Head::Complete(n) => n,
-            Head::Gone => return Ok(Next::Close),
-            Head::Failed(error) => return self.fail(error, false, &LogLine::unparsed()),
-        };
-        // Timed only if it will be logged.
-        let started = self.config.access_log.then(Instant::now);
-        let head = &self.buf[self.start..self.start + head_len];
-        let request = match request::parse(head) {
-            Ok(Parsed::Complete(request, n)) if n == head_len => request,
-            // `head_end` and the parser agree on where a head ends (a unit
-            // test holds them to it); if they ever did not, refuse.
-            Ok(_) => {
-                return self.fail(
-                    HttpError::BadRequest("head framing"),
-                    false,
-                    &LogLine::unparsed(),
-                );
-            }
-            Err(e) => return self.fail(e.into(), false, &LogLine::unparsed()),
-        };
-        // Copied out of the buffer only if they will be logged.
-        let log = if self.config.access_log {
-            LogLine {
-                method: Cow::Owned(request.method.to_string()),
-                target: Cow::Owned(request.target.to_string()),
-            }
-        } else {
-            LogLine::unparsed()
-        };
-        let head_only = request.method == "HEAD";
-        let keep_alive = wants_keep_alive(&request);
-        let persistence = match (keep_alive, request.minor) {
-            (false, _) => Persistence::Close,
-            (true, 0) => Persistence::EchoKeepAlive,
-            (true, _) => Persistence::KeepAlive,
-        };
-        let framing = match body::framing(&request) {
-            Ok(framing) => framing,
-            Err(e) => return self.fail(e.into(), head_only, &log),
-        };
-        let send_continue = match expectation(&request) {
-            Ok(expects_continue) => expects_continue && request.minor >= 1,
-            Err(e) => return self.fail(e, head_only, &log),
-        };
-        let answer = handler::handle(&request, &self.config);
-        // The request borrows the buffer; from here on only owned values.
-        self.start += head_len;
+        self.finish(answer)
+    }
 
+    /// Drops the request's body, sends the answer, and says what next.
+    fn finish(&mut self, answer: Answer) -> io::Result<Next> {
+        let Answer {
+            head_len,
+            head_only,
+            persistence,
+            log,
+            plan,
+        } = answer;
+        self.inbox.consume(head_len);
+        let (framing, send_continue, reply) = match plan {
+            Plan::Refuse(error) => return self.outbox.fail(error, head_only, &log),
+            Plan::Reply {
+                framing,
+                send_continue,
+                reply,
+            } => (framing, send_continue, reply),
+        };
         if framing != Framing::Length(0) {
             if send_continue {
-                response::write_continue(&mut self.out)?;
+                response::write_continue(&mut self.outbox.out)?;
             }
-            match self.discard_body(framing) {
+            let deadline = Instant::now() + self.outbox.site.config.timeouts.head;
+            match self.inbox.discard_body(framing, deadline) {
                 Ok(None) => {}
-                Ok(Some(error)) => return self.fail(error, head_only, &log),
+                Ok(Some(error)) => return self.outbox.fail(error, head_only, &log),
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    return self.fail(HttpError::RequestTimeout, head_only, &log);
+                    return self.outbox.fail(HttpError::RequestTimeout, head_only, &log);
                 }
                 Err(e) => return Err(e),
             }
         }
-        let (response, reason) = match answer {
-            Ok(response) => (response, None),
-            Err(error) => {
-                let reason = error.reason();
-                (handler::error_response(error, &self.config), Some(reason))
-            }
-        };
-        // An event stream has no length: it ends with the connection.
-        let events = matches!(response.body, Body::Events);
-        let persistence = if events {
+        let response = reply.unwrap_or_else(|e| handler::error_response(e, &self.outbox.site));
+        // A body without a length ends with the connection (RFC 9112
+        // section 6.3, item 8).
+        let persistence = if response.body.ends_with_connection() {
             Persistence::Close
         } else {
             persistence
         };
-        self.send(
-            response,
-            head_only,
-            persistence,
-            &log,
-            reason.as_deref(),
-            started,
-        )?;
-        if events && !head_only {
-            if let Some(watcher) = self.config.live_reload.clone() {
-                watcher.stream(&mut self.out)?;
-            }
-            return Ok(Next::Close);
-        }
+        self.outbox.send(response, head_only, persistence, &log)?;
         Ok(match persistence {
             Persistence::Close => Next::Close,
             Persistence::KeepAlive | Persistence::EchoKeepAlive => Next::KeepAlive,
         })
     }
+}
 
-    /// Answers with `error` and closes: used wherever the stream's framing can
-    /// no longer be trusted.
+/// Everything that answers on a connection.
+struct Outbox {
+    /// Every write to the client goes through it.
+    out: Sender,
+    /// Where each response head is assembled before it is written.
+    scratch: Vec<u8>,
+    site: Arc<Site>,
+    peer: SocketAddr,
+}
+
+impl Outbox {
+    /// Answers with `error`, then has the connection closed gently: used
+    /// wherever the stream's framing can no longer be trusted.
     fn fail(&mut self, error: HttpError, head_only: bool, log: &LogLine) -> io::Result<Next> {
-        let reason = error.reason();
-        let response = handler::error_response(error, &self.config);
-        self.send(
-            response,
-            head_only,
-            Persistence::Close,
-            log,
-            Some(&reason),
-            self.config.access_log.then(Instant::now),
-        )?;
-        Ok(Next::CloseAfterResponse)
+        let response = handler::error_response(error, &self.site);
+        self.send(response, head_only, Persistence::Close, log)?;
+        Ok(Next::Linger)
     }
 
-    /// Writes a response and logs it.
+    /// Writes a response and logs it; a body without a length is then
+    /// written until it ends.
     fn send(
         &mut self,
         mut response: Response,
         head_only: bool,
         persistence: Persistence,
         log: &LogLine,
-        reason: Option<&str>,
-        started: Option<Instant>,
     ) -> io::Result<()> {
-        handler::decorate(&mut response, &self.config);
+        handler::decorate(&mut response, &self.site);
         let written = response::write(
             &mut self.out,
             &mut self.scratch,
@@ -348,10 +403,11 @@ impl Connection {
             head_only,
             persistence,
         );
-        if self.config.access_log {
-            let reason = reason
-                .or(response.note)
-                .map(|r| format!(" ({r})"))
+        if self.site.config.access_log {
+            let note = response
+                .note
+                .as_deref()
+                .map(|note| format!(" ({note})"))
                 .unwrap_or_default();
             // A response cut short says how much of it went out, and why.
             let cut = match &written.result {
@@ -364,70 +420,99 @@ impl Connection {
                 escape_for_log(&log.method),
                 escape_for_log(&log.target),
                 response.status.code(),
-                reason,
+                note,
                 written.body_sent,
                 cut,
-                started.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
+                log.started
+                    .map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
             );
         }
-        written.result
+        written.result?;
+        match &response.body {
+            Body::Stream(stream) if !head_only => stream.write_to(&mut self.out),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The bytes received on a connection and not yet consumed:
+/// `buf[start..end]`.
+struct Inbox {
+    /// Shared with the registry, which may shut it down to shed the
+    /// connection.
+    stream: Arc<TcpStream>,
+    peer: SocketAddr,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The read timeout last set on the socket.
+    read_timeout: Option<Duration>,
+    /// When the head being read must be complete; set once its first bytes
+    /// are in and the parser wants more.
+    head_deadline: Option<Instant>,
+}
+
+impl Inbox {
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
     }
 
-    /// Waits for a whole request head: up to the idle timeout for its first
-    /// byte, then up to the head deadline for the rest.
-    fn read_head(&mut self) -> io::Result<Head> {
+    /// Marks `n` bytes as used; the next head's deadline starts afresh.
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        self.head_deadline = None;
+    }
+
+    /// Waits for more of a request head, the parser having said the bytes so
+    /// far are not enough: up to the idle timeout for its first byte, then
+    /// up to the head deadline for the rest.
+    fn wait_for_head(&mut self, timeouts: &Timeouts) -> io::Result<Wait> {
         if self.start == self.end {
-            match self.fill_within(self.config.timeouts.idle) {
+            self.head_deadline = None;
+            return match self.fill_within(timeouts.idle) {
                 Ok(0) => {
                     log::debug!("{}: closed by the client", self.peer);
-                    return Ok(Head::Gone);
+                    Ok(Wait::Gone)
                 }
-                Ok(_) => {}
+                Ok(_) => Ok(Wait::Arrived),
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     log::debug!("{}: idle timeout", self.peer);
-                    return Ok(Head::Gone);
+                    Ok(Wait::Gone)
                 }
-                Err(e) => return Err(e),
-            }
+                Err(e) => Err(e),
+            };
         }
-        // Started only if the head did not come whole with its first bytes.
-        let mut deadline = None;
-        loop {
-            let pending = &self.buf[self.start..self.end];
-            if let Some(n) = head_end(pending) {
-                return Ok(Head::Complete(n));
+        if self.end - self.start >= MAX_HEAD {
+            return Ok(Wait::Failed(HttpError::HeaderFieldsTooLarge));
+        }
+        let deadline = *self
+            .head_deadline
+            .get_or_insert_with(|| Instant::now() + timeouts.head);
+        match self.fill(deadline) {
+            Ok(0) => {
+                log::debug!(
+                    "{}: closed by the client in the middle of a request head",
+                    self.peer
+                );
+                Ok(Wait::Gone)
             }
-            let deadline =
-                *deadline.get_or_insert_with(|| Instant::now() + self.config.timeouts.head);
-            // Not complete: is it already hopeless?
-            if let Err(e) = request::parse(pending) {
-                return Ok(Head::Failed(e.into()));
+            Ok(_) => Ok(Wait::Arrived),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                log::debug!("{}: request head deadline passed", self.peer);
+                Ok(Wait::Failed(HttpError::RequestTimeout))
             }
-            if pending.len() >= MAX_HEAD {
-                return Ok(Head::Failed(HttpError::HeaderFieldsTooLarge));
-            }
-            match self.fill(deadline) {
-                Ok(0) => {
-                    log::debug!(
-                        "{}: closed by the client in the middle of a request head",
-                        self.peer
-                    );
-                    return Ok(Head::Gone);
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    log::debug!("{}: request head deadline passed", self.peer);
-                    return Ok(Head::Failed(HttpError::RequestTimeout));
-                }
-                Err(e) => return Err(e),
-            }
+            Err(e) => Err(e),
         }
     }
 
-    /// Reads and drops a request body. `Ok(Some(error))` means the body was
-    /// malformed or too large and the connection must close after answering.
-    fn discard_body(&mut self, framing: Framing) -> io::Result<Option<HttpError>> {
-        let deadline = Instant::now() + self.config.timeouts.head;
+    /// Reads and drops a request body by `deadline`. `Ok(Some(error))` means
+    /// the body was malformed or too large and the connection must close
+    /// after answering.
+    fn discard_body(
+        &mut self,
+        framing: Framing,
+        deadline: Instant,
+    ) -> io::Result<Option<HttpError>> {
         match framing {
             Framing::Length(mut remaining) => loop {
                 let buffered = (self.end - self.start) as u64;
@@ -438,7 +523,7 @@ impl Connection {
                     return Ok(None);
                 }
                 if self.fill(deadline)? == 0 {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
+                    return Err(client_left());
                 }
             },
             Framing::Chunked => {
@@ -454,7 +539,7 @@ impl Connection {
                         Err(e) => return Ok(Some(e.into())),
                     }
                     if self.fill(deadline)? == 0 {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
+                        return Err(client_left());
                     }
                 }
             }
@@ -532,6 +617,15 @@ impl Connection {
     }
 }
 
+/// A client that closed its side while we still expected its request's
+/// body: an ordinary way for a connection to end, not the server's fault.
+fn client_left() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "the client closed the connection in the middle of a request body",
+    )
+}
+
 /// RFC 9112 section 9.3: HTTP/1.1 persists unless `close` is sent; HTTP/1.0
 /// persists only with `keep-alive`.
 fn wants_keep_alive(request: &Request<'_>) -> bool {
@@ -560,29 +654,6 @@ fn expectation(request: &Request<'_>) -> Result<bool, HttpError> {
     Ok(expects_continue)
 }
 
-/// Where the head ends in `pending` (just past the empty line), if it does.
-/// Leading empty lines are skipped as the parser skips them, and a line may
-/// end in CRLF or a bare LF, as the parser accepts.
-pub(crate) fn head_end(pending: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    loop {
-        match &pending[from..] {
-            [b'\r', b'\n', ..] => from += 2,
-            [b'\n', ..] => from += 1,
-            _ => break,
-        }
-    }
-    while let Some(i) = pending[from..].iter().position(|&b| b == b'\n') {
-        let lf = from + i;
-        match &pending[lf + 1..] {
-            [b'\n', ..] => return Some(lf + 2),
-            [b'\r', b'\n', ..] => return Some(lf + 3),
-            _ => from = lf + 1,
-        }
-    }
-    None
-}
-
 /// Makes text from the wire safe for one log line: quotes, backslashes and
 /// anything outside printable ASCII become escapes.
 fn escape_for_log(text: &str) -> String {
@@ -601,30 +672,6 @@ fn escape_for_log(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn head_end_agrees_with_the_parser() {
-        let heads: &[&[u8]] = &[
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"GET / HTTP/1.1\nHost: a\n\n",
-            b"\r\n\r\nGET / HTTP/1.0\r\n\r\n",
-            b"\nGET / HTTP/1.0\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\r\n",
-        ];
-        for head in heads {
-            let mut with_more = head.to_vec();
-            with_more.extend_from_slice(b"GET /next HTTP/1.1\r\n\r\n");
-            let end = head_end(&with_more);
-            assert_eq!(end, Some(head.len()), "{:?}", String::from_utf8_lossy(head));
-            match request::parse(&with_more) {
-                Ok(Parsed::Complete(_, n)) => assert_eq!(n, head.len()),
-                other => panic!("{other:?}"),
-            }
-            for cut in 0..head.len() {
-                assert_eq!(head_end(&head[..cut]), None);
-            }
-        }
-    }
 
     #[test]
     fn log_escaping() {

@@ -135,6 +135,55 @@ fn a_full_house_of_busy_connections_gets_503_with_retry_after() {
 }
 
 #[test]
+fn the_503_carries_cors_and_extra_headers_like_every_response() {
+    let dir = TempDir::new("full-decorated");
+    let file = std::fs::File::create(dir.path.join("huge.bin")).unwrap();
+    file.set_len(1 << 30).unwrap();
+    let server = Server::start(
+        &dir.path,
+        &[
+            "--max-connections",
+            "1",
+            "--cors",
+            "--header",
+            "X-Team: tiny",
+        ],
+    );
+    // One client asks for a huge file and never reads: the only slot is busy.
+    let mut busy = server.connect();
+    busy.send(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut first = [0; 12];
+    busy.stream.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let mut refused = server.connect();
+    refused.send(b"GET /huge.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let response = refused.response();
+    assert_eq!(response.status_line, "HTTP/1.1 503 Service Unavailable");
+    assert_eq!(response.header("retry-after"), Some("1"));
+    assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(response.header("x-team"), Some("tiny"));
+}
+
+#[test]
+fn a_client_that_hangs_up_mid_body_is_logged_below_warn() {
+    let dir = TempDir::new("hang-up");
+    dir.write("a.txt", "a");
+    let server = Server::start(&dir.path, &["-v"]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .write_all(b"POST /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc")
+        .unwrap();
+    drop(stream);
+    let log = server.wait_for_log("in the middle of a request body");
+    let line = log
+        .lines()
+        .find(|l| l.contains("in the middle of a request body"))
+        .unwrap();
+    assert!(line.contains(" DEBUG "), "{line}");
+    assert!(!log.contains(" WARN "), "{log}");
+}
+
+#[test]
 fn a_file_truncated_while_sent_ends_with_a_close_not_a_hang() {
     let dir = TempDir::new("torn");
     let size = 64 * 1024 * 1024;
