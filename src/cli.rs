@@ -145,7 +145,7 @@ pub struct Config {
     /// `--header` fields, validated; they live as long as the program.
     pub extra_headers: Vec<(&'static str, &'static str)>,
     /// Whether `Host` is checked against DNS rebinding: on a loopback address.
-    pub check_host: bool,
+    pub guard_host: bool,
     /// `--allow-host` names, lower-cased.
     pub allowed_hosts: Vec<String>,
     /// Whether to open a browser at start.
@@ -199,7 +199,7 @@ impl Cli {
             precompressed: !self.no_precompressed,
             cors: self.cors,
             extra_headers,
-            check_host: self.bind.is_loopback(),
+            guard_host: self.bind.is_loopback(),
             allowed_hosts: self
                 .allow_hosts
                 .iter()

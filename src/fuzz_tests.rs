@@ -133,7 +133,7 @@ struct Reach {
 }
 
 /// Runs one input through parsing and framing, checking the invariants.
-fn check_head(input: &[u8], options: &resolve::Options<'_>, reach: &mut Reach) {
+fn check_head(input: &[u8], root: &resolve::ServedRoot<'_>, reach: &mut Reach) {
     match request::parse(input) {
         Ok(Parsed::Partial) => reach.partial += 1,
         Ok(Parsed::Complete(request, n)) => {
@@ -144,7 +144,7 @@ fn check_head(input: &[u8], options: &resolve::Options<'_>, reach: &mut Reach) {
                 matches!(request::parse(&input[..n]), Ok(Parsed::Complete(_, m)) if m == n),
                 "{input:?}"
             );
-            if check_request(&request, &input[n..], options) {
+            if check_request(&request, &input[n..], root) {
                 reach.served += 1;
             }
         }
@@ -159,7 +159,7 @@ fn check_head(input: &[u8], options: &resolve::Options<'_>, reach: &mut Reach) {
 fn check_request(
     request: &request::Request<'_>,
     rest: &[u8],
-    options: &resolve::Options<'_>,
+    root: &resolve::ServedRoot<'_>,
 ) -> bool {
     match body::framing(request) {
         Ok(Framing::Length(n)) => assert!(n <= body::MAX_BODY),
@@ -172,26 +172,20 @@ fn check_request(
         }
         Err(e) => assert_error_status(e.into(), rest),
     }
-    request.target != "*" && check_target(request.target, options)
+    request.target != "*" && check_target(request.target, root)
 }
 
 /// A target resolves inside the root, to a redirect that stays on this
 /// server, or to an error status, and the fast (`openat2`) and slow
 /// (canonicalize) ways agree. Returns whether it resolved.
-fn check_target(target: &str, options: &resolve::Options<'_>) -> bool {
-    let resolved = resolve::split_target(target).and_then(|t| resolve::resolve(&t, options));
-    let slow = resolve::Options {
-        root_dir: None,
-        ..*options
-    };
+fn check_target(target: &str, root: &resolve::ServedRoot<'_>) -> bool {
+    let resolved = resolve::split_target(target).and_then(|t| resolve::resolve(&t, root));
+    let slow = resolve::ServedRoot { dir: None, ..*root };
     let slowly = resolve::split_target(target).and_then(|t| resolve::resolve(&t, &slow));
     assert_eq!(summary(&resolved), summary(&slowly), "{target}");
     match resolved {
         Ok(Resolved::File { path, .. }) | Ok(Resolved::Directory { path, .. }) => {
-            assert!(
-                path.starts_with(options.root),
-                "{target} resolved to {path:?}"
-            );
+            assert!(path.starts_with(root.path), "{target} resolved to {path:?}");
             true
         }
         Ok(Resolved::Redirect { location }) => {
@@ -248,10 +242,10 @@ impl Root {
         }
     }
 
-    fn options(&self) -> resolve::Options<'_> {
-        resolve::Options {
-            root: Path::new(&self.root),
-            root_dir: Some(&self.root_dir),
+    fn root(&self) -> resolve::ServedRoot<'_> {
+        resolve::ServedRoot {
+            path: Path::new(&self.root),
+            dir: Some(&self.root_dir),
             index: "index.html",
             hidden: false,
         }
@@ -267,14 +261,14 @@ impl Drop for Root {
 #[test]
 fn mutated_requests() {
     let root = Root::new("requests");
-    let options = root.options();
+    let root = root.root();
     let mut rng = Rng(0x7469_6e79_6874_7470);
     let mut reach = Reach::default();
     let cases = case_count();
     for case in 0..cases {
         let seed = SEED_REQUESTS[case % SEED_REQUESTS.len()];
         let input = mutate(&mut rng, seed, SEED_REQUESTS);
-        check_head(&input, &options, &mut reach);
+        check_head(&input, &root, &mut reach);
     }
     // The mutations must keep reaching every stage, or the fuzzer is only
     // exercising the first bytes of the parser.
@@ -295,7 +289,7 @@ fn mutated_requests() {
 #[test]
 fn mutated_targets() {
     let root = Root::new("targets");
-    let options = root.options();
+    let root = root.root();
     let targets: Vec<&[u8]> = SEED_TARGETS.iter().map(|t| t.as_bytes()).collect();
     let mut rng = Rng(0x7061_7468_7321_0001);
     let cases = case_count() / 3;
@@ -306,7 +300,7 @@ fn mutated_targets() {
         // Only what the parser lets through reaches the resolver.
         let head = [b"GET ".as_slice(), &input, b" HTTP/1.1\r\nHost: a\r\n\r\n"].concat();
         if let Ok(Parsed::Complete(request, _)) = request::parse(&head) {
-            resolved += usize::from(check_target(request.target, &options));
+            resolved += usize::from(check_target(request.target, &root));
         }
     }
     println!("{cases} targets, {resolved} resolved");

@@ -57,19 +57,19 @@ impl Site {
 }
 
 pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
-    if site.config.check_host {
-        check_host(request, site)?;
+    if site.config.guard_host {
+        refuse_rebinding(request, site)?;
     }
     match request.method {
         "GET" | "HEAD" => {}
-        "OPTIONS" => return options(request, site),
+        "OPTIONS" => return root(request, site),
         m if KNOWN_METHODS.contains(&m) => return Err(HttpError::MethodNotAllowed),
         _ => return Err(HttpError::NotImplemented),
     }
     let target = resolve::split_target(request.target)?;
-    let options = resolve::Options {
-        root: &site.config.root,
-        root_dir: site.root_dir.as_ref(),
+    let root = resolve::ServedRoot {
+        path: &site.config.root,
+        dir: site.root_dir.as_ref(),
         index: &site.config.index,
         hidden: site.config.hidden,
     };
@@ -84,10 +84,10 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
                 watcher,
             ))))));
     }
-    let resolved = match resolve::resolve(&target, &options) {
+    let resolved = match resolve::resolve(&target, &root) {
         Ok(resolved) => resolved,
         Err(HttpError::NoSuchFile) => {
-            return not_found(request, &target, &options, site);
+            return not_found(request, &target, &root, site);
         }
         Err(e) => return Err(e),
     };
@@ -96,12 +96,12 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
             file,
             metadata,
             path,
-        } => serve_file(file, metadata, &path, request, &options, site),
+        } => serve_file(file, metadata, &path, request, &root, site),
         Resolved::Directory { path, url_path } if site.config.listing => {
             if let Some(watcher) = &site.live_reload {
                 watcher.served(&path);
             }
-            let entries = resolve::list_dir(&path, &options)?;
+            let entries = resolve::list_dir(&path, &root)?;
             // Its own time changes when an entry is added, removed or
             // renamed; the entries' when one is edited.
             let folder_modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
@@ -120,7 +120,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
 /// Refuses a request whose host is not this machine (see `host.rs`). With
 /// an absolute-form target its authority is the host, whatever the Host
 /// field says (RFC 9112 section 3.2.2).
-fn check_host(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
+fn refuse_rebinding(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
     let host = resolve::authority(request.target)
         .map(str::as_bytes)
         .or(request.header("host"));
@@ -213,12 +213,12 @@ fn not_modified(mut response: Response, by: Validator) -> Response {
 fn not_found(
     request: &Request<'_>,
     target: &Target<'_>,
-    options: &resolve::Options<'_>,
+    root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Result<Response, HttpError> {
     let last_segment = target.path.rsplit('/').next().unwrap_or_default();
     if site.config.spa && is_navigation(request) && Path::new(last_segment).extension().is_none() {
-        let root = Target {
+        let index = Target {
             path: "/",
             query: None,
         };
@@ -226,18 +226,18 @@ fn not_found(
             file,
             metadata,
             path,
-        }) = resolve::resolve(&root, options)
+        }) = resolve::resolve(&index, root)
         {
-            return serve_file(file, metadata, &path, request, options, site);
+            return serve_file(file, metadata, &path, request, root, site);
         }
     }
     if let Some(watcher) = &site.live_reload
-        && let Some(path) = resolve::local_path(target, options)
+        && let Some(path) = resolve::local_path(target, root)
     {
         // A page that asked for it reloads when it appears.
         watcher.served(&path);
     }
-    match resolve::case_insensitive_match(target, options) {
+    match resolve::case_insensitive_match(target, root) {
         Some(existing) => Err(HttpError::WrongCase(existing)),
         None => Err(HttpError::NoSuchFile),
     }
@@ -272,7 +272,7 @@ fn accepts(request: &Request<'_>, media_type: &str) -> bool {
 /// 9.3.7). With `--cors`, a preflight request (Fetch standard, "CORS
 /// protocol") is told that any page may use these methods and the headers it
 /// asked about.
-fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
+fn root(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
     if request.target != "*" {
         resolve::split_target(request.target)?;
     }
@@ -342,7 +342,7 @@ fn serve_file(
     metadata: Metadata,
     path: &Path,
     request: &Request<'_>,
-    options: &resolve::Options<'_>,
+    root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Result<Response, HttpError> {
     let content_type = content_type(path);
@@ -361,7 +361,7 @@ fn serve_file(
     let variant = if inject || has_range {
         None
     } else {
-        variant(path, request, options, site)
+        variant(path, request, root, site)
     };
     if let Some(watcher) = &site.live_reload {
         // Whatever the answer (a 304 included), the page now uses this file.
@@ -517,7 +517,7 @@ fn read_bounded(mut file: File, len: u64) -> Result<Vec<u8>, HttpError> {
 fn variant(
     path: &Path,
     request: &Request<'_>,
-    options: &resolve::Options<'_>,
+    root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Option<(File, Metadata, Coding)> {
     if !site.config.precompressed {
@@ -526,7 +526,7 @@ fn variant(
     encoding::acceptable(request)
         .into_iter()
         .find_map(|coding| {
-            let (file, metadata) = resolve::open_sibling(path, coding.suffix(), options)?;
+            let (file, metadata) = resolve::open_sibling(path, coding.suffix(), root)?;
             Some((file, metadata, coding))
         })
 }

@@ -130,7 +130,7 @@ pub fn parse(buf: &[u8]) -> Result<Parsed<'_>, ParseError> {
         minor,
         headers,
     };
-    check_host(&request)?;
+    validate_host_field(&request)?;
     Ok(Parsed::Complete(request, pos))
 }
 
@@ -240,7 +240,7 @@ fn parse_field_line(line: &[u8]) -> Result<Header<'_>, ParseError> {
 /// RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request
 /// without a Host field, and to any request with more than one Host field or
 /// an invalid one.
-fn check_host(request: &Request<'_>) -> Result<(), ParseError> {
+fn validate_host_field(request: &Request<'_>) -> Result<(), ParseError> {
     let mut hosts = request.values("host");
     match (hosts.next(), hosts.next()) {
         (None, _) if request.minor >= 1 => Err(ParseError::Malformed("missing Host")),

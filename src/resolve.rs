@@ -95,14 +95,16 @@ pub enum Resolved {
     Redirect { location: String },
 }
 
-/// How the root is served.
+/// The folder being served, and how.
 #[derive(Debug, Clone, Copy)]
-pub struct Options<'a> {
-    /// The canonical root.
-    pub root: &'a Path,
-    /// The root, open, for `openat2`; `None` where that is not available.
-    pub root_dir: Option<&'a File>,
+pub struct ServedRoot<'a> {
+    /// Its canonical path.
+    pub path: &'a Path,
+    /// The folder, open, for `openat2`; `None` where that is not available.
+    pub dir: Option<&'a File>,
+    /// The file served for a folder that contains it.
     pub index: &'a str,
+    /// Whether dotfiles are served.
     pub hidden: bool,
 }
 
@@ -158,14 +160,14 @@ fn remove_dot_segments(decoded: &str) -> Result<Cow<'_, str>, HttpError> {
     Ok(Cow::Owned(normalized))
 }
 
-/// Resolves the still-encoded `target.path` under `options.root`.
-pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, HttpError> {
+/// Resolves the still-encoded `target.path` under `root.path`.
+pub fn resolve(target: &Target<'_>, root: &ServedRoot<'_>) -> Result<Resolved, HttpError> {
     let decoded = clean_path(target.path)?;
-    let segments = segments(&decoded, options.hidden)?;
-    let mut path = PathBuf::with_capacity(options.root.as_os_str().len() + decoded.len() + 1);
-    path.push(options.root);
+    let segments = segments(&decoded, root.hidden)?;
+    let mut path = PathBuf::with_capacity(root.path.as_os_str().len() + decoded.len() + 1);
+    path.push(root.path);
     path.extend(segments.clone());
-    let opened = open_inside(path, options)?;
+    let opened = open_inside(path, root)?;
 
     if opened.metadata.is_dir() {
         if !decoded.ends_with('/') {
@@ -182,7 +184,7 @@ pub fn resolve(target: &Target<'_>, options: &Options<'_>) -> Result<Resolved, H
             }
             return Ok(Resolved::Redirect { location });
         }
-        if let Ok(index) = open_inside(opened.path.join(options.index), options)
+        if let Ok(index) = open_inside(opened.path.join(root.index), root)
             && index.metadata.is_file()
         {
             return Ok(Resolved::File {
@@ -230,11 +232,11 @@ struct Opened {
 /// which were already checked. A path through a symlink takes the slow way:
 /// canonicalize, check the real path is inside the root and not hidden, and
 /// check the type before opening, so a FIFO or device is never opened.
-fn open_inside(path: PathBuf, options: &Options<'_>) -> Result<Opened, HttpError> {
-    let Ok(relative) = path.strip_prefix(options.root) else {
+fn open_inside(path: PathBuf, root: &ServedRoot<'_>) -> Result<Opened, HttpError> {
+    let Ok(relative) = path.strip_prefix(root.path) else {
         return Err(HttpError::NotFound("outside root"));
     };
-    if let Some(root_dir) = options.root_dir {
+    if let Some(root_dir) = root.dir {
         let beneath = if relative.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -263,7 +265,7 @@ fn open_inside(path: PathBuf, options: &Options<'_>) -> Result<Opened, HttpError
             Err(_) => {}
         }
     }
-    let real = canonical_inside(&path, options)?;
+    let real = canonical_inside(&path, root)?;
     let metadata = fs::metadata(&real)?;
     if !metadata.is_file() && !metadata.is_dir() {
         return Err(HttpError::Forbidden("not a regular file"));
@@ -279,8 +281,8 @@ fn open_inside(path: PathBuf, options: &Options<'_>) -> Result<Opened, HttpError
 
 /// The variant `path` + `suffix` (`app.js.br` for `app.js`) under the same
 /// rules as any file: inside the root, a regular file.
-pub fn open_sibling(path: &Path, suffix: &str, options: &Options<'_>) -> Option<(File, Metadata)> {
-    let opened = open_inside(sibling(path, suffix), options).ok()?;
+pub fn open_sibling(path: &Path, suffix: &str, root: &ServedRoot<'_>) -> Option<(File, Metadata)> {
+    let opened = open_inside(sibling(path, suffix), root).ok()?;
     opened
         .metadata
         .is_file()
@@ -296,10 +298,10 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Where under the root a valid target would be, whether or not anything
 /// is there (symlinks not resolved): for watching a path that was a 404.
-pub fn local_path(target: &Target<'_>, options: &Options<'_>) -> Option<PathBuf> {
+pub fn local_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {
     let decoded = clean_path(target.path).ok()?;
-    let mut path = options.root.to_path_buf();
-    path.extend(segments(&decoded, options.hidden).ok()?);
+    let mut path = root.path.to_path_buf();
+    path.extend(segments(&decoded, root.hidden).ok()?);
     Some(path)
 }
 
@@ -307,13 +309,13 @@ pub fn local_path(target: &Target<'_>, options: &Options<'_>) -> Option<PathBuf>
 /// that differs from it only in letter case, if there is one (the "works on
 /// my Mac, 404 on the server" bug). Only runs for 404s, and reads at most
 /// `MAX_SCANNED` names per folder.
-pub fn case_insensitive_match(target: &Target<'_>, options: &Options<'_>) -> Option<String> {
+pub fn case_insensitive_match(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<String> {
     const MAX_SCANNED: usize = 10_000;
     let decoded = clean_path(target.path).ok()?;
-    let mut dir = options.root.to_path_buf();
+    let mut dir = root.path.to_path_buf();
     let mut fixed = Vec::new();
     let mut changed = false;
-    for segment in segments(&decoded, options.hidden).ok()? {
+    for segment in segments(&decoded, root.hidden).ok()? {
         let exact = dir.join(segment);
         let name = if fs::symlink_metadata(&exact).is_ok() {
             segment.to_string()
@@ -346,7 +348,7 @@ pub fn case_insensitive_match(target: &Target<'_>, options: &Options<'_>) -> Opt
         path: &location,
         query: None,
     };
-    resolve(&suggestion, options).ok()?;
+    resolve(&suggestion, root).ok()?;
     Some(location)
 }
 
@@ -377,7 +379,7 @@ fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + 
 /// Canonicalizes `path` and checks it is inside the root. A path that
 /// cannot be canonicalized for any reason but permissions (missing, a
 /// symlink loop, a file used as a folder) names nothing.
-pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, HttpError> {
+pub fn canonical_inside(path: &Path, root: &ServedRoot<'_>) -> Result<PathBuf, HttpError> {
     let real = fs::canonicalize(path).map_err(|e| match e.kind() {
         io::ErrorKind::PermissionDenied => HttpError::from(e),
         _ => HttpError::NoSuchFile,
@@ -386,7 +388,7 @@ pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, H
     // a link the user made inside the root may lead anywhere inside it,
     // dot-folders included (pnpm links `node_modules/lodash` to
     // `node_modules/.pnpm/lodash@4.17.21/node_modules/lodash`).
-    if real.strip_prefix(options.root).is_err() {
+    if real.strip_prefix(root.path).is_err() {
         return Err(HttpError::NotFound("outside root"));
     }
     Ok(real)
@@ -395,14 +397,14 @@ pub fn canonical_inside(path: &Path, options: &Options<'_>) -> Result<PathBuf, H
 /// The entries of the directory `dir` a listing may show: names that are
 /// UTF-8 (no other name can be requested), not hidden unless asked, files or
 /// folders, and whose symlinks stay inside the root.
-pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpError> {
+pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<Entry>, HttpError> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if !options.hidden && name.starts_with('.') {
+        if !root.hidden && name.starts_with('.') {
             continue;
         }
         // The entry's own metadata comes from fstatat against the open
@@ -411,7 +413,7 @@ pub fn list_dir(dir: &Path, options: &Options<'_>) -> Result<Vec<Entry>, HttpErr
         let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
         let metadata = if is_link {
             let path = entry.path();
-            if canonical_inside(&path, options).is_err() {
+            if canonical_inside(&path, root).is_err() {
                 continue;
             }
             fs::metadata(&path)
@@ -499,16 +501,13 @@ mod tests {
 
         fn resolve(&self, target: &str) -> Result<Resolved, HttpError> {
             let root_dir = File::open(&self.root).unwrap();
-            let fast = Options {
-                root: &self.root,
-                root_dir: Some(&root_dir),
+            let fast = ServedRoot {
+                path: &self.root,
+                dir: Some(&root_dir),
                 index: "index.html",
                 hidden: false,
             };
-            let slow = Options {
-                root_dir: None,
-                ..fast
-            };
+            let slow = ServedRoot { dir: None, ..fast };
             // The fast and the slow way must agree on every target.
             let target = split_target(target)?;
             let (a, b) = (resolve(&target, &fast), resolve(&target, &slow));
@@ -625,13 +624,13 @@ mod tests {
     #[test]
     fn listing_entries_are_filtered() {
         let f = Fixture::new("list");
-        let options = Options {
-            root: &f.root,
-            root_dir: None,
+        let root = ServedRoot {
+            path: &f.root,
+            dir: None,
             index: "index.html",
             hidden: false,
         };
-        let mut names: Vec<String> = list_dir(&f.root, &options)
+        let mut names: Vec<String> = list_dir(&f.root, &root)
             .unwrap()
             .into_iter()
             .map(|e| e.name)
