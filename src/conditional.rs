@@ -42,6 +42,17 @@ impl Validators {
             last_modified: metadata.modified().ok(),
         }
     }
+
+    /// The validators of a variant of the file (its compressed form, or the
+    /// page with a script added): the same, with `name` inside the tag's
+    /// closing quote (`"…-br"`), so each variant's tag is its own and still
+    /// strong.
+    pub fn variant(mut self, name: &str) -> Validators {
+        let close = self.etag.len() - 1;
+        self.etag.insert_str(close, name);
+        self.etag.insert(close, '-');
+        self
+    }
 }
 
 /// What the preconditions say.
@@ -267,6 +278,18 @@ mod tests {
             Ok(Parsed::Complete(request, _)) => f(&request),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_variant_has_its_own_strong_tag() {
+        let plain = Validators {
+            etag: "\"1-2-3\"".to_string(),
+            last_modified: None,
+        };
+        let br = plain.clone().variant("br");
+        assert_eq!(br.etag, "\"1-2-3-br\"");
+        assert_ne!(br.etag, plain.clone().variant("gzip").etag);
+        assert!(EntityTag::parse(br.etag.as_bytes()).is_some_and(|tag| tag.strong_eq(&br.etag)));
     }
 
     #[test]

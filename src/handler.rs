@@ -333,10 +333,11 @@ pub fn decorate(response: &mut Response, site: &Site) {
     }
 }
 
-/// A file: preconditions first (RFC 9110 section 13.2.2), then, for a GET,
-/// the Range field (section 14.2), then the file whole.
-/// `metadata` is the open file's own, so what is announced matches what is
-/// sent even if the path has been replaced since.
+/// A file, in the order Go's `serveFile` and `serveContent` read: pick the
+/// representation, evaluate the preconditions (RFC 9110 section 13.2.2),
+/// then ranges (section 14.2) and the response. `metadata` is the open
+/// file's own, so what is announced matches what is sent even if the path
+/// has been replaced since.
 fn serve_file(
     file: File,
     metadata: Metadata,
@@ -345,6 +346,39 @@ fn serve_file(
     root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Result<Response, HttpError> {
+    let representation = pick_representation(file, metadata, path, request, root, site);
+    serve_content(representation, request, site)
+}
+
+/// What is sent for a file.
+struct Representation {
+    file: File,
+    len: u64,
+    validators: Validators,
+    /// The file's type, whatever its encoding.
+    content_type: Cow<'static, str>,
+    form: Form,
+}
+
+enum Form {
+    /// The file as it is.
+    Plain,
+    /// Its precompressed variant, in this coding.
+    Encoded(Coding),
+    /// An HTML page with the live-reload script added.
+    WithReloadScript,
+}
+
+/// The file itself, its precompressed variant, or the page with the
+/// live-reload script; each has validators of its own.
+fn pick_representation(
+    file: File,
+    metadata: Metadata,
+    path: &Path,
+    request: &Request<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Representation {
     let content_type = content_type(path);
     // With live reload, an HTML page opened as a page (not fetched, not a
     // range) carries the reload script, and so its own length and tag.
@@ -370,27 +404,45 @@ fn serve_file(
             watcher.served_file(&resolve::sibling(path, coding.suffix()), variant_metadata);
         }
     }
-    let (file, metadata, coding) = match variant {
-        Some((file, metadata, coding)) => (file, metadata, Some(coding)),
-        None => (file, metadata, None),
+    let (file, metadata, form) = match variant {
+        Some((file, metadata, coding)) => (file, metadata, Form::Encoded(coding)),
+        None if inject => (file, metadata, Form::WithReloadScript),
+        None => (file, metadata, Form::Plain),
     };
-    let mut validators = Validators::of(&metadata);
-    let tag_suffix = match (coding, inject) {
-        (Some(coding), _) => Some(coding.token()),
-        (None, true) => Some("live-reload"),
-        (None, false) => None,
+    let validators = Validators::of(&metadata);
+    let validators = match form {
+        Form::Plain => validators,
+        Form::Encoded(coding) => validators.variant(coding.token()),
+        Form::WithReloadScript => validators.variant("live-reload"),
     };
-    if let Some(suffix) = tag_suffix {
-        // Inside the closing quote: `"…-br"`.
-        validators
-            .etag
-            .insert_str(validators.etag.len() - 1, &format!("-{suffix}"));
+    Representation {
+        file,
+        len: metadata.len(),
+        validators,
+        content_type,
+        form,
     }
-    let len = metadata.len();
+}
+
+/// The response for a representation: 304 or 412 as the preconditions say,
+/// else the whole of it or the ranges asked for.
+fn serve_content(
+    representation: Representation,
+    request: &Request<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let Representation {
+        file,
+        len,
+        validators,
+        content_type,
+        form,
+    } = representation;
+    let injected = matches!(form, Form::WithReloadScript);
     // All read the validators before the tag moves into the response.
     let outcome = conditional::evaluate(request, &validators);
     let range = match outcome {
-        Outcome::Proceed if !inject => requested_range(request, &validators, len),
+        Outcome::Proceed if !injected => requested_range(request, &validators, len),
         _ => Ranges::Ignore,
     };
     // Section 15.3.7: a 206 that answers an If-Range goes to a client that
@@ -416,15 +468,15 @@ fn serve_file(
         Outcome::NotModified(by) => return Ok(not_modified(response, by)),
         Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
     }
-
-    if let Some(coding) = coding {
-        response = response.header("Content-Encoding", coding.token());
-    }
-    if inject {
-        let html = read_bounded(file, len)?;
-        return Ok(response
-            .header("Content-Type", content_type)
-            .body(Body::Bytes(livereload::inject(&html))));
+    match form {
+        Form::Plain => {}
+        Form::Encoded(coding) => response = response.header("Content-Encoding", coding.token()),
+        Form::WithReloadScript => {
+            let html = read_bounded(file, len)?;
+            return Ok(response
+                .header("Content-Type", content_type)
+                .body(Body::Bytes(livereload::inject(&html))));
+        }
     }
     let response = response.header("Accept-Ranges", "bytes");
     match range {
