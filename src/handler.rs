@@ -96,7 +96,11 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
             file,
             metadata,
             path,
-        } => serve_file(file, metadata, &path, request, &root, site),
+        } => serve_content(
+            pick_representation(file, metadata, &path, request, &root, site),
+            request,
+            site,
+        ),
         Resolved::Directory { path, url_path } if site.config.listing => {
             if let Some(watcher) = &site.live_reload {
                 watcher.served(&path);
@@ -228,7 +232,11 @@ fn not_found(
             path,
         }) = resolve::resolve(&index, root)
         {
-            return serve_file(file, metadata, &path, request, root, site);
+            return serve_content(
+                pick_representation(file, metadata, &path, request, root, site),
+                request,
+                site,
+            );
         }
     }
     if let Some(watcher) = &site.live_reload
@@ -333,23 +341,6 @@ pub fn decorate(response: &mut Response, site: &Site) {
     }
 }
 
-/// A file, in the order Go's `serveFile` and `serveContent` read: pick the
-/// representation, evaluate the preconditions (RFC 9110 section 13.2.2),
-/// then ranges (section 14.2) and the response. `metadata` is the open
-/// file's own, so what is announced matches what is sent even if the path
-/// has been replaced since.
-fn serve_file(
-    file: File,
-    metadata: Metadata,
-    path: &Path,
-    request: &Request<'_>,
-    root: &resolve::ServedRoot<'_>,
-    site: &Site,
-) -> Result<Response, HttpError> {
-    let representation = pick_representation(file, metadata, path, request, root, site);
-    serve_content(representation, request, site)
-}
-
 /// What is sent for a file.
 struct Representation {
     file: File,
@@ -369,8 +360,13 @@ enum Form {
     WithReloadScript,
 }
 
-/// The file itself, its precompressed variant, or the page with the
-/// live-reload script; each has validators of its own.
+/// A file is served in the order Go's `serveFile` and `serveContent` read:
+/// this picks the representation, then `serve_content` evaluates the
+/// preconditions (RFC 9110 section 13.2.2), then ranges (section 14.2) and
+/// the response. The representation is the file itself, its precompressed
+/// variant, or the page with the live-reload script; each has validators of
+/// its own. `metadata` is the open file's own, so what is announced matches
+/// what is sent even if the path has been replaced since.
 fn pick_representation(
     file: File,
     metadata: Metadata,

@@ -44,54 +44,38 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn code(self) -> u16 {
+    /// Its code and reason phrase, in one table.
+    fn line(self) -> (u16, &'static str) {
         match self {
-            Status::Ok => 200,
-            Status::NoContent => 204,
-            Status::PartialContent => 206,
-            Status::MovedPermanently => 301,
-            Status::NotModified => 304,
-            Status::BadRequest => 400,
-            Status::Forbidden => 403,
-            Status::NotFound => 404,
-            Status::MethodNotAllowed => 405,
-            Status::RequestTimeout => 408,
-            Status::PreconditionFailed => 412,
-            Status::ContentTooLarge => 413,
-            Status::UriTooLong => 414,
-            Status::RangeNotSatisfiable => 416,
-            Status::ExpectationFailed => 417,
-            Status::HeaderFieldsTooLarge => 431,
-            Status::InternalServerError => 500,
-            Status::NotImplemented => 501,
-            Status::ServiceUnavailable => 503,
-            Status::VersionNotSupported => 505,
+            Status::Ok => (200, "OK"),
+            Status::NoContent => (204, "No Content"),
+            Status::PartialContent => (206, "Partial Content"),
+            Status::MovedPermanently => (301, "Moved Permanently"),
+            Status::NotModified => (304, "Not Modified"),
+            Status::BadRequest => (400, "Bad Request"),
+            Status::Forbidden => (403, "Forbidden"),
+            Status::NotFound => (404, "Not Found"),
+            Status::MethodNotAllowed => (405, "Method Not Allowed"),
+            Status::RequestTimeout => (408, "Request Timeout"),
+            Status::PreconditionFailed => (412, "Precondition Failed"),
+            Status::ContentTooLarge => (413, "Content Too Large"),
+            Status::UriTooLong => (414, "URI Too Long"),
+            Status::RangeNotSatisfiable => (416, "Range Not Satisfiable"),
+            Status::ExpectationFailed => (417, "Expectation Failed"),
+            Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
+            Status::InternalServerError => (500, "Internal Server Error"),
+            Status::NotImplemented => (501, "Not Implemented"),
+            Status::ServiceUnavailable => (503, "Service Unavailable"),
+            Status::VersionNotSupported => (505, "HTTP Version Not Supported"),
         }
     }
 
+    pub fn code(self) -> u16 {
+        self.line().0
+    }
+
     pub fn reason(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::NoContent => "No Content",
-            Status::PartialContent => "Partial Content",
-            Status::MovedPermanently => "Moved Permanently",
-            Status::NotModified => "Not Modified",
-            Status::BadRequest => "Bad Request",
-            Status::Forbidden => "Forbidden",
-            Status::NotFound => "Not Found",
-            Status::MethodNotAllowed => "Method Not Allowed",
-            Status::RequestTimeout => "Request Timeout",
-            Status::PreconditionFailed => "Precondition Failed",
-            Status::ContentTooLarge => "Content Too Large",
-            Status::UriTooLong => "URI Too Long",
-            Status::RangeNotSatisfiable => "Range Not Satisfiable",
-            Status::ExpectationFailed => "Expectation Failed",
-            Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
-            Status::InternalServerError => "Internal Server Error",
-            Status::NotImplemented => "Not Implemented",
-            Status::ServiceUnavailable => "Service Unavailable",
-            Status::VersionNotSupported => "HTTP Version Not Supported",
-        }
+        self.line().1
     }
 
     /// RFC 9110 sections 15.3.5 and 15.4.5: 204 and 304 never have content.
