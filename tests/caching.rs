@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::{Response, Server, TempDir};
@@ -637,23 +636,7 @@ fn cache_control_can_be_changed() {
 // A real client no one here wrote: curl.
 
 fn curl(server: &Server, args: &[&str]) -> (String, Vec<u8>) {
-    let out = Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "5"])
-        .args(["--write-out", "\n%{http_code}"])
-        .args(args)
-        .arg(format!("{}data.bin", server.url))
-        .output()
-        .expect("curl is installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut body = out.stdout;
-    let split = body.iter().rposition(|&b| b == b'\n').unwrap();
-    let code = String::from_utf8(body[split + 1..].to_vec()).unwrap();
-    body.truncate(split);
-    (code, body)
+    common::curl(&format!("{}data.bin", server.url), args)
 }
 
 #[test]

@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Response, Server, TIMEOUT, TempDir};
+use common::{Response, Server, TIMEOUT, TempDir, next_event, subscribe};
 
 fn request(server: &Server, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
     server.request(method, target, fields)
@@ -103,45 +102,6 @@ fn the_script_goes_into_html_navigations_only() {
     assert_eq!(again.status, 304);
 }
 
-/// Opens the event stream and reads its head and the `retry:` line.
-fn subscribe(server: &Server) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream
-        .write_all(b"GET /.tinyhttpd/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
-        .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut head = String::new();
-    while !head.ends_with("\r\n\r\n") {
-        reader.read_line(&mut head).unwrap();
-    }
-    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(
-        head.contains("\r\nContent-Type: text/event-stream\r\n"),
-        "{head}"
-    );
-    assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
-    assert!(!head.contains("Content-Length"), "{head}");
-    let mut retry = String::new();
-    reader.read_line(&mut retry).unwrap();
-    assert_eq!(retry, "retry: 500\n");
-    reader.read_line(&mut retry).unwrap();
-    reader
-}
-
-/// The next event's name. The wait is the suite's generous `TIMEOUT`, so
-/// a test's own bound on how soon the event came is what decides.
-fn next_event(reader: &mut BufReader<TcpStream>) -> String {
-    reader.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("an event");
-        if let Some(name) = line.strip_prefix("event: ") {
-            return name.trim_end().to_string();
-        }
-    }
-}
-
 /// Replaces a file in one step (as an editor's atomic save does), with new
 /// contents and a modification time that cannot equal the old one.
 fn edit(dir: &TempDir, name: &str, contents: &str) {
@@ -164,14 +124,14 @@ fn a_file_change_sends_a_reload_event_within_a_second() {
     let mut events = subscribe(&server);
     let started = Instant::now();
     edit(&dir, "index.html", "<html><body>changed</body></html>");
-    assert_eq!(next_event(&mut events), "reload");
+    assert_eq!(next_event(&mut events).0, "reload");
     // The README's promise: within a second (the watcher looks four times
     // a second).
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(1), "reload after {elapsed:?}");
 
     edit(&dir, "style.css", "p { color: blue; }");
-    assert_eq!(next_event(&mut events), "css");
+    assert_eq!(next_event(&mut events).0, "css");
 }
 
 #[test]
@@ -377,27 +337,12 @@ fn curl_compressed_ranges_get_the_files_own_bytes() {
         .expect("gzip is installed");
     assert!(status.success());
     let server = Server::start(&dir.path, &[]);
-    let out = std::process::Command::new("curl")
-        .args([
-            "--silent",
-            "--show-error",
-            "--max-time",
-            "5",
-            "--compressed",
-        ])
-        .args(["-r", "100000-100099", "--write-out", "\n%{http_code}"])
-        .arg(format!("{}doc.txt", server.url))
-        .output()
-        .expect("curl is installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, body) = common::curl(
+        &format!("{}doc.txt", server.url),
+        &["--compressed", "-r", "100000-100099"],
     );
-    let out = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = out.rsplit_once('\n').unwrap();
     assert_eq!(code, "206");
-    assert_eq!(body, &text[100_000..100_100]);
+    assert_eq!(body, &text.as_bytes()[100_000..100_100]);
 }
 
 #[test]

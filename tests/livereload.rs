@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Response, Server, TIMEOUT, TempDir};
+use common::{Response, Server, TIMEOUT, TempDir, next_event, subscribe};
 
 /// A top-level navigation, as a browser sends it.
 const NAVIGATION: &[(&str, &str)] = &[("Sec-Fetch-Dest", "document"), ("Accept", "text/html")];
@@ -51,45 +51,12 @@ fn project() -> TempDir {
 }
 
 /// Loads what the page loads, as a browser would, then opens its event
-/// stream and reads up to the `retry:` line.
+/// stream.
 fn open_page(server: &Server) -> BufReader<TcpStream> {
     assert_eq!(get(server, "/", NAVIGATION).status, 200);
     assert_eq!(get(server, "/src/app.js", &[]).status, 200);
     assert_eq!(get(server, "/src/style.css", &[]).status, 200);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream
-        .write_all(b"GET /.tinyhttpd/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
-        .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    while line != "retry: 500\n" {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-    }
-    reader.read_line(&mut line).unwrap();
-    assert!(line.ends_with("retry: 500\n\n"), "{line:?}");
-    reader
-}
-
-/// The next event's name, and how long it took to come.
-fn next_event(reader: &mut BufReader<TcpStream>) -> (String, Duration) {
-    let started = Instant::now();
-    reader.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("an event");
-        if let Some(name) = line.strip_prefix("event: ") {
-            let elapsed = started.elapsed();
-            let name = name.trim_end().to_string();
-            // The rest of the event, through its empty line.
-            while line != "\n" {
-                line.clear();
-                reader.read_line(&mut line).unwrap();
-            }
-            return (name, elapsed);
-        }
-    }
+    subscribe(server)
 }
 
 /// Asserts that no event comes within `quiet` (heartbeats come every 15 s).

@@ -387,3 +387,75 @@ pub fn wait_until_read(server: &Server, client: &TcpStream) {
         thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Opens the live-reload event stream, checks its head, and reads through
+/// the `retry:` line and the empty line after it.
+pub fn subscribe(server: &Server) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET /.tinyhttpd/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        reader.read_line(&mut head).unwrap();
+    }
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nContent-Type: text/event-stream\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+    assert!(!head.contains("Content-Length"), "{head}");
+    let mut retry = String::new();
+    reader.read_line(&mut retry).unwrap();
+    assert_eq!(retry, "retry: 500\n");
+    reader.read_line(&mut retry).unwrap();
+    assert_eq!(retry, "retry: 500\n\n");
+    reader
+}
+
+/// The next event's name, and how long it took to come. The wait is the
+/// suite's generous `TIMEOUT`, so a test's own bound on how soon the event
+/// came is what decides.
+pub fn next_event(reader: &mut BufReader<TcpStream>) -> (String, Duration) {
+    let started = Instant::now();
+    reader.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("an event");
+        if let Some(name) = line.strip_prefix("event: ") {
+            let elapsed = started.elapsed();
+            let name = name.trim_end().to_string();
+            // The rest of the event, through its empty line.
+            while line != "\n" {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+            }
+            return (name, elapsed);
+        }
+    }
+}
+
+/// Runs curl, a client we did not write, on `url` with `args`; returns the
+/// status code it saw and the body.
+pub fn curl(url: &str, args: &[&str]) -> (String, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "5"])
+        .args(["--write-out", "\n%{http_code}"])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut body = out.stdout;
+    let split = body.iter().rposition(|&b| b == b'\n').unwrap();
+    let code = String::from_utf8(body[split + 1..].to_vec()).unwrap();
+    body.truncate(split);
+    (code, body)
+}
