@@ -68,12 +68,12 @@ pub fn authority(target: &str) -> Option<&str> {
 /// An absolute-form target split after its `http://` or `https://` scheme
 /// (any letter case) into its authority and the path and query after it.
 fn absolute_form(target: &str) -> Option<(&str, &str)> {
-    let scheme_end = target.find("://")? + 3;
-    let scheme = &target[..scheme_end];
-    if !(scheme.eq_ignore_ascii_case("http://") || scheme.eq_ignore_ascii_case("https://")) {
-        return None;
-    }
-    let after_scheme = &target[scheme_end..];
+    // Compared in place: this runs for every request (the Host check).
+    let after_scheme = ["http://", "https://"].into_iter().find_map(|scheme| {
+        let head = target.get(..scheme.len())?;
+        head.eq_ignore_ascii_case(scheme)
+            .then(|| &target[scheme.len()..])
+    })?;
     let end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
     Some(after_scheme.split_at(end))
 }
