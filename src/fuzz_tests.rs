@@ -242,7 +242,7 @@ impl Root {
         }
     }
 
-    fn root(&self) -> resolve::ServedRoot<'_> {
+    fn served(&self) -> resolve::ServedRoot<'_> {
         resolve::ServedRoot {
             path: Path::new(&self.root),
             dir: Some(&self.root_dir),
@@ -260,8 +260,8 @@ impl Drop for Root {
 
 #[test]
 fn mutated_requests() {
-    let root = Root::new("requests");
-    let root = root.root();
+    let fixture = Root::new("requests");
+    let root = fixture.served();
     let mut rng = Rng(0x7469_6e79_6874_7470);
     let mut reach = Reach::default();
     let cases = case_count();
@@ -288,8 +288,8 @@ fn mutated_requests() {
 
 #[test]
 fn mutated_targets() {
-    let root = Root::new("targets");
-    let root = root.root();
+    let fixture = Root::new("targets");
+    let root = fixture.served();
     let targets: Vec<&[u8]> = SEED_TARGETS.iter().map(|t| t.as_bytes()).collect();
     let mut rng = Rng(0x7061_7468_7321_0001);
     let cases = case_count() / 3;

@@ -62,7 +62,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     }
     match request.method {
         "GET" | "HEAD" => {}
-        "OPTIONS" => return root(request, site),
+        "OPTIONS" => return options(request, site),
         m if KNOWN_METHODS.contains(&m) => return Err(HttpError::MethodNotAllowed),
         _ => return Err(HttpError::NotImplemented),
     }
@@ -280,7 +280,7 @@ fn accepts(request: &Request<'_>, media_type: &str) -> bool {
 /// 9.3.7). With `--cors`, a preflight request (Fetch standard, "CORS
 /// protocol") is told that any page may use these methods and the headers it
 /// asked about.
-fn root(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
+fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
     if request.target != "*" {
         resolve::split_target(request.target)?;
     }
