@@ -628,4 +628,33 @@ mod tests {
         assert!(state.watched.contains_key(Path::new("/site/new")));
         assert!(!state.watched.contains_key(Path::new("/site/1")));
     }
+
+    #[test]
+    fn past_the_limit_each_new_stream_tells_its_page() {
+        use std::io::Read;
+        let watcher = Arc::new(Watcher::new());
+        for n in 0..=MAX_WATCHED {
+            watcher.remember(Path::new(&format!("/site/{n}")), Some(1));
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut page = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let streaming = Arc::clone(&watcher);
+        let writer = thread::spawn(move || {
+            let mut out = Sender::new(Arc::new(server_side), Duration::from_secs(5)).unwrap();
+            streaming.stream(&mut out)
+        });
+        page.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let want = format!(
+            "retry: 500\n\nevent: notice\ndata: live reload watches only the {MAX_WATCHED} paths \
+             served most recently; files served before them no longer trigger a reload\n\n"
+        );
+        let mut got = vec![0; want.len()];
+        page.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+        // The page goes; its stream notices and ends.
+        drop(page);
+        assert!(writer.join().unwrap().is_ok());
+        assert_eq!(lock(&watcher.state).listeners, 0);
+    }
 }
