@@ -230,14 +230,7 @@ impl Watcher {
             } else {
                 Change::Reload
             };
-            {
-                let mut state = lock(&self.state);
-                for (path, stamp) in &settled {
-                    if let Some(watched) = state.watched.get_mut(path) {
-                        watched.stamp = *stamp;
-                    }
-                }
-            }
+            self.record(&settled, |_| true);
             log::debug!(
                 "live reload: {} changed ({} paths), telling pages to {change:?}",
                 settled[0].0.display(),
@@ -254,41 +247,55 @@ impl Watcher {
     /// `idle_since` and not since belongs to pages that are gone, so what is
     /// on disk now is its new baseline, not a change to report.
     fn rebaseline(&self, idle_since: u64) {
-        let stale: Vec<PathBuf> = lock(&self.state)
-            .watched
-            .iter()
-            .filter(|(_, watched)| watched.served < idle_since)
-            .map(|(path, _)| path.clone())
-            .collect();
-        let fresh: Vec<(PathBuf, Stamp)> = stale
+        let stale = |watched: &Watched| watched.served < idle_since;
+        let fresh: Vec<(PathBuf, Stamp)> = self
+            .on_disk(stale)
             .into_iter()
-            .map(|path| {
-                let stamp = stamp(&path);
-                (path, stamp)
-            })
+            .map(|(path, _, now)| (path, now))
             .collect();
-        let mut state = lock(&self.state);
-        for (path, stamp) in fresh {
-            if let Some(watched) = state.watched.get_mut(&path)
-                && watched.served < idle_since
-            {
-                watched.stamp = stamp;
-            }
-        }
+        self.record(&fresh, stale);
     }
 
-    /// The watched paths whose disk no longer matches their stamp. The paths
-    /// are copied out first, so no request waits while the disk is read.
+    /// The watched paths whose disk no longer matches their stamp, with
+    /// what is there now.
     fn changed_paths(&self) -> Vec<(PathBuf, Stamp)> {
-        let watched: Vec<(PathBuf, Stamp)> = lock(&self.state)
+        self.on_disk(|_| true)
+            .into_iter()
+            .filter(|(_, was, now)| was != now)
+            .map(|(path, _, now)| (path, now))
+            .collect()
+    }
+
+    /// The watched paths `pick` selects, with their stamps as recorded and
+    /// as on disk now. The paths are copied out first, so no request waits
+    /// while the disk is read.
+    fn on_disk(&self, pick: impl Fn(&Watched) -> bool) -> Vec<(PathBuf, Stamp, Stamp)> {
+        let picked: Vec<(PathBuf, Stamp)> = lock(&self.state)
             .watched
             .iter()
+            .filter(|(_, watched)| pick(watched))
             .map(|(path, watched)| (path.clone(), watched.stamp))
             .collect();
-        watched
+        picked
             .into_iter()
-            .filter(|(path, was)| stamp(path) != *was)
+            .map(|(path, was)| {
+                let now = stamp(&path);
+                (path, was, now)
+            })
             .collect()
+    }
+
+    /// Records new stamps for the paths that are still watched and that
+    /// `only` still selects.
+    fn record(&self, stamps: &[(PathBuf, Stamp)], only: impl Fn(&Watched) -> bool) {
+        let mut state = lock(&self.state);
+        for (path, stamp) in stamps {
+            if let Some(watched) = state.watched.get_mut(path)
+                && only(watched)
+            {
+                watched.stamp = *stamp;
+            }
+        }
     }
 }
 
