@@ -10,12 +10,13 @@
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::cli::Config;
-use crate::conditional::{self, Outcome, Validator, Validators};
+use crate::conditional::{self, Outcome, Validators};
 use crate::encoding::{self, Coding};
 use crate::error::{ALLOW, HttpError};
 use crate::host;
@@ -177,19 +178,11 @@ fn list(
             .flatten(),
     };
     let outcome = conditional::evaluate(request, &validators);
-    let mut response = Response::new(Status::Ok)
-        .header("ETag", validators.etag)
-        .header("Cache-Control", site.config.cache_control)
-        // The format follows Accept: caches must key on it.
-        .header("Vary", "Accept");
-    if let Some(date) = validators.last_modified.and_then(http_date) {
-        response = response.header("Last-Modified", date);
-    }
-    match outcome {
-        Outcome::Proceed => {}
-        Outcome::NotModified(by) => return Ok(not_modified(response, by)),
-        Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
-    }
+    // The format follows Accept: caches must key on it.
+    let response = match validated(outcome, validators, true, Some("Accept"), site) {
+        ControlFlow::Continue(response) => response,
+        ControlFlow::Break(answer) => return answer,
+    };
     Ok(match format {
         Format::Json => {
             let json = listing::render_json(listing.url_path, listing.entries, order);
@@ -201,12 +194,35 @@ fn list(
     })
 }
 
-/// The 304 for a response whose validators matched the request's
-/// preconditions: the same fields, no body (section 15.4.5).
-fn not_modified(mut response: Response, by: Validator) -> Response {
-    response.status = Status::NotModified;
-    response.note = Some(Cow::Borrowed(by.name()));
-    response
+/// The fields a 200 and its 304 share (RFC 9110 section 15.4.5: ETag,
+/// Last-Modified unless `show_date` is off, Cache-Control, Vary), then what
+/// the preconditions' `outcome` calls for: `Continue` with the 200 to
+/// complete, or `Break` with the 304 or 412 to send instead.
+fn validated(
+    outcome: Outcome,
+    validators: Validators,
+    show_date: bool,
+    vary: Option<&'static str>,
+    site: &Site,
+) -> ControlFlow<Result<Response, HttpError>, Response> {
+    let mut response = Response::new(Status::Ok)
+        .header("ETag", validators.etag)
+        .header("Cache-Control", site.config.cache_control);
+    if show_date && let Some(date) = validators.last_modified.and_then(http_date) {
+        response = response.header("Last-Modified", date);
+    }
+    if let Some(vary) = vary {
+        response = response.header("Vary", vary);
+    }
+    match outcome {
+        Outcome::Proceed => ControlFlow::Continue(response),
+        Outcome::NotModified(by) => {
+            response.status = Status::NotModified;
+            response.note = Some(Cow::Borrowed(by.name()));
+            ControlFlow::Break(Ok(response))
+        }
+        Outcome::PreconditionFailed => ControlFlow::Break(Err(HttpError::PreconditionFailed)),
+    }
 }
 
 /// A path that names nothing. With `--spa`, a navigation to a path without
@@ -446,24 +462,12 @@ fn serve_content(
     // (no Last-Modified, no Content-Type on a single part).
     let describe =
         !(matches!(range, Ranges::Satisfiable(_)) && request.header("if-range").is_some());
-    // Section 15.4.5: a 304 carries the fields a 200 would have had that
-    // describe the cache entry: ETag, Last-Modified, Cache-Control, Vary
-    // (and Date).
-    let mut response = Response::new(Status::Ok)
-        .header("ETag", validators.etag)
-        .header("Cache-Control", site.config.cache_control);
-    if describe && let Some(date) = validators.last_modified.and_then(http_date) {
-        response = response.header("Last-Modified", date);
-    }
-    if site.config.precompressed {
-        // Any file may have a variant: caches must key on Accept-Encoding.
-        response = response.header("Vary", "Accept-Encoding");
-    }
-    match outcome {
-        Outcome::Proceed => {}
-        Outcome::NotModified(by) => return Ok(not_modified(response, by)),
-        Outcome::PreconditionFailed => return Err(HttpError::PreconditionFailed),
-    }
+    // Any file may have a variant: caches must key on Accept-Encoding.
+    let vary = site.config.precompressed.then_some("Accept-Encoding");
+    let mut response = match validated(outcome, validators, describe, vary, site) {
+        ControlFlow::Continue(response) => response,
+        ControlFlow::Break(answer) => return answer,
+    };
     match form {
         Form::Plain => {}
         Form::Encoded(coding) => response = response.header("Content-Encoding", coding.token()),
