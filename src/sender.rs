@@ -89,28 +89,16 @@ impl Sender {
 
     /// Writes all of `buf`. With `more`, the kernel holds the last segment
     /// back for what follows at once (a response head before its body).
-    pub fn write_all(&mut self, mut buf: &[u8], more: bool) -> io::Result<()> {
-        while !buf.is_empty() {
-            match sys::send_once(&self.stream, buf, more) {
-                Ok(n) => {
-                    self.handed += n as u64;
-                    buf = &buf[n..];
-                    if buf.is_empty() {
-                        break;
-                    }
-                }
-                Err(e) if !is_slice_end(&e) => return Err(e),
-                Err(_) => {}
-            }
-            self.check_progress()?;
-        }
-        Ok(())
+    pub fn write_all(&mut self, buf: &[u8], more: bool) -> io::Result<()> {
+        self.drive(buf.len() as u64, |socket, done, _| {
+            sys::send_once(socket, &buf[done as usize..], more)
+        })
     }
 
     /// Sends `len` bytes of `file` from `offset`. A file that ends first (it
     /// was truncated while being sent) is `UnexpectedEof`: the caller must
     /// close rather than leave the client waiting for bytes that never come.
-    pub fn send_file(&mut self, file: &File, mut offset: u64, len: u64) -> io::Result<()> {
+    pub fn send_file(&mut self, file: &File, offset: u64, len: u64) -> io::Result<()> {
         // One sendfile(2) can wait many times over: it hands the file to the
         // socket a pipe's worth at a time, and each of those may wait a whole
         // slice. So the client's progress is read before the first call, not
@@ -119,22 +107,37 @@ impl Sender {
         // each, so none waits more than once.
         self.check_progress()?;
         let mut most = FIRST_CHUNK;
-        let mut remaining = len;
-        while remaining > 0 {
-            match sys::send_file_once(&self.stream, file, offset, remaining.min(most)) {
-                Ok(0) => return Err(file_ended()),
+        self.drive(len, |socket, done, remaining| {
+            let count = remaining.min(most);
+            most = PIPE_CHUNK;
+            match sys::send_file_once(socket, file, offset + done, count)? {
+                0 => Err(file_ended()),
+                n => Ok(n),
+            }
+        })
+    }
+
+    /// Hands `len` bytes to the kernel, one system call at a time: `call`
+    /// gets how many are done and how many remain, and says how many it
+    /// sent. Whenever a call leaves some, the client's progress is checked.
+    fn drive(
+        &mut self,
+        len: u64,
+        mut call: impl FnMut(&TcpStream, u64, u64) -> io::Result<usize>,
+    ) -> io::Result<()> {
+        let mut done = 0;
+        while done < len {
+            match call(&self.stream, done, len - done) {
                 Ok(n) => {
                     self.handed += n as u64;
-                    offset += n as u64;
-                    remaining -= n as u64;
-                    if remaining == 0 {
+                    done += n as u64;
+                    if done == len {
                         break;
                     }
                 }
                 Err(e) if !is_slice_end(&e) => return Err(e),
                 Err(_) => {}
             }
-            most = PIPE_CHUNK;
             self.check_progress()?;
         }
         Ok(())
