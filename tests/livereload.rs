@@ -227,6 +227,8 @@ fn the_watcher_does_nothing_while_no_page_listens() {
     // Pages loaded, no stream open: the watcher does not wake, however long
     // we look (three poll intervals here).
     assert_eq!(get(&server, "/", NAVIGATION).status, 200);
+    // Once it has settled into its wait after starting up.
+    wait_until_the_watcher_sleeps(&server);
     let before = watcher_wakeups(&server);
     std::thread::sleep(Duration::from_millis(750));
     assert_eq!(watcher_wakeups(&server), before);
