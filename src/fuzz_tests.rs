@@ -1,6 +1,6 @@
 //! A deterministic mutation fuzzer for everything that reads bytes from the
-//! network: the head parser, the head-end scanner, body framing, the chunked
-//! decoder, target splitting, percent-decoding and the resolver.
+//! network: the head parser, body framing, the chunked decoder, target
+//! splitting, percent-decoding and the resolver.
 //!
 //! Valid requests and targets are mutated (bit flips, interesting bytes,
 //! truncation, splicing, repetition, insertion, deletion) by a seeded
@@ -10,12 +10,11 @@
 //! count keeps `cargo test` quick; `TINYHTTPD_FUZZ_CASES` raises it.
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
-
 use crate::body::{self, ChunkedDecoder, Framing};
 use crate::error::HttpError;
 use crate::request::{self, Parsed};
-use crate::resolve::{self, Resolved};
+use crate::resolve::Resolved;
+use crate::resolve::tests::Fixture;
 
 const DEFAULT_CASES: usize = 100_000;
 
@@ -43,12 +42,12 @@ impl Rng {
 }
 
 const SEED_REQUESTS: &[&[u8]] = &[
-    b"GET /index.html HTTP/1.1\r\nHost: localhost:8080\r\nAccept: text/html\r\n\r\n",
-    b"GET http://localhost/dir/file.txt?x=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    b"GET /site/index.html HTTP/1.1\r\nHost: localhost:8080\r\nAccept: text/html\r\n\r\n",
+    b"GET http://localhost/dir/a+b.txt?x=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     b"HEAD /dir/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
     b"POST /dir/sub/ HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\nT: v\r\n\r\n",
-    b"GET /dir/file.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1,5-\r\nIf-Range: \"abc\"\r\n\r\n",
+    b"GET /file.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1,5-\r\nIf-Range: \"abc\"\r\n\r\n",
     b"OPTIONS * HTTP/1.1\r\nHost: [::1]:80\r\nExpect: 100-continue\r\n\r\n",
     b"\r\nGET /%64ir/sub HTTP/1.1\nHost: a\n\n",
 ];
@@ -57,15 +56,16 @@ const SEED_TARGETS: &[&str] = &[
     "/",
     "/dir/",
     "/dir",
-    "/dir/file.txt",
-    "/dir/sub/../file.txt",
-    "/%2e%2e/secret",
+    "/file.txt",
+    "/dir/sub/../a+b.txt",
+    "/%2e%2e/secret.txt",
     "/a%20b%2Bc",
     "http://host/dir/?q=1",
     "/caf%C3%A9.txt",
-    "/.hidden/x",
-    "/link-out/secret",
-    "/link-in/file.txt",
+    "/.env",
+    "/up/secret.txt",
+    "/inside",
+    "/site/",
 ];
 
 /// Interesting bytes for the parser: delimiters, controls, escapes.
@@ -133,7 +133,7 @@ struct Reach {
 }
 
 /// Runs one input through parsing and framing, checking the invariants.
-fn check_head(input: &[u8], root: &resolve::ServedRoot<'_>, reach: &mut Reach) {
+fn check_head(input: &[u8], fixture: &Fixture, reach: &mut Reach) {
     match request::parse(input) {
         Ok(Parsed::Partial) => reach.partial += 1,
         Ok(Parsed::Complete(request, n)) => {
@@ -144,7 +144,7 @@ fn check_head(input: &[u8], root: &resolve::ServedRoot<'_>, reach: &mut Reach) {
                 matches!(request::parse(&input[..n]), Ok(Parsed::Complete(_, m)) if m == n),
                 "{input:?}"
             );
-            if check_request(&request, &input[n..], root) {
+            if check_request(&request, &input[n..], fixture) {
                 reach.served += 1;
             }
         }
@@ -156,11 +156,7 @@ fn check_head(input: &[u8], root: &resolve::ServedRoot<'_>, reach: &mut Reach) {
 }
 
 /// Returns whether the target resolved to something servable.
-fn check_request(
-    request: &request::Request<'_>,
-    rest: &[u8],
-    root: &resolve::ServedRoot<'_>,
-) -> bool {
+fn check_request(request: &request::Request<'_>, rest: &[u8], fixture: &Fixture) -> bool {
     match body::framing(request) {
         Ok(Framing::Length(n)) => assert!(n <= body::MAX_BODY),
         Ok(Framing::Chunked) => {
@@ -172,20 +168,19 @@ fn check_request(
         }
         Err(e) => assert_error_status(e.into(), rest),
     }
-    request.target != "*" && check_target(request.target, root)
+    request.target != "*" && check_target(request.target, fixture)
 }
 
 /// A target resolves inside the root, to a redirect that stays on this
 /// server, or to an error status, and the fast (`openat2`) and slow
 /// (canonicalize) ways agree. Returns whether it resolved.
-fn check_target(target: &str, root: &resolve::ServedRoot<'_>) -> bool {
-    let resolved = resolve::split_target(target).and_then(|t| resolve::resolve(&t, root));
-    let slow = resolve::ServedRoot { dir: None, ..*root };
-    let slowly = resolve::split_target(target).and_then(|t| resolve::resolve(&t, &slow));
-    assert_eq!(summary(&resolved), summary(&slowly), "{target}");
-    match resolved {
+fn check_target(target: &str, fixture: &Fixture) -> bool {
+    match fixture.resolve(target) {
         Ok(Resolved::File { path, .. }) | Ok(Resolved::Directory { path, .. }) => {
-            assert!(path.starts_with(root.path), "{target} resolved to {path:?}");
+            assert!(
+                path.starts_with(&fixture.root),
+                "{target} resolved to {path:?}"
+            );
             true
         }
         Ok(Resolved::Redirect { location }) => {
@@ -202,73 +197,16 @@ fn check_target(target: &str, root: &resolve::ServedRoot<'_>) -> bool {
     }
 }
 
-/// The outcome of a resolution, without the open file.
-fn summary(resolved: &Result<Resolved, HttpError>) -> String {
-    match resolved {
-        Ok(Resolved::File { path, .. }) => format!("file {}", path.display()),
-        Ok(Resolved::Directory { path, url_path }) => format!("dir {} {url_path}", path.display()),
-        Ok(Resolved::Redirect { location }) => format!("redirect {location}"),
-        Err(e) => format!("status {}", e.status().code()),
-    }
-}
-
-/// A root with a little tree, a dotfile, symlinks in and out, and a secret
-/// beside it.
-struct Root {
-    base: PathBuf,
-    root: PathBuf,
-    root_dir: std::fs::File,
-}
-
-impl Root {
-    fn new(name: &str) -> Root {
-        let base =
-            std::env::temp_dir().join(format!("tinyhttpd-fuzz-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        let root = base.join("root");
-        std::fs::create_dir_all(root.join("dir/sub")).unwrap();
-        std::fs::create_dir_all(root.join(".hidden")).unwrap();
-        std::fs::write(root.join("dir/file.txt"), "x").unwrap();
-        std::fs::write(root.join("index.html"), "x").unwrap();
-        std::fs::write(base.join("secret"), "secret").unwrap();
-        std::os::unix::fs::symlink(&base, root.join("link-out")).unwrap();
-        std::os::unix::fs::symlink("dir", root.join("link-in")).unwrap();
-        let root = std::fs::canonicalize(root).unwrap();
-        let root_dir = std::fs::File::open(&root).unwrap();
-        Root {
-            base,
-            root,
-            root_dir,
-        }
-    }
-
-    fn served(&self) -> resolve::ServedRoot<'_> {
-        resolve::ServedRoot {
-            path: Path::new(&self.root),
-            dir: Some(&self.root_dir),
-            index: "index.html",
-            hidden: false,
-        }
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.base);
-    }
-}
-
 #[test]
 fn mutated_requests() {
-    let fixture = Root::new("requests");
-    let root = fixture.served();
+    let fixture = Fixture::new("fuzz-requests");
     let mut rng = Rng(0x7469_6e79_6874_7470);
     let mut reach = Reach::default();
     let cases = case_count();
     for case in 0..cases {
         let seed = SEED_REQUESTS[case % SEED_REQUESTS.len()];
         let input = mutate(&mut rng, seed, SEED_REQUESTS);
-        check_head(&input, &root, &mut reach);
+        check_head(&input, &fixture, &mut reach);
     }
     // The mutations must keep reaching every stage, or the fuzzer is only
     // exercising the first bytes of the parser.
@@ -288,8 +226,7 @@ fn mutated_requests() {
 
 #[test]
 fn mutated_targets() {
-    let fixture = Root::new("targets");
-    let root = fixture.served();
+    let fixture = Fixture::new("fuzz-targets");
     let targets: Vec<&[u8]> = SEED_TARGETS.iter().map(|t| t.as_bytes()).collect();
     let mut rng = Rng(0x7061_7468_7321_0001);
     let cases = case_count() / 3;
@@ -300,7 +237,7 @@ fn mutated_targets() {
         // Only what the parser lets through reaches the resolver.
         let head = [b"GET ".as_slice(), &input, b" HTTP/1.1\r\nHost: a\r\n\r\n"].concat();
         if let Ok(Parsed::Complete(request, _)) = request::parse(&head) {
-            resolved += usize::from(check_target(request.target, &root));
+            resolved += usize::from(check_target(request.target, &fixture));
         }
     }
     println!("{cases} targets, {resolved} resolved");

@@ -438,7 +438,7 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<Entry>, HttpErr
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::response::Status;
     use std::os::unix::fs::symlink;
@@ -472,14 +472,16 @@ mod tests {
         }
     }
 
-    /// A root with a secret beside it, a hidden file, a symlink out and one in.
-    struct Fixture {
+    /// A root with a secret beside it, a hidden file, a symlink out and one
+    /// in; the fuzzer uses it too.
+    pub struct Fixture {
         base: PathBuf,
-        root: PathBuf,
+        pub root: PathBuf,
+        root_dir: File,
     }
 
     impl Fixture {
-        fn new(name: &str) -> Fixture {
+        pub fn new(name: &str) -> Fixture {
             let base = std::env::temp_dir()
                 .join(format!("tinyhttpd-resolve-{}-{name}", std::process::id()));
             let _ = fs::remove_dir_all(&base);
@@ -496,35 +498,52 @@ mod tests {
             symlink(root.join("file.txt"), root.join("inside")).unwrap();
             symlink(root.join(".env"), root.join("to-hidden")).unwrap();
             let root = fs::canonicalize(root).unwrap();
-            Fixture { base, root }
+            let root_dir = File::open(&root).unwrap();
+            Fixture {
+                base,
+                root,
+                root_dir,
+            }
         }
 
-        fn resolve(&self, target: &str) -> Result<Resolved, HttpError> {
-            let root_dir = File::open(&self.root).unwrap();
-            let fast = ServedRoot {
+        pub fn served(&self) -> ServedRoot<'_> {
+            ServedRoot {
                 path: &self.root,
-                dir: Some(&root_dir),
+                dir: Some(&self.root_dir),
                 index: "index.html",
                 hidden: false,
-            };
+            }
+        }
+
+        /// Resolves `target` the fast way, having checked that the slow way
+        /// agrees.
+        pub fn resolve(&self, target: &str) -> Result<Resolved, HttpError> {
+            let fast = self.served();
             let slow = ServedRoot { dir: None, ..fast };
-            // The fast and the slow way must agree on every target.
             let target = split_target(target)?;
             let (a, b) = (resolve(&target, &fast), resolve(&target, &slow));
-            assert_eq!(
-                format!("{:?}", a.as_ref().map(summary)),
-                format!("{:?}", b.as_ref().map(summary))
-            );
+            assert_eq!(self.summary(&a), self.summary(&b));
             a
         }
-    }
 
-    /// What a resolution names, without the open file.
-    fn summary(resolved: &Resolved) -> String {
-        match resolved {
-            Resolved::File { path, .. } => format!("file {}", path.display()),
-            Resolved::Directory { path, url_path } => format!("dir {} {url_path}", path.display()),
-            Resolved::Redirect { location } => format!("redirect {location}"),
+        /// What a resolution names, without the open file, with paths under
+        /// the root: `file dir/a+b.txt`, `dir dir /dir/`, `redirect /dir/`,
+        /// `status 404`.
+        pub fn summary(&self, resolved: &Result<Resolved, HttpError>) -> String {
+            let under = |path: &Path| path.strip_prefix(&self.root).unwrap().display().to_string();
+            match resolved {
+                Ok(Resolved::File { path, .. }) => format!("file {}", under(path)),
+                Ok(Resolved::Directory { path, url_path }) => {
+                    format!("dir {} {url_path}", under(path))
+                }
+                Ok(Resolved::Redirect { location }) => format!("redirect {location}"),
+                Err(e) => format!("status {}", e.status().code()),
+            }
+        }
+
+        /// The summary of resolving `target`.
+        fn names(&self, target: &str) -> String {
+            self.summary(&self.resolve(target))
         }
     }
 
@@ -571,40 +590,27 @@ mod tests {
     #[test]
     fn what_resolves() {
         let f = Fixture::new("resolves");
-        let file = |t: &str| match f.resolve(t) {
-            Ok(Resolved::File { path, .. }) => path.strip_prefix(&f.root).unwrap().to_path_buf(),
-            other => panic!("{t}: {other:?}"),
-        };
-        assert_eq!(file("/file.txt"), Path::new("file.txt"));
-        assert_eq!(file("/./file.txt"), Path::new("file.txt"));
-        assert_eq!(file("//dir//a+b.txt"), Path::new("dir/a+b.txt"));
-        assert_eq!(file("/dir/a%2Bb.txt"), Path::new("dir/a+b.txt"));
-        assert_eq!(file("/inside"), Path::new("file.txt"));
-        assert_eq!(file("/site/"), Path::new("site/index.html"));
-        assert_eq!(file("/site/?q=1"), Path::new("site/index.html"));
-
-        match f.resolve("/dir/") {
-            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/dir/"),
-            other => panic!("{other:?}"),
+        let cases = [
+            ("/file.txt", "file file.txt"),
+            ("/./file.txt", "file file.txt"),
+            ("//dir//a+b.txt", "file dir/a+b.txt"),
+            ("/dir/a%2Bb.txt", "file dir/a+b.txt"),
+            ("/inside", "file file.txt"),
+            ("/site/", "file site/index.html"),
+            ("/site/?q=1", "file site/index.html"),
+            ("/dir/", "dir dir /dir/"),
+            ("/", "dir  /"),
+            ("/dir", "redirect /dir/"),
+            ("/dir/sub?x=1", "redirect /dir/sub/?x=1"),
+            ("//dir", "redirect /dir/"),
+            ("/site", "redirect /site/"),
+            // A link the user made to a dotfile inside the root is followed:
+            // the dotfile rule is for the requested path.
+            ("/to-hidden", "file .env"),
+        ];
+        for (target, want) in cases {
+            assert_eq!(f.names(target), want, "{target}");
         }
-        match f.resolve("/") {
-            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/"),
-            other => panic!("{other:?}"),
-        }
-        for (target, want) in [
-            ("/dir", "/dir/"),
-            ("/dir/sub?x=1", "/dir/sub/?x=1"),
-            ("//dir", "/dir/"),
-            ("/site", "/site/"),
-        ] {
-            match f.resolve(target) {
-                Ok(Resolved::Redirect { location }) => assert_eq!(location, want, "{target}"),
-                other => panic!("{target}: {other:?}"),
-            }
-        }
-        // A link the user made to a dotfile inside the root is followed:
-        // the dotfile rule is for the requested path.
-        assert_eq!(file("/to-hidden"), Path::new(".env"));
         for missing in [
             "/file.txt/",
             "/nope",
@@ -614,23 +620,14 @@ mod tests {
             "/dir/../.env",
             "/%2eenv",
         ] {
-            assert!(
-                matches!(f.resolve(missing), Err(e) if e.status() == Status::NotFound),
-                "{missing}"
-            );
+            assert_eq!(f.names(missing), "status 404", "{missing}");
         }
     }
 
     #[test]
     fn listing_entries_are_filtered() {
         let f = Fixture::new("list");
-        let root = ServedRoot {
-            path: &f.root,
-            dir: None,
-            index: "index.html",
-            hidden: false,
-        };
-        let mut names: Vec<String> = list_dir(&f.root, &root)
+        let mut names: Vec<String> = list_dir(&f.root, &f.served())
             .unwrap()
             .into_iter()
             .map(|e| e.name)
@@ -681,35 +678,21 @@ mod tests {
     #[test]
     fn dot_segments_resolve_inside_the_root() {
         let f = Fixture::new("dots");
-        let file = |t: &str| match f.resolve(t) {
-            Ok(Resolved::File { path, .. }) => path.strip_prefix(&f.root).unwrap().to_path_buf(),
-            other => panic!("{t}: {other:?}"),
-        };
-        assert_eq!(file("/dir/../file.txt"), Path::new("file.txt"));
-        assert_eq!(file("/dir/%2e%2e/file.txt"), Path::new("file.txt"));
-        assert_eq!(
-            file("/dir/sub/%2E%2e/%2e/a+b.txt"),
-            Path::new("dir/a+b.txt")
-        );
-        // `..` is removed from the URL, not applied to where a link leads:
-        // `up` points above the root, and `/up/..` is the root itself.
-        match f.resolve("/up/../") {
-            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/"),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            f.resolve("/up/../../secret.txt"),
-            Err(HttpError::BadRequest(_))
-        ));
-        // A folder named through a dot-segment without the slash is still
-        // redirected to its one name.
-        match f.resolve("/site/../dir/sub/..") {
-            Ok(Resolved::Directory { url_path, .. }) => assert_eq!(url_path, "/dir/"),
-            other => panic!("{other:?}"),
-        }
-        match f.resolve("/site/../dir") {
-            Ok(Resolved::Redirect { location }) => assert_eq!(location, "/dir/"),
-            other => panic!("{other:?}"),
+        let cases = [
+            ("/dir/../file.txt", "file file.txt"),
+            ("/dir/%2e%2e/file.txt", "file file.txt"),
+            ("/dir/sub/%2E%2e/%2e/a+b.txt", "file dir/a+b.txt"),
+            // `..` is removed from the URL, not applied to where a link
+            // leads: `up` points above the root, and `/up/..` is the root.
+            ("/up/../", "dir  /"),
+            ("/up/../../secret.txt", "status 400"),
+            // A folder named through a dot-segment without the slash is
+            // still redirected to its one name.
+            ("/site/../dir/sub/..", "dir dir /dir/"),
+            ("/site/../dir", "redirect /dir/"),
+        ];
+        for (target, want) in cases {
+            assert_eq!(f.names(target), want, "{target}");
         }
     }
 }
