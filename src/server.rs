@@ -21,7 +21,6 @@
 //! ends with the connection.
 #![forbid(unsafe_code)]
 
-use std::borrow::Cow;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -146,35 +145,22 @@ enum Wait {
     Failed(HttpError),
 }
 
-/// What the access log says about the request being answered; `-` for
-/// what is not known (or not copied, when nothing is logged).
+/// What the access log says about the request being answered.
 struct LogLine {
-    method: Cow<'static, str>,
-    target: Cow<'static, str>,
-    /// When the head was complete; `None` when nothing is logged.
-    started: Option<Instant>,
+    method: String,
+    target: String,
+    /// When the head was complete.
+    started: Instant,
 }
 
-impl LogLine {
-    fn unparsed(enabled: bool) -> Self {
-        LogLine {
-            method: Cow::Borrowed("-"),
-            target: Cow::Borrowed("-"),
-            started: enabled.then(Instant::now),
-        }
-    }
-
-    /// Copied out of the buffer only if it will be logged.
-    fn of(request: &Request<'_>, enabled: bool) -> Self {
-        if !enabled {
-            return LogLine::unparsed(false);
-        }
-        LogLine {
-            method: Cow::Owned(request.method.to_string()),
-            target: Cow::Owned(request.target.to_string()),
-            started: Some(Instant::now()),
-        }
-    }
+/// The log line for `request`, `-` for what is not known (a head that did
+/// not parse); `None` when nothing is logged, so nothing is copied.
+fn log_line(request: Option<&Request<'_>>, enabled: bool) -> Option<LogLine> {
+    enabled.then(|| LogLine {
+        method: request.map_or("-", |r| r.method).to_string(),
+        target: request.map_or("-", |r| r.target).to_string(),
+        started: Instant::now(),
+    })
 }
 
 /// What to do about one request, worked out while it is at hand (it borrows
@@ -184,7 +170,7 @@ struct Answer {
     head_len: usize,
     head_only: bool,
     persistence: Persistence,
-    log: LogLine,
+    log: Option<LogLine>,
     plan: Plan,
 }
 
@@ -222,7 +208,7 @@ impl Answer {
             head_len,
             head_only: request.method == "HEAD",
             persistence,
-            log: LogLine::of(request, site.config.access_log),
+            log: log_line(Some(request), site.config.access_log),
             plan,
         }
     }
@@ -299,7 +285,7 @@ impl Connection {
                 Err(e) => {
                     return self
                         .outbox
-                        .fail(e.into(), false, &LogLine::unparsed(access_log));
+                        .fail(e.into(), false, &log_line(None, access_log));
                 }
             }
             match self
@@ -309,9 +295,7 @@ impl Connection {
                 Wait::Arrived => {}
                 Wait::Gone => return Ok(Next::Close),
                 Wait::Failed(error) => {
-                    return self
-                        .outbox
-                        .fail(error, false, &LogLine::unparsed(access_log));
+                    return self.outbox.fail(error, false, &log_line(None, access_log));
                 }
             }
         };
@@ -380,7 +364,12 @@ struct Outbox {
 impl Outbox {
     /// Answers with `error`, then has the connection closed gently: used
     /// wherever the stream's framing can no longer be trusted.
-    fn fail(&mut self, error: HttpError, head_only: bool, log: &LogLine) -> io::Result<Next> {
+    fn fail(
+        &mut self,
+        error: HttpError,
+        head_only: bool,
+        log: &Option<LogLine>,
+    ) -> io::Result<Next> {
         let response = handler::error_response(error, &self.site);
         self.send(response, head_only, Persistence::Close, log)?;
         Ok(Next::Linger)
@@ -393,7 +382,7 @@ impl Outbox {
         mut response: Response,
         head_only: bool,
         persistence: Persistence,
-        log: &LogLine,
+        log: &Option<LogLine>,
     ) -> io::Result<()> {
         handler::decorate(&mut response, &self.site);
         let written = response::write(
@@ -403,7 +392,7 @@ impl Outbox {
             head_only,
             persistence,
         );
-        if self.site.config.access_log {
+        if let Some(log) = log {
             let note = response
                 .note
                 .as_deref()
@@ -423,8 +412,7 @@ impl Outbox {
                 note,
                 written.body_sent,
                 cut,
-                log.started
-                    .map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0)
+                log.started.elapsed().as_secs_f64() * 1000.0
             );
         }
         written.result?;
@@ -467,42 +455,32 @@ impl Inbox {
     /// far are not enough: up to the idle timeout for its first byte, then
     /// up to the head deadline for the rest.
     fn wait_for_head(&mut self, timeouts: &Timeouts) -> io::Result<Wait> {
-        if self.start == self.end {
-            self.head_deadline = None;
-            return match self.fill_within(timeouts.idle) {
-                Ok(0) => {
-                    log::debug!("{}: closed by the client", self.peer);
-                    Ok(Wait::Gone)
-                }
-                Ok(_) => Ok(Wait::Arrived),
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    log::debug!("{}: idle timeout", self.peer);
-                    Ok(Wait::Gone)
-                }
-                Err(e) => Err(e),
-            };
-        }
+        let started = self.start < self.end;
         if self.end - self.start >= MAX_HEAD {
             return Ok(Wait::Failed(HttpError::HeaderFieldsTooLarge));
         }
-        let deadline = *self
-            .head_deadline
-            .get_or_insert_with(|| Instant::now() + timeouts.head);
-        match self.fill(deadline) {
-            Ok(0) => {
-                log::debug!(
-                    "{}: closed by the client in the middle of a request head",
-                    self.peer
-                );
-                Ok(Wait::Gone)
-            }
-            Ok(_) => Ok(Wait::Arrived),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                log::debug!("{}: request head deadline passed", self.peer);
-                Ok(Wait::Failed(HttpError::RequestTimeout))
-            }
-            Err(e) => Err(e),
-        }
+        let read = if started {
+            let deadline = *self
+                .head_deadline
+                .get_or_insert_with(|| Instant::now() + timeouts.head);
+            self.fill(deadline)
+        } else {
+            self.head_deadline = None;
+            self.fill_within(timeouts.idle)
+        };
+        let (why, wait) = match read {
+            Ok(0) if started => ("closed by the client in a request head", Wait::Gone),
+            Ok(0) => ("closed by the client", Wait::Gone),
+            Ok(_) => return Ok(Wait::Arrived),
+            Err(e) if e.kind() != io::ErrorKind::TimedOut => return Err(e),
+            Err(_) if started => (
+                "request head deadline passed",
+                Wait::Failed(HttpError::RequestTimeout),
+            ),
+            Err(_) => ("idle timeout", Wait::Gone),
+        };
+        log::debug!("{}: {why}", self.peer);
+        Ok(wait)
     }
 
     /// Reads and drops a request body by `deadline`. `Ok(Some(error))` means
