@@ -13,7 +13,6 @@ use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use crate::cli::Config;
 use crate::conditional::{self, Outcome, Validators};
@@ -103,19 +102,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
             site,
         ),
         Resolved::Directory { path, url_path } if site.config.listing => {
-            if let Some(watcher) = &site.live_reload {
-                watcher.served(&path);
-            }
-            let entries = resolve::list_dir(&path, &root)?;
-            // Its own time changes when an entry is added, removed or
-            // renamed; the entries' when one is edited.
-            let folder_modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-            let listing = Listing {
-                url_path: &url_path,
-                entries,
-                folder_modified,
-            };
-            list(request, listing, target.query, site)
+            list(request, &path, &url_path, target.query, &root, site)
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
         Resolved::Redirect { location } => Ok(redirect(location)),
@@ -142,13 +129,6 @@ fn refuse_rebinding(request: &Request<'_>, site: &Site) -> Result<(), HttpError>
     }
 }
 
-/// A folder to list, as read from the disk.
-struct Listing<'a> {
-    url_path: &'a str,
-    entries: Vec<listing::Entry>,
-    folder_modified: Option<SystemTime>,
-}
-
 /// A folder's listing: HTML, or the same data as JSON for a client that
 /// asks for JSON and not HTML. It has validators like a file (a tag of what
 /// it shows, and the newest time of the folder and its entries) and the same
@@ -156,24 +136,32 @@ struct Listing<'a> {
 /// unchanged listing gets a 304 and nothing is rendered.
 fn list(
     request: &Request<'_>,
-    mut listing: Listing<'_>,
+    path: &Path,
+    url_path: &str,
     query: Option<&str>,
+    root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Result<Response, HttpError> {
+    if let Some(watcher) = &site.live_reload {
+        watcher.served(path);
+    }
+    let mut entries = resolve::list_dir(path, root)?;
     let order = listing::Order::from_query(query);
     let format = if accepts(request, "application/json") && !accepts(request, "text/html") {
         Format::Json
     } else {
         Format::Html
     };
-    order.sort(&mut listing.entries);
+    order.sort(&mut entries);
+    // The folder's own time changes when an entry is added, removed or
+    // renamed; the entries' when one is edited.
+    let folder_modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let validators = Validators {
-        etag: listing::etag(listing.url_path, &listing.entries, order, format),
-        last_modified: listing
-            .entries
+        etag: listing::etag(url_path, &entries, order, format),
+        last_modified: entries
             .iter()
             .map(|entry| entry.modified)
-            .chain([listing.folder_modified])
+            .chain([folder_modified])
             .max()
             .flatten(),
     };
@@ -185,12 +173,12 @@ fn list(
     };
     Ok(match format {
         Format::Json => {
-            let json = listing::render_json(listing.url_path, listing.entries, order);
+            let json = listing::render_json(url_path, entries, order);
             response
                 .header("Content-Type", "application/json")
                 .body(Body::Bytes(json.into_bytes()))
         }
-        Format::Html => response.html(listing::render(listing.url_path, listing.entries, order)),
+        Format::Html => response.html(listing::render(url_path, entries, order)),
     })
 }
 
