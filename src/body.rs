@@ -336,94 +336,52 @@ mod tests {
     fn framing_table() {
         use BodyError::*;
         use Framing::*;
-        let h = "POST / HTTP/1.1\r\nHost: a";
-        let cases: Vec<(String, Result<Framing, BodyError>)> = vec![
-            (h.to_string(), Ok(Length(0))),
-            (format!("{h}\r\nContent-Length: 0"), Ok(Length(0))),
-            (format!("{h}\r\nContent-Length: 42"), Ok(Length(42))),
-            (format!("{h}\r\nContent-Length: 007"), Ok(Length(7))),
-            (format!("{h}\r\nContent-Length: 5, 5"), Ok(Length(5))),
+        let bad_length = Err(Invalid("invalid Content-Length"));
+        let conflict = Err(Invalid("conflicting Content-Length"));
+        let unsupported = Err(Invalid("unsupported Transfer-Encoding"));
+        let too_large = format!("Content-Length: {}", MAX_BODY + 1);
+        // The fields of a POST / HTTP/1.1 with `Host: a`.
+        let cases = [
+            ("", Ok(Length(0))),
+            ("Content-Length: 0", Ok(Length(0))),
+            ("Content-Length: 42", Ok(Length(42))),
+            ("Content-Length: 007", Ok(Length(7))),
+            ("Content-Length: 5, 5", Ok(Length(5))),
+            ("Content-Length: 5\r\nContent-Length: 5", Ok(Length(5))),
+            ("Content-Length: 5, 6", conflict),
+            ("Content-Length: 5\r\nContent-Length: 6", conflict),
+            ("Content-Length:", bad_length),
+            ("Content-Length: +5", bad_length),
+            ("Content-Length: -5", bad_length),
+            ("Content-Length: 1 0", bad_length),
+            ("Content-Length: 0x10", bad_length),
+            ("Content-Length: 5,", bad_length),
+            ("Content-Length: 99999999999999999999999", bad_length),
+            (&too_large, Err(TooLarge)),
+            ("Transfer-Encoding: chunked", Ok(Chunked)),
+            ("Transfer-Encoding: gzip, CHUNKED", Ok(Chunked)),
             (
-                format!("{h}\r\nContent-Length: 5\r\nContent-Length: 5"),
-                Ok(Length(5)),
-            ),
-            (
-                format!("{h}\r\nContent-Length: 5, 6"),
-                Err(Invalid("conflicting Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: 5\r\nContent-Length: 6"),
-                Err(Invalid("conflicting Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length:"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: +5"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: -5"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: 1 0"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: 0x10"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: 5,"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: 99999999999999999999999"),
-                Err(Invalid("invalid Content-Length")),
-            ),
-            (
-                format!("{h}\r\nContent-Length: {}", MAX_BODY + 1),
-                Err(TooLarge),
-            ),
-            (format!("{h}\r\nTransfer-Encoding: chunked"), Ok(Chunked)),
-            (
-                format!("{h}\r\nTransfer-Encoding: gzip, CHUNKED"),
+                "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked",
                 Ok(Chunked),
             ),
+            ("Transfer-Encoding: chunked, gzip", unsupported),
+            ("Transfer-Encoding: chunked, chunked", unsupported),
+            ("Transfer-Encoding: xchunked", unsupported),
+            ("Transfer-Encoding:", unsupported),
             (
-                format!("{h}\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked"),
-                Ok(Chunked),
-            ),
-            (
-                format!("{h}\r\nTransfer-Encoding: chunked, gzip"),
-                Err(Invalid("unsupported Transfer-Encoding")),
-            ),
-            (
-                format!("{h}\r\nTransfer-Encoding: chunked, chunked"),
-                Err(Invalid("unsupported Transfer-Encoding")),
-            ),
-            (
-                format!("{h}\r\nTransfer-Encoding: xchunked"),
-                Err(Invalid("unsupported Transfer-Encoding")),
-            ),
-            (
-                format!("{h}\r\nTransfer-Encoding:"),
-                Err(Invalid("unsupported Transfer-Encoding")),
-            ),
-            (
-                format!("{h}\r\nTransfer-Encoding: chunked\r\nContent-Length: 3"),
+                "Transfer-Encoding: chunked\r\nContent-Length: 3",
                 Err(Invalid("Transfer-Encoding with Content-Length")),
             ),
-            (
-                "POST / HTTP/1.0\r\nTransfer-Encoding: chunked".to_string(),
-                Err(Invalid("Transfer-Encoding in HTTP/1.0")),
-            ),
         ];
-        for (head, want) in cases {
-            assert_eq!(framing_of(&head), want, "{head:?}");
+        for (fields, want) in cases {
+            let head = format!("POST / HTTP/1.1\r\nHost: a\r\n{fields}");
+            let head = head.trim_end_matches("\r\n");
+            assert_eq!(framing_of(head), want, "{head:?}");
         }
+        assert_eq!(
+            framing_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked"),
+            Err(Invalid("Transfer-Encoding in HTTP/1.0"))
+        );
     }
 
     /// Feeds `input` one byte at a time and all at once; both must agree.
@@ -457,12 +415,8 @@ mod tests {
             b"a\r\n\r\n\r\n\r\n\r\n\r\n\r\n0\r\n\r\n",
         ];
         for input in cases {
-            assert_eq!(
-                decode(input),
-                Ok(input.len()),
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            let text = String::from_utf8_lossy(input);
+            assert_eq!(decode(input), Ok(input.len()), "{text:?}");
         }
     }
 
@@ -476,26 +430,26 @@ mod tests {
     #[test]
     fn chunked_invalid() {
         use BodyError::*;
+        let no_size = Invalid("chunk size missing");
+        let bad_size = Invalid("invalid chunk size");
+        let space = Invalid("whitespace after chunk size");
+        let too_long = Invalid("chunk data longer than its size");
+        let overflow = Invalid("chunk size overflows");
+        let trailer_cr = Invalid("CR without LF in trailers");
         let cases: &[(&[u8], BodyError)] = &[
-            (b"\r\n", Invalid("chunk size missing")),
-            (b"g\r\n", Invalid("chunk size missing")),
-            (b"-1\r\n", Invalid("chunk size missing")),
-            (b"0x5\r\n", Invalid("invalid chunk size")),
-            (b"5\nhello\r\n", Invalid("invalid chunk size")),
-            (b"5 \r\nhello\r\n", Invalid("whitespace after chunk size")),
-            (b"5 x\r\nhello\r\n", Invalid("whitespace after chunk size")),
+            (b"\r\n", no_size),
+            (b"g\r\n", no_size),
+            (b"-1\r\n", no_size),
+            (b"0x5\r\n", bad_size),
+            (b"5\nhello\r\n", bad_size),
+            (b"5 \r\nhello\r\n", space),
+            (b"5 x\r\nhello\r\n", space),
             (b"5\r\rhello", Invalid("CR without LF in chunk size line")),
-            (
-                b"5\r\nhelloX\r\n",
-                Invalid("chunk data longer than its size"),
-            ),
-            (
-                b"5\r\nhello\n0\r\n\r\n",
-                Invalid("chunk data longer than its size"),
-            ),
+            (b"5\r\nhelloX\r\n", too_long),
+            (b"5\r\nhello\n0\r\n\r\n", too_long),
             (b"5\r\nhello\rX", Invalid("CR without LF after chunk data")),
-            (b"10000000000000000\r\n", Invalid("chunk size overflows")),
-            (b"ffffffffffffffff0\r\n", Invalid("chunk size overflows")),
+            (b"10000000000000000\r\n", overflow),
+            (b"ffffffffffffffff0\r\n", overflow),
             (b"100001\r\n", TooLarge),
             (
                 b"1;a\x00b\r\n",
@@ -505,20 +459,13 @@ mod tests {
                 b"0\r\nX: a\x01\r\n\r\n",
                 Invalid("control character in trailer"),
             ),
-            (
-                b"0\r\nX: a\rb\r\n\r\n",
-                Invalid("CR without LF in trailers"),
-            ),
-            (b"0\r\n\rX", Invalid("CR without LF in trailers")),
+            (b"0\r\nX: a\rb\r\n\r\n", trailer_cr),
+            (b"0\r\n\rX", trailer_cr),
         ];
         for (input, want) in cases {
             let mut d = ChunkedDecoder::new();
-            assert_eq!(
-                d.feed(input).err(),
-                Some(*want),
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
+            let text = String::from_utf8_lossy(input);
+            assert_eq!(d.feed(input).err(), Some(*want), "{text:?}");
         }
     }
 
