@@ -282,11 +282,16 @@ mod tests {
     use std::time::Duration;
 
     fn entry(name: &str, is_dir: bool, size: u64) -> Entry {
+        entry_at(name, is_dir, size, 1_700_000_000)
+    }
+
+    /// An entry modified `secs` after the epoch.
+    fn entry_at(name: &str, is_dir: bool, size: u64, secs: u64) -> Entry {
         Entry {
             name: name.to_string(),
             is_dir,
             size,
-            modified: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+            modified: Some(UNIX_EPOCH + Duration::from_secs(secs)),
         }
     }
 
@@ -362,38 +367,12 @@ mod tests {
     }
 
     fn sample() -> Vec<Entry> {
-        let at = |secs| Some(UNIX_EPOCH + Duration::from_secs(secs));
         vec![
-            Entry {
-                name: "b.txt".into(),
-                is_dir: false,
-                size: 300,
-                modified: at(2),
-            },
-            Entry {
-                name: "z".into(),
-                is_dir: true,
-                size: 0,
-                modified: at(1),
-            },
-            Entry {
-                name: "a.txt".into(),
-                is_dir: false,
-                size: 100,
-                modified: at(3),
-            },
-            Entry {
-                name: "c".into(),
-                is_dir: true,
-                size: 0,
-                modified: at(5),
-            },
-            Entry {
-                name: "d.txt".into(),
-                is_dir: false,
-                size: 200,
-                modified: at(1),
-            },
+            entry_at("b.txt", false, 300, 2),
+            entry_at("z", true, 0, 1),
+            entry_at("a.txt", false, 100, 3),
+            entry_at("c", true, 0, 5),
+            entry_at("d.txt", false, 200, 1),
         ]
     }
 
