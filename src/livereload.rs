@@ -56,11 +56,12 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const GONE_CHECK: Duration = Duration::from_secs(1);
 
 /// What the pages should do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Change {
     /// Only stylesheets changed: swap them in place.
     Css,
     /// Anything else: reload the page.
+    #[default]
     Reload,
 }
 
@@ -91,16 +92,17 @@ struct State {
     rebaseline: Option<u64>,
     /// Whether a path has been forgotten for `MAX_WATCHED`.
     limit_reached: bool,
+    /// The latest change, numbered, for every stream to wait on.
+    latest: (u64, Change),
 }
 
-/// The watched paths, and the latest change, numbered, for every stream to
-/// wait on.
+/// The watched paths and the latest change.
 #[derive(Debug)]
 pub struct Watcher {
     state: Mutex<State>,
     /// The watcher thread sleeps on it while no page listens.
     listening: Condvar,
-    latest: Mutex<(u64, Change)>,
+    /// Streams wait on it for the next change.
     changed: Condvar,
 }
 
@@ -126,7 +128,6 @@ impl Watcher {
         Watcher {
             state: Mutex::new(State::default()),
             listening: Condvar::new(),
-            latest: Mutex::new((0, Change::Reload)),
             changed: Condvar::new(),
         }
     }
@@ -176,18 +177,18 @@ impl Watcher {
         // the end of the stream means it has gone. The read must not wait.
         out.socket()
             .set_read_timeout(Some(Duration::from_millis(1)))?;
-        let mut seen = lock(&self.latest).0;
+        let mut seen = lock(&self.state).latest.0;
         let mut last_write = Instant::now();
         loop {
             let event = {
-                let latest = lock(&self.latest);
-                let (latest, _) = self
+                let state = lock(&self.state);
+                let (state, _) = self
                     .changed
-                    .wait_timeout_while(latest, GONE_CHECK, |latest| latest.0 == seen)
+                    .wait_timeout_while(state, GONE_CHECK, |state| state.latest.0 == seen)
                     .unwrap_or_else(|p| p.into_inner());
-                (latest.0 != seen).then(|| {
-                    seen = latest.0;
-                    latest.1
+                (state.latest.0 != seen).then(|| {
+                    seen = state.latest.0;
+                    state.latest.1
                 })
             };
             let text: &[u8] = match event {
@@ -236,8 +237,8 @@ impl Watcher {
                 settled[0].0.display(),
                 settled.len()
             );
-            let mut latest = lock(&self.latest);
-            *latest = (latest.0 + 1, change);
+            let mut state = lock(&self.state);
+            state.latest = (state.latest.0 + 1, change);
             self.changed.notify_all();
         }
     }
@@ -479,36 +480,24 @@ fn rfind_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
 
     #[test]
     fn injection_points() {
-        let cases: &[(&str, &str)] = &[
-            (
-                "<html><body><p>x</p></body></html>",
-                "<html><body><p>x</p>{S}</body></html>",
-            ),
-            (
-                "<HTML><BODY>x</BODY></HTML>",
-                "<HTML><BODY>x{S}</BODY></HTML>",
-            ),
-            (
-                "<p>a</body> in text</p></body>",
-                "<p>a</body> in text</p>{S}</body>",
-            ),
-            (
-                "<html><p>no body</p></html>\n",
-                "<html><p>no body</p>{S}</html>\n",
-            ),
-            ("<p>fragment</p>", "<p>fragment</p>{S}"),
-            ("", "{S}"),
+        // Each page with `|` where the script goes.
+        let cases = [
+            "<html><body><p>x</p>|</body></html>",
+            "<HTML><BODY>x|</BODY></HTML>",
+            "<p>a</body> in text</p>|</body>",
+            "<html><p>no body</p>|</html>\n",
+            "<p>fragment</p>|",
+            "|",
         ];
-        for (html, want) in cases {
-            let want = want.replace("{S}", SCRIPT);
-            assert_eq!(
-                String::from_utf8(inject(html.as_bytes())).unwrap(),
-                want,
-                "{html}"
-            );
+        for case in cases {
+            let html = case.replace('|', "");
+            let injected = String::from_utf8(inject(html.as_bytes())).unwrap();
+            assert_eq!(injected, case.replace('|', SCRIPT), "{html}");
         }
     }
 
@@ -568,14 +557,9 @@ mod tests {
     }
 
     /// A probe that answers from `script`, one stamp per call, and counts.
-    fn scripted(
-        script: &[Stamp],
-    ) -> (
-        impl FnMut(&Path) -> Stamp,
-        std::rc::Rc<std::cell::Cell<usize>>,
-    ) {
-        let calls = std::rc::Rc::new(std::cell::Cell::new(0));
-        let counter = std::rc::Rc::clone(&calls);
+    fn scripted(script: &[Stamp]) -> (impl FnMut(&Path) -> Stamp, Rc<Cell<usize>>) {
+        let calls = Rc::new(Cell::new(0));
+        let counter = Rc::clone(&calls);
         let script = script.to_vec();
         let probe = move |_: &Path| {
             let n = counter.get();
@@ -605,15 +589,8 @@ mod tests {
         assert_eq!(settle(changed(None), probe), changed(None));
         assert_eq!(calls.get(), MISSING_STEPS as usize);
         // Never steady: reported as it is after the last step.
-        let (probe, calls) = scripted(&[
-            Some(1),
-            Some(2),
-            Some(3),
-            Some(4),
-            Some(5),
-            Some(6),
-            Some(7),
-        ]);
+        let script: Vec<Stamp> = (1..=7).map(Some).collect();
+        let (probe, calls) = scripted(&script);
         assert_eq!(settle(changed(Some(0)), probe), changed(Some(6)));
         assert_eq!(calls.get(), MAX_STEPS as usize);
     }
