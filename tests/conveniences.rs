@@ -6,6 +6,7 @@
 mod common;
 
 use std::net::TcpListener;
+use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{Response, Server, TIMEOUT, TempDir, next_event, subscribe};
@@ -487,8 +488,19 @@ fn get_with_host(server: &Server, host: &str) -> Response {
 
 #[test]
 fn without_port_a_busy_8080_moves_to_the_next_free_port() {
-    // Hold 8080 (or find it already held by something else).
-    let holder = TcpListener::bind("127.0.0.1:8080");
+    // Hold 8080 for the whole test. Another copy of this suite running on
+    // the same machine may hold it for a moment and then let it go, which
+    // would free it under our server: so wait for it (bounded), and only a
+    // holder that keeps it past the deadline (a server the user runs) is
+    // trusted to keep it busy instead.
+    let deadline = Instant::now() + TIMEOUT;
+    let holder = loop {
+        match TcpListener::bind("127.0.0.1:8080") {
+            Ok(holder) => break Some(holder),
+            Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            Err(_) => break None,
+        }
+    };
     let dir = TempDir::new("port-fallback");
     dir.write("a.txt", "moved");
     let mut command = std::process::Command::new(common::BIN);
