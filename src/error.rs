@@ -202,28 +202,12 @@ mod tests {
 
     #[test]
     fn parse_and_body_errors_map() {
-        assert_eq!(
-            HttpError::from(ParseError::TargetTooLong).status().code(),
-            414
-        );
-        assert_eq!(
-            HttpError::from(ParseError::TooManyHeaders).status().code(),
-            431
-        );
-        assert_eq!(
-            HttpError::from(ParseError::VersionNotSupported)
-                .status()
-                .code(),
-            505
-        );
-        assert_eq!(
-            HttpError::from(ParseError::Malformed("x")).status().code(),
-            400
-        );
-        assert_eq!(HttpError::from(BodyError::TooLarge).status().code(), 413);
-        assert_eq!(
-            HttpError::from(BodyError::Invalid("x")).status().code(),
-            400
-        );
+        let code = |error: HttpError| error.status().code();
+        assert_eq!(code(ParseError::TargetTooLong.into()), 414);
+        assert_eq!(code(ParseError::TooManyHeaders.into()), 431);
+        assert_eq!(code(ParseError::VersionNotSupported.into()), 505);
+        assert_eq!(code(ParseError::Malformed("x").into()), 400);
+        assert_eq!(code(BodyError::TooLarge.into()), 413);
+        assert_eq!(code(BodyError::Invalid("x").into()), 400);
     }
 }

@@ -229,25 +229,18 @@ mod tests {
     #[test]
     fn parse_table() {
         use Ranges::*;
+        let all = || Satisfiable(vec![r(0, 100)]);
         let cases: Vec<(&str, u64, Ranges)> = vec![
             ("bytes=0-1", 100, Satisfiable(vec![r(0, 2)])),
             ("bytes=0-0", 100, Satisfiable(vec![r(0, 1)])),
             ("BYTES=10-19", 100, Satisfiable(vec![r(10, 10)])),
             ("bytes=90-", 100, Satisfiable(vec![r(90, 10)])),
             ("bytes=-10", 100, Satisfiable(vec![r(90, 10)])),
-            ("bytes=-500", 100, Satisfiable(vec![r(0, 100)])),
+            ("bytes=-500", 100, all()),
             ("bytes=50-500", 100, Satisfiable(vec![r(50, 50)])),
             ("bytes=99-99", 100, Satisfiable(vec![r(99, 1)])),
-            (
-                "bytes=0-99999999999999999999999",
-                100,
-                Satisfiable(vec![r(0, 100)]),
-            ),
-            (
-                "bytes=-99999999999999999999999",
-                100,
-                Satisfiable(vec![r(0, 100)]),
-            ),
+            ("bytes=0-99999999999999999999999", 100, all()),
+            ("bytes=-99999999999999999999999", 100, all()),
             ("bytes=0-1,4-5", 100, Satisfiable(vec![r(0, 2), r(4, 2)])),
             ("bytes=0-1, 4-5", 100, Satisfiable(vec![r(0, 2), r(4, 2)])),
             ("bytes=0-1,,2-3", 100, Satisfiable(vec![r(0, 4)])),
