@@ -315,9 +315,20 @@ mod tests {
         Cli::try_parse_from(std::iter::once("tinyhttpd").chain(args.iter().copied()))
     }
 
+    /// The configuration from arguments that clap accepts.
+    fn config(args: &[&str]) -> Result<Config, String> {
+        cli(args).unwrap().into_config()
+    }
+
+    /// `config` of arguments split at spaces.
+    fn config_of(args: &str) -> Config {
+        let args: Vec<&str> = args.split_whitespace().collect();
+        config(&args).unwrap()
+    }
+
     #[test]
     fn defaults() {
-        let config = cli(&[]).unwrap().into_config().unwrap();
+        let config = config(&[]).unwrap();
         assert_eq!(config.addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.index, "index.html");
         assert!(config.listing && !config.hidden && config.access_log);
@@ -331,35 +342,19 @@ mod tests {
 
     #[test]
     fn cache_control() {
-        let config = cli(&["--cache-control", "public, max-age=60"])
-            .unwrap()
-            .into_config()
-            .unwrap();
-        assert_eq!(config.cache_control, "public, max-age=60");
+        let value = "public, max-age=60";
+        assert_eq!(
+            config(&["--cache-control", value]).unwrap().cache_control,
+            value
+        );
         for bad in ["", " ", "no-cache\r\nX-Injected: 1", "a\u{0}b", "caf\u{e9}"] {
-            assert!(
-                cli(&["--cache-control", bad])
-                    .unwrap()
-                    .into_config()
-                    .is_err(),
-                "{bad:?}"
-            );
+            assert!(config(&["--cache-control", bad]).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn timeouts() {
-        let config = cli(&[
-            "--idle-timeout",
-            "0.25",
-            "--head-timeout",
-            "2",
-            "--send-timeout",
-            "1.5",
-        ])
-        .unwrap()
-        .into_config()
-        .unwrap();
+        let config = config_of("--idle-timeout 0.25 --head-timeout 2 --send-timeout 1.5");
         assert_eq!(config.timeouts.idle, Duration::from_millis(250));
         assert_eq!(config.timeouts.head, Duration::from_secs(2));
         assert_eq!(config.timeouts.send, Duration::from_millis(1500));
@@ -370,18 +365,7 @@ mod tests {
 
     #[test]
     fn ipv6_and_flags() {
-        let config = cli(&[
-            "--bind",
-            "::1",
-            "--port",
-            "0",
-            "--no-listing",
-            "--hidden",
-            "-q",
-        ])
-        .unwrap()
-        .into_config()
-        .unwrap();
+        let config = config_of("--bind ::1 --port 0 --no-listing --hidden -q");
         assert_eq!(config.addr, "[::1]:0".parse().unwrap());
         assert!(!config.listing && config.hidden && !config.access_log);
     }
@@ -392,23 +376,16 @@ mod tests {
         assert!(cli(&["--port", "-1"]).is_err());
         assert!(cli(&["--bind", "localhost"]).is_err());
         assert!(cli(&["--max-connections", "0"]).is_err());
-        let missing = cli(&["--root", "/definitely/not/here"])
-            .unwrap()
-            .into_config();
         assert_eq!(
-            missing.unwrap_err(),
+            config(&["--root", "/definitely/not/here"]).unwrap_err(),
             "cannot serve '/definitely/not/here': No such file or directory"
         );
-        let file = cli(&["--root", "Cargo.toml"]).unwrap().into_config();
         assert_eq!(
-            file.unwrap_err(),
+            config(&["--root", "Cargo.toml"]).unwrap_err(),
             "cannot serve 'Cargo.toml': not a directory"
         );
         for bad in ["../x.html", "a/b.html", "..", ".", ""] {
-            assert!(
-                cli(&["--index", bad]).unwrap().into_config().is_err(),
-                "{bad}"
-            );
+            assert!(config(&["--index", bad]).is_err(), "{bad}");
         }
     }
 }
