@@ -326,7 +326,7 @@ pub use imp::defer_accept;
 mod tests {
     use super::*;
     use std::fs::File;
-    use std::io::{self, Read};
+    use std::io;
     use std::path::{Path, PathBuf};
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -346,25 +346,11 @@ mod tests {
         std::os::unix::fs::symlink("../../outside.txt", dir.join("root/sub/out")).unwrap();
         let root = File::open(dir.join("root")).unwrap();
 
-        let mut contents = String::new();
-        open_beneath(&root, Path::new("sub/a.txt"))
-            .unwrap()
-            .read_to_string(&mut contents)
-            .unwrap();
-        assert_eq!(contents, "a");
-        assert!(
-            open_beneath(&root, Path::new("."))
-                .unwrap()
-                .metadata()
-                .unwrap()
-                .is_dir()
-        );
-        assert_eq!(
-            open_beneath(&root, Path::new("sub/missing"))
-                .unwrap_err()
-                .kind(),
-            io::ErrorKind::NotFound
-        );
+        let open = |path: &str| open_beneath(&root, Path::new(path));
+        assert_eq!(io::read_to_string(open("sub/a.txt").unwrap()).unwrap(), "a");
+        assert!(open(".").unwrap().metadata().unwrap().is_dir());
+        let missing = open("sub/missing").unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
         // Symlinks, even ones that stay inside, and any way out are refused.
         for refused in [
             "sub/link",
@@ -372,7 +358,7 @@ mod tests {
             "../outside.txt",
             "sub/../../outside.txt",
         ] {
-            let err = open_beneath(&root, Path::new(refused)).unwrap_err();
+            let err = open(refused).unwrap_err();
             assert!(
                 !matches!(
                     err.kind(),
@@ -402,11 +388,7 @@ mod tests {
             std::fs::create_dir_all(dir.join("root").join(relative.parent().unwrap())).unwrap();
             std::fs::write(dir.join("root").join(&relative), len.to_string()).unwrap();
             let root = File::open(dir.join("root")).unwrap();
-            let mut contents = String::new();
-            open_beneath(&root, &relative)
-                .unwrap()
-                .read_to_string(&mut contents)
-                .unwrap();
+            let contents = io::read_to_string(open_beneath(&root, &relative).unwrap()).unwrap();
             assert_eq!(contents, len.to_string());
         }
         let root = File::open(dir.join("root")).unwrap();
