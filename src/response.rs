@@ -363,16 +363,13 @@ mod tests {
 
     #[test]
     fn http_dates_never_panic() {
-        assert_eq!(
-            http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)).as_deref(),
-            Some("Sun, 06 Nov 1994 08:49:37 GMT")
-        );
+        let at = |secs| http_date(UNIX_EPOCH + Duration::from_secs(secs));
+        let nov_1994 = Some("Sun, 06 Nov 1994 08:49:37 GMT".to_string());
+        assert_eq!(at(784_111_777), nov_1994);
         assert_eq!(http_date(UNIX_EPOCH - Duration::from_secs(1)), None);
-        assert_eq!(
-            http_date(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
-            None
-        );
-        assert!(http_date(UNIX_EPOCH + Duration::from_secs(253_402_300_799)).is_some());
+        // The last second of the year 9999, and the first after it.
+        assert!(at(253_402_300_799).is_some());
+        assert_eq!(at(253_402_300_800), None);
     }
 
     #[test]
