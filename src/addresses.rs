@@ -5,19 +5,47 @@
 //! std has no way to list interface addresses, so on Linux they are read
 //! from /proc: IPv4 from the routing trie (`/proc/net/fib_trie`, the local
 //! host routes), IPv6 from `/proc/net/if_inet6` (global scope only). The
-//! parsers are pure and tested on sample text; elsewhere the list is empty.
+//! parsers are pure and tested on sample text. Where there is no /proc
+//! (macOS, Windows), the address a socket would send from towards the
+//! internet is the one given: a UDP socket "connected" to a documentation
+//! address sends nothing but learns its route.
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 
 /// The non-loopback addresses of this machine, IPv4 first, without
 /// duplicates.
 pub fn local() -> Vec<IpAddr> {
-    let v4 = std::fs::read_to_string("/proc/net/fib_trie").unwrap_or_default();
-    let v6 = std::fs::read_to_string("/proc/net/if_inet6").unwrap_or_default();
-    let mut all: Vec<IpAddr> = parse_fib_trie(&v4).into_iter().map(IpAddr::V4).collect();
-    all.extend(parse_if_inet6(&v6).into_iter().map(IpAddr::V6));
+    let v4 = std::fs::read_to_string("/proc/net/fib_trie");
+    let v6 = std::fs::read_to_string("/proc/net/if_inet6");
+    if v4.is_err() && v6.is_err() {
+        return routed();
+    }
+    let mut all: Vec<IpAddr> = parse_fib_trie(&v4.unwrap_or_default())
+        .into_iter()
+        .map(IpAddr::V4)
+        .collect();
+    all.extend(
+        parse_if_inet6(&v6.unwrap_or_default())
+            .into_iter()
+            .map(IpAddr::V6),
+    );
     all
+}
+
+/// The addresses this machine would send from towards the internet, IPv4
+/// and IPv6 (RFC 5737 and RFC 3849 documentation addresses: no packet is
+/// sent, connecting a UDP socket only picks its route).
+fn routed() -> Vec<IpAddr> {
+    [("0.0.0.0:0", "192.0.2.1:9"), ("[::]:0", "[2001:db8::1]:9")]
+        .into_iter()
+        .filter_map(|(bind, towards)| {
+            let socket = UdpSocket::bind(bind).ok()?;
+            socket.connect(towards).ok()?;
+            let ip = socket.local_addr().ok()?.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+        })
+        .collect()
 }
 
 /// In the trie, a local address is a `|-- a.b.c.d` line followed by a

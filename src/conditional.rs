@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::request::Request;
 use crate::syntax;
+use crate::sys;
 
 /// The validators of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,21 +26,21 @@ pub struct Validators {
 impl Validators {
     pub fn of(metadata: &Metadata) -> Validators {
         use std::fmt::Write;
-        use std::os::unix::fs::MetadataExt;
+        let [device, file] = sys::file_identity(metadata);
+        let modified = metadata.modified().ok();
+        let (secs, nanos) = modified
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()));
         // Room for the longest tag and a suffix, so it is allocated once.
         let mut etag = String::with_capacity(96);
         let _ = write!(
             etag,
-            "\"{:x}-{:x}-{:x}-{:x}.{:x}\"",
-            metadata.dev(),
-            metadata.ino(),
-            metadata.len(),
-            metadata.mtime(),
-            metadata.mtime_nsec()
+            "\"{device:x}-{file:x}-{:x}-{secs:x}.{nanos:x}\"",
+            metadata.len()
         );
         Validators {
             etag,
-            last_modified: metadata.modified().ok(),
+            last_modified: modified,
         }
     }
 

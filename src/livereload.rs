@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::response::Stream;
 use crate::sender::Sender;
+use crate::sys;
 
 /// Where pages listen for changes; under a dot-folder, so it can never shadow
 /// a served file.
@@ -430,14 +431,11 @@ fn stamp(path: &Path) -> Stamp {
 /// A file's identity, size and modification time, hashed: a write in place
 /// changes the time, a rename over it the identity.
 fn file_stamp(metadata: &Metadata) -> u64 {
-    use std::os::unix::fs::MetadataExt;
     let mut hasher = DefaultHasher::new();
     (
-        metadata.dev(),
-        metadata.ino(),
+        sys::file_identity(metadata),
         metadata.len(),
-        metadata.mtime(),
-        metadata.mtime_nsec(),
+        metadata.modified().ok(),
     )
         .hash(&mut hasher);
     hasher.finish()

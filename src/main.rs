@@ -171,11 +171,7 @@ fn bind(config: &Config) -> Result<TcpListener, String> {
 /// Opens `url` with the desktop's opener, without waiting for it (a thread
 /// reaps it when it exits).
 fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
+    let opener = sys::OPENER;
     let spawned = std::process::Command::new(opener)
         .arg(url)
         .stdin(std::process::Stdio::null())

@@ -18,12 +18,13 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::OwnedFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
+
+use crate::sys;
 
 /// How long a thread waits in `accept` for a connection before it exits
 /// (if another is waiting).
@@ -66,7 +67,7 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
         idle_lifetime: Duration,
         serve: F,
     ) -> Arc<Self> {
-        if let Err(e) = set_accept_timeout(&listener, idle_lifetime) {
+        if let Err(e) = sys::set_accept_timeout(&listener, idle_lifetime) {
             log::debug!("idle threads will not exit: cannot time out accept: {e}");
         }
         Arc::new(Pool {
@@ -152,15 +153,6 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
             }
         }
     }
-}
-
-/// Bounds how long `accept` blocks. Linux applies a socket's receive timeout
-/// (SO_RCVTIMEO) to `accept(2)`; std sets that option only through a
-/// `TcpStream`, so it is set through a stream made from a duplicate of the
-/// listener's descriptor, which shares the socket and its options.
-fn set_accept_timeout(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
-    let duplicate = OwnedFd::from(listener.try_clone()?);
-    TcpStream::from(duplicate).set_read_timeout(Some(timeout))
 }
 
 #[cfg(test)]

@@ -185,13 +185,9 @@ pub fn resolve(target: &Target<'_>, root: &ServedRoot<'_>) -> Result<Resolved, H
             return Ok(Resolved::Redirect { location });
         }
         if let Ok(index) = open_inside(opened.path.join(root.index), root)
-            && index.metadata.is_file()
+            && let Some(file) = index.into_file()
         {
-            return Ok(Resolved::File {
-                file: index.file,
-                metadata: index.metadata,
-                path: index.path,
-            });
+            return Ok(file);
         }
         let mut url_path = String::from("/");
         for segment in segments {
@@ -203,26 +199,37 @@ pub fn resolve(target: &Target<'_>, root: &ServedRoot<'_>) -> Result<Resolved, H
             url_path,
         });
     }
-    if !opened.metadata.is_file() {
-        // A FIFO, socket or device: reading it could block a thread forever.
-        return Err(HttpError::Forbidden("not a regular file"));
-    }
-    if decoded.ends_with('/') {
+    if decoded.ends_with('/') && opened.metadata.is_file() {
         return Err(HttpError::NotFound("file named with a trailing slash"));
     }
-    Ok(Resolved::File {
-        file: opened.file,
-        metadata: opened.metadata,
-        path: opened.path,
-    })
+    // A FIFO, socket or device: reading it could block a thread forever.
+    opened
+        .into_file()
+        .ok_or(HttpError::Forbidden("not a regular file"))
 }
 
 /// A file or folder opened inside the root.
 struct Opened {
-    file: File,
+    /// The open file; a folder found the slow way is not opened (Windows
+    /// cannot open one as a `File`), as it is read by its path.
+    file: Option<File>,
     metadata: Metadata,
     /// Its path under the root, with symlinks resolved.
     path: PathBuf,
+}
+
+impl Opened {
+    /// A regular file to serve, if that is what this is.
+    fn into_file(self) -> Option<Resolved> {
+        match self.file {
+            Some(file) if self.metadata.is_file() => Some(Resolved::File {
+                file,
+                metadata: self.metadata,
+                path: self.path,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Opens `path`, the root followed by plain segments.
@@ -246,7 +253,7 @@ fn open_inside(path: PathBuf, root: &ServedRoot<'_>) -> Result<Opened, HttpError
             Ok(file) => {
                 let metadata = file.metadata()?;
                 return Ok(Opened {
-                    file,
+                    file: Some(file),
                     metadata,
                     path,
                 });
@@ -267,13 +274,20 @@ fn open_inside(path: PathBuf, root: &ServedRoot<'_>) -> Result<Opened, HttpError
     }
     let real = canonical_inside(&path, root)?;
     let metadata = fs::metadata(&real)?;
-    if !metadata.is_file() && !metadata.is_dir() {
+    if metadata.is_dir() {
+        return Ok(Opened {
+            file: None,
+            metadata,
+            path: real,
+        });
+    }
+    if !metadata.is_file() {
         return Err(HttpError::Forbidden("not a regular file"));
     }
     let file = File::open(&real)?;
     let metadata = file.metadata()?;
     Ok(Opened {
-        file,
+        file: Some(file),
         metadata,
         path: real,
     })
@@ -282,11 +296,10 @@ fn open_inside(path: PathBuf, root: &ServedRoot<'_>) -> Result<Opened, HttpError
 /// The variant `path` + `suffix` (`app.js.br` for `app.js`) under the same
 /// rules as any file: inside the root, a regular file.
 pub fn open_sibling(path: &Path, suffix: &str, root: &ServedRoot<'_>) -> Option<(File, Metadata)> {
-    let opened = open_inside(sibling(path, suffix), root).ok()?;
-    opened
-        .metadata
-        .is_file()
-        .then_some((opened.file, opened.metadata))
+    match open_inside(sibling(path, suffix), root).ok()?.into_file()? {
+        Resolved::File { file, metadata, .. } => Some((file, metadata)),
+        _ => None,
+    }
 }
 
 /// `path` with `suffix` appended to its file name: `app.js.br`.
@@ -367,6 +380,11 @@ fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + 
             }
             _ => {}
         }
+        if sys::ALIASED_NAMES
+            && let Some(alias) = aliased_name(segment)
+        {
+            return Err(HttpError::NotFound(alias));
+        }
         let mut components = Path::new(segment).components();
         match (components.next(), components.next()) {
             (Some(Component::Normal(_)), None) => {}
@@ -374,6 +392,46 @@ fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + 
         }
     }
     Ok(plain)
+}
+
+/// What Windows would read into `name` beyond the name itself, if anything:
+/// it drops trailing dots and spaces (`.env.` opens `.env`), reads `:` as a
+/// stream or drive (`a.txt::$DATA` is `a.txt`), opens a device for a
+/// reserved name whatever its extension (`con.txt` is the console), and
+/// finds a file by its 8.3 short name (`ENV~1` may be `.env`, past the
+/// dotfile rule). Such a name is refused as naming nothing, so no alias
+/// reaches a file the request did not name. Pure, so tested everywhere;
+/// applied where `sys::ALIASED_NAMES` says the file system does this.
+fn aliased_name(name: &str) -> Option<&'static str> {
+    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+    if name.ends_with(['.', ' ']) {
+        return Some("name ending in a dot or space");
+    }
+    if name.contains(':') {
+        return Some("stream or drive in a name");
+    }
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    // COM0 to COM9 and LPT0 to LPT9, and ¹²³ as digits (Microsoft's list
+    // of reserved names, "Naming Files, Paths, and Namespaces").
+    const PORT_NUMBERS: &[&str] = &[
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "¹", "²", "³",
+    ];
+    let port = |prefix: &str| {
+        stem.get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+            && stem.get(3..).is_some_and(|n| PORT_NUMBERS.contains(&n))
+    };
+    if DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || port("COM") || port("LPT") {
+        return Some("device name");
+    }
+    let bytes = name.as_bytes();
+    if bytes
+        .windows(2)
+        .any(|w| w[0] == b'~' && w[1].is_ascii_digit())
+    {
+        return Some("possible short (8.3) name");
+    }
+    None
 }
 
 /// Canonicalizes `path` and checks it is inside the root. A path that
@@ -404,7 +462,9 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<Entry>, HttpErr
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if !root.hidden && name.starts_with('.') {
+        if (!root.hidden && name.starts_with('.'))
+            || (sys::ALIASED_NAMES && aliased_name(&name).is_some())
+        {
             continue;
         }
         // The entry's own metadata comes from fstatat against the open
@@ -441,7 +501,18 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<Entry>, HttpErr
 pub mod tests {
     use super::*;
     use crate::response::Status;
-    use std::os::unix::fs::symlink;
+
+    /// A symbolic link to `target` (absolute), as the platform makes one.
+    fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+        #[cfg(unix)]
+        return std::os::unix::fs::symlink(target, link);
+        #[cfg(windows)]
+        return if target.as_ref().is_dir() {
+            std::os::windows::fs::symlink_dir(target, link)
+        } else {
+            std::os::windows::fs::symlink_file(target, link)
+        };
+    }
 
     #[test]
     fn target_forms() {
@@ -636,6 +707,45 @@ pub mod tests {
         // No ".env", no "escape" or "up" (outside); "to-hidden" is a link
         // inside the root.
         assert_eq!(names, ["dir", "file.txt", "inside", "site", "to-hidden"]);
+    }
+
+    #[test]
+    fn names_windows_would_alias() {
+        let aliased = [
+            ".env.",
+            "secret.txt ",
+            "a.txt::$DATA",
+            "a:b",
+            "C:",
+            "con",
+            "CON.txt",
+            "con .txt",
+            "nul.tar.gz",
+            "Aux",
+            "com1",
+            "LPT9.log",
+            "com¹",
+            "conin$",
+            "ENV~1",
+            "PROGRA~1",
+        ];
+        for name in aliased {
+            assert!(aliased_name(name).is_some(), "{name}");
+        }
+        let plain = [
+            "index.html",
+            ".env",
+            "console.log",
+            "com10",
+            "lpt",
+            "a~b",
+            "x~",
+            "nullable.js",
+            "auxiliary",
+        ];
+        for name in plain {
+            assert_eq!(aliased_name(name), None, "{name}");
+        }
     }
 
     #[test]

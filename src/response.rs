@@ -12,11 +12,11 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::range::Part;
 use crate::sender::{self, Sender};
+use crate::sys;
 
 /// The statuses this server sends, with their reason phrases in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,11 +281,12 @@ fn write_body(
         Body::File { file, offset, len } if send_body && *len <= INLINE_FILE => {
             let head_len = scratch.len();
             scratch.resize(head_len + *len as usize, 0);
-            file.read_exact_at(&mut scratch[head_len..], *offset)
-                .map_err(|e| match e.kind() {
+            sys::read_exact_at(file, &mut scratch[head_len..], *offset).map_err(|e| {
+                match e.kind() {
                     io::ErrorKind::UnexpectedEof => sender::file_ended(),
                     _ => e,
-                })?;
+                }
+            })?;
             out.write_all(scratch, false)
         }
         Body::File { file, offset, len } if send_body => {

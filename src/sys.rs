@@ -1,5 +1,8 @@
-//! The system calls std does not expose, and the only module allowed `unsafe`.
+//! Everything that differs between platforms, and the only module allowed
+//! `unsafe`: the rest of the server does not know which system it runs on.
 //!
+//! Linux's fast paths, on 64-bit Linux on the architectures below,
+//! whose constants they use:
 //! - `send_file_once` copies a range of a file to a socket inside the kernel
 //!   with `sendfile(2)`: `std::io::copy` from a `File` to a `TcpStream` moves
 //!   8 KiB at a time through user space instead.
@@ -17,19 +20,28 @@
 //! - `defer_accept` sets `TCP_DEFER_ACCEPT` on the listener, so a connection
 //!   is handed to `accept` once its first bytes have arrived.
 //!
-//! These exist on 64-bit Linux on the architectures below, whose constants
-//! they use; elsewhere a portable fallback does the same work more slowly or
-//! says `Unsupported`. Every `unsafe` block says why it is sound; `main.rs`
-//! allows unsafe code for this module alone.
+//! Elsewhere (macOS, Windows, other systems, and a Linux build
+//! with `RUSTFLAGS='--cfg portable'`, which is how the portable path is
+//! tested on Linux) each does the same work more slowly through std, or says
+//! `Unsupported` and the caller does without. What Unix and Windows each
+//! offer through std (`unix`, `windows`): a file's identity for validators,
+//! reading at an offset, the accept timeout, the desktop's opener, and which
+//! file names the file system aliases. Every `unsafe` block says why it is
+//! sound; `main.rs` allows unsafe code for this module alone.
+
+use std::fs::File;
+use std::io;
 
 #[cfg(all(
     target_os = "linux",
+    not(portable),
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
         target_arch = "riscv64"
     )
 ))]
+/// Linux's fast paths.
 mod imp {
     use std::fs::File;
     use std::io;
@@ -225,18 +237,22 @@ mod imp {
 
 #[cfg(not(all(
     target_os = "linux",
+    not(portable),
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
         target_arch = "riscv64"
     )
 )))]
+/// The portable fallbacks.
 mod imp {
     use std::fs::File;
-    use std::io::{self, Read, Seek, SeekFrom, Write};
+    use std::io::{self, Write};
     use std::net::{TcpListener, TcpStream};
     use std::path::Path;
 
+    /// Reads up to 64 KiB at `offset` and writes what the socket takes; the
+    /// rest is read again by the next call.
     pub fn send_file_once(
         socket: &TcpStream,
         file: &File,
@@ -244,9 +260,7 @@ mod imp {
         len: u64,
     ) -> io::Result<usize> {
         let mut chunk = vec![0; len.min(64 * 1024) as usize];
-        let mut file = file;
-        file.seek(SeekFrom::Start(offset))?;
-        let read = file.read(&mut chunk)?;
+        let read = super::read_at(file, &mut chunk, offset)?;
         if read == 0 {
             return Ok(0);
         }
@@ -267,7 +281,7 @@ mod imp {
     pub fn open_beneath(_dir: &File, _relative: &Path) -> io::Result<File> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            "openat2 is Linux-only",
+            "openat2 is Linux's",
         ))
     }
 
@@ -285,6 +299,114 @@ mod imp {
         ))
     }
 }
+
+#[cfg(unix)]
+mod unix {
+    use std::fs::{File, Metadata};
+    use std::io;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::OwnedFd;
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    use std::time::Duration;
+
+    pub fn file_identity(metadata: &Metadata) -> [u64; 2] {
+        [metadata.dev(), metadata.ino()]
+    }
+
+    pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        file.read_at(buf, offset)
+    }
+
+    pub fn set_accept_timeout(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
+        // std sets SO_RCVTIMEO only through a `TcpStream`: one made from a
+        // duplicate of the listener's descriptor shares its socket.
+        let duplicate = OwnedFd::from(listener.try_clone()?);
+        TcpStream::from(duplicate).set_read_timeout(Some(timeout))
+    }
+
+    pub const OPENER: &str = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+
+    pub const ALIASED_NAMES: bool = false;
+}
+
+#[cfg(windows)]
+mod windows {
+    use std::fs::{File, Metadata};
+    use std::io;
+    use std::net::TcpListener;
+    use std::os::windows::fs::FileExt;
+    use std::time::Duration;
+
+    /// The volume serial number and file index would identify the file, but
+    /// std offers them only on nightly: its size and last-write time (to
+    /// 100 ns) stand in, in the validators beside this.
+    pub fn file_identity(_metadata: &Metadata) -> [u64; 2] {
+        [0, 0]
+    }
+
+    pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        // Moves the handle's position too, which nothing here relies on:
+        // every read of a served file names its offset.
+        file.seek_read(buf, offset)
+    }
+
+    pub fn set_accept_timeout(_listener: &TcpListener, _timeout: Duration) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Windows' accept ignores a socket's receive timeout",
+        ))
+    }
+
+    pub const OPENER: &str = "explorer";
+
+    pub const ALIASED_NAMES: bool = true;
+}
+
+#[cfg(unix)]
+use unix as os;
+#[cfg(windows)]
+use windows as os;
+
+/// Two numbers that, with its size and modification time, tell one file
+/// from another: device and inode on Unix (a file renamed over another is
+/// another file); zeros on Windows, where std cannot tell.
+pub use os::file_identity;
+
+/// One positional read of `file` at `offset`, as `Read::read` counts.
+pub use os::read_at;
+
+/// Fills `buf` from `file` at `offset`; `UnexpectedEof` if the file ends
+/// first (it shrank while being served).
+pub fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match read_at(file, buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Bounds how long `accept` on `listener` blocks (Linux and macOS apply a
+/// socket's receive timeout to it); `Unsupported` where that cannot be done.
+pub use os::set_accept_timeout;
+
+/// The program that opens a URL in the desktop's browser.
+pub use os::OPENER;
+
+/// Whether the file system gives some names a second meaning that could
+/// reach a file the request did not name (Windows: trailing dots and
+/// spaces, streams, device names, short names); `resolve` refuses them.
+pub use os::ALIASED_NAMES;
 
 /// One call that sends up to `len` bytes of `file`, from `offset`, to
 /// `socket`, and says how many it sent: 0 means the file ended (it was
@@ -322,7 +444,7 @@ pub use imp::raise_open_file_limit;
 /// no thread until the wait is over.
 pub use imp::defer_accept;
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux", not(portable)))]
 mod tests {
     use super::*;
     use std::fs::File;

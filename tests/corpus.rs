@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::os::unix::fs::symlink;
-
-use common::{Server, TempDir};
+use common::{Server, TempDir, symlink};
 
 const SECRET: &str = "TOKEN-c0rpu5-outside-the-root";
 

@@ -18,6 +18,30 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tinyhttpd");
 
+/// Makes a symbolic link at `link` to `target` (absolute, or relative to
+/// the link's folder) as the platform does: Windows has one kind for files
+/// and one for folders.
+pub fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::os::unix::fs::symlink(target, link);
+    #[cfg(windows)]
+    {
+        let (link, target) = (link.as_ref(), target.as_ref());
+        // `a/b` written with the platform's separators.
+        let target: PathBuf = target.components().collect();
+        if link
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&target)
+            .is_dir()
+        {
+            std::os::windows::fs::symlink_dir(target, link)
+        } else {
+            std::os::windows::fs::symlink_file(target, link)
+        }
+    }
+}
+
 /// A folder under the system temp dir, removed when dropped.
 pub struct TempDir {
     pub path: PathBuf,
