@@ -298,8 +298,21 @@ fn is_plain_file_name(name: &str) -> bool {
     ) && !name.contains('/')
 }
 
-/// The error's text without Rust's " (os error N)" suffix.
+/// The error's text without Rust's " (os error N)" suffix. The errors a
+/// user meets at start-up read the same on every platform (Windows' own
+/// texts are long, and wine has none for some).
 pub fn io_message(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let same_everywhere = match e.kind() {
+        ErrorKind::NotFound => "No such file or directory",
+        ErrorKind::PermissionDenied => "Permission denied",
+        ErrorKind::AddrInUse => "Address already in use",
+        ErrorKind::AddrNotAvailable => "Cannot assign requested address",
+        _ => "",
+    };
+    if !same_everywhere.is_empty() {
+        return same_everywhere.to_string();
+    }
     let text = e.to_string();
     match text.find(" (os error") {
         Some(at) => text[..at].to_string(),

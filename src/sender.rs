@@ -53,8 +53,12 @@ const FIRST_CHUNK: u64 = 1024 * 1024;
 const PIPE_CHUNK: u64 = 64 * 1024;
 
 /// The socket's own write timeout for a send timeout of `timeout`: short,
-/// so the deadline is checked a few times within it.
+/// so the deadline is checked a few times within it. Where a write that
+/// timed out cannot be tried again (Windows), the whole timeout.
 fn slice(timeout: Duration) -> Duration {
+    if sys::TIMED_OUT_SEND_IS_FINAL {
+        return timeout;
+    }
     (timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
 }
 
@@ -136,6 +140,11 @@ impl Sender {
                     }
                 }
                 Err(e) if !is_slice_end(&e) => return Err(e),
+                Err(e)
+                    if sys::TIMED_OUT_SEND_IS_FINAL && e.kind() != io::ErrorKind::Interrupted =>
+                {
+                    return Err(self.no_progress());
+                }
                 Err(_) => {}
             }
             self.check_progress()?;
@@ -154,13 +163,7 @@ impl Sender {
         match self.since {
             Some(since) if taken <= self.taken => {
                 if now.duration_since(since) >= self.timeout {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!(
-                            "the client took none of our data for {:.1}s",
-                            self.timeout.as_secs_f64()
-                        ),
-                    ));
+                    return Err(self.no_progress());
                 }
             }
             _ => {
@@ -169,6 +172,18 @@ impl Sender {
             }
         }
         Ok(())
+    }
+}
+
+impl Sender {
+    fn no_progress(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the client took none of our data for {:.1}s",
+                self.timeout.as_secs_f64()
+            ),
+        )
     }
 }
 
@@ -226,6 +241,7 @@ mod tests {
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"head:3456");
+        drop(file);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -239,6 +255,7 @@ mod tests {
         let mut got = Vec::new();
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"abc");
+        drop(file);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

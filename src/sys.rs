@@ -251,15 +251,24 @@ mod imp {
     use std::net::{TcpListener, TcpStream};
     use std::path::Path;
 
-    /// Reads up to 64 KiB at `offset` and writes what the socket takes; the
-    /// rest is read again by the next call.
+    /// The most one write hands over. Where a timed-out write ends the
+    /// connection (Windows), small enough that a client reading 40 KiB a
+    /// second takes it well within a second.
+    const CHUNK: usize = if super::TIMED_OUT_SEND_IS_FINAL {
+        16 * 1024
+    } else {
+        64 * 1024
+    };
+
+    /// Reads up to `CHUNK` bytes at `offset` and writes what the socket
+    /// takes; the rest is read again by the next call.
     pub fn send_file_once(
         socket: &TcpStream,
         file: &File,
         offset: u64,
         len: u64,
     ) -> io::Result<usize> {
-        let mut chunk = vec![0; len.min(64 * 1024) as usize];
+        let mut chunk = vec![0; len.min(CHUNK as u64) as usize];
         let read = super::read_at(file, &mut chunk, offset)?;
         if read == 0 {
             return Ok(0);
@@ -268,7 +277,7 @@ mod imp {
     }
 
     pub fn send_once(socket: &TcpStream, buf: &[u8], _more: bool) -> io::Result<usize> {
-        (&*socket).write(buf)
+        (&*socket).write(&buf[..buf.len().min(CHUNK)])
     }
 
     pub fn queued(_socket: &TcpStream) -> io::Result<u64> {
@@ -331,6 +340,8 @@ mod unix {
     };
 
     pub const ALIASED_NAMES: bool = false;
+
+    pub const TIMED_OUT_SEND_IS_FINAL: bool = false;
 }
 
 #[cfg(windows)]
@@ -342,10 +353,13 @@ mod windows {
     use std::time::Duration;
 
     /// The volume serial number and file index would identify the file, but
-    /// std offers them only on nightly: its size and last-write time (to
-    /// 100 ns) stand in, in the validators beside this.
-    pub fn file_identity(_metadata: &Metadata) -> [u64; 2] {
-        [0, 0]
+    /// std offers them only on nightly: its creation time stands in (a file
+    /// written anew and renamed over another has its own, unless NTFS's
+    /// tunnelling carries the old one over), beside the size and last-write
+    /// time the callers add.
+    pub fn file_identity(metadata: &Metadata) -> [u64; 2] {
+        use std::os::windows::fs::MetadataExt;
+        [metadata.creation_time(), 0]
     }
 
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -364,6 +378,11 @@ mod windows {
     pub const OPENER: &str = "explorer";
 
     pub const ALIASED_NAMES: bool = true;
+
+    /// "If a send or receive operation times out on a socket, the socket
+    /// state is indeterminate, and should not be used" (Winsock's
+    /// documentation of SO_SNDTIMEO): some of the data may have gone.
+    pub const TIMED_OUT_SEND_IS_FINAL: bool = true;
 }
 
 #[cfg(unix)]
@@ -373,7 +392,7 @@ use windows as os;
 
 /// Two numbers that, with its size and modification time, tell one file
 /// from another: device and inode on Unix (a file renamed over another is
-/// another file); zeros on Windows, where std cannot tell.
+/// another file); the creation time on Windows.
 pub use os::file_identity;
 
 /// One positional read of `file` at `offset`, as `Read::read` counts.
@@ -402,6 +421,13 @@ pub use os::set_accept_timeout;
 
 /// The program that opens a URL in the desktop's browser.
 pub use os::OPENER;
+
+/// Whether a write that timed out may have sent part of its data without
+/// saying so. Then the socket's write timeout is the whole send timeout,
+/// and a write that reaches it ends the connection; writes are small (see
+/// `send_once`), so a client that reads slowly but steadily finishes each
+/// one in time.
+pub use os::TIMED_OUT_SEND_IS_FINAL;
 
 /// Whether the file system gives some names a second meaning that could
 /// reach a file the request did not name (Windows: trailing dots and

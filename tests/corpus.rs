@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, TempDir, symlink};
+use common::{Server, TempDir, symlink_on_unix};
 
 const SECRET: &str = "TOKEN-c0rpu5-outside-the-root";
 
@@ -31,8 +31,11 @@ fn traversal_corpus() {
     base.write("secret.txt", SECRET);
     let root = base.mkdir("root");
     base.write("root/files/a.txt", "a");
-    symlink(base.path.join("secret.txt"), root.join("escape")).unwrap();
-    symlink(&base.path, root.join("parent-link")).unwrap();
+    // Without links (not on Unix), the cases about them (every target
+    // naming `escape` or `parent-link`) are left out.
+    let links = cfg!(unix);
+    symlink_on_unix(base.path.join("secret.txt"), root.join("escape"));
+    symlink_on_unix(&base.path, root.join("parent-link"));
     let server = Server::start(&root, &[]);
 
     let cases = lines("traversal.txt");
@@ -40,6 +43,9 @@ fn traversal_corpus() {
     let mut failures = Vec::new();
     for case in &cases {
         let (status, target) = case.split_once(' ').unwrap();
+        if !links && (target.contains("/escape") || target.contains("/parent-link")) {
+            continue;
+        }
         let out =
             server.raw(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
         let text = String::from_utf8_lossy(&out);

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::{Server, TIMEOUT, TempDir};
 
-/// Threads and open descriptors of a process, from /proc.
+/// Threads and open descriptors of a process, from /proc (Linux only, as
+/// are the tests that count them).
+#[cfg(target_os = "linux")]
 fn threads_and_fds(pid: u32) -> (usize, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let threads = status
@@ -34,6 +36,7 @@ const PARKED_THREAD_LIFETIME: Duration = Duration::from_secs(2);
 
 /// Waits until the server is back to `baseline` threads and descriptors;
 /// threads parked for reuse must have exited by then too.
+#[cfg(target_os = "linux")]
 fn wait_for_baseline(server: &Server, baseline: (usize, usize)) {
     let deadline = Instant::now() + PARKED_THREAD_LIFETIME + TIMEOUT;
     loop {
@@ -49,6 +52,7 @@ fn wait_for_baseline(server: &Server, baseline: (usize, usize)) {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_fresh_client_is_served_promptly_with_hundreds_of_slow_ones_at_the_cap() {
     let dir = TempDir::new("cap");
@@ -225,6 +229,8 @@ fn a_file_truncated_while_sent_ends_with_a_close_not_a_hang() {
     );
 }
 
+/// Windows refuses to rename a file over one that is open.
+#[cfg(unix)]
 #[test]
 fn a_file_replaced_while_sent_is_sent_whole_as_it_was() {
     let dir = TempDir::new("replaced");
@@ -249,6 +255,7 @@ fn a_file_replaced_while_sent_is_sent_whole_as_it_was() {
     assert_eq!(server.get("/asset.bin").body, vec![2u8; 16]);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn thousands_of_aborted_connections_leak_nothing() {
     let dir = TempDir::new("leaks");
@@ -311,6 +318,7 @@ fn thousands_of_aborted_connections_leak_nothing() {
 /// open and close sockets, one read may list a socket twice or miss it. So
 /// each client is looked up by its port (a double is harmless) and the
 /// table is read again while any client is missing from it.
+#[cfg(all(target_os = "linux", not(portable)))]
 fn server_side_states(port: u16, clients: &[TcpStream]) -> Vec<u8> {
     let ports: Vec<u16> = clients
         .iter()

@@ -161,6 +161,7 @@ fn a_missing_file_that_appears_and_a_listed_folder_that_changes_reload() {
 /// Voluntary context switches of the server's live-reload thread: it wakes
 /// four times a second when it polls, never when it does not. (The thread
 /// names itself once it runs, so the first look may have to wait for it.)
+#[cfg(target_os = "linux")]
 fn watcher_wakeups(server: &Server) -> u64 {
     let tasks = format!("/proc/{}/task", server.pid());
     let deadline = Instant::now() + TIMEOUT;
@@ -185,6 +186,7 @@ fn watcher_wakeups(server: &Server) -> u64 {
 }
 
 /// Waits until the watcher thread has stopped waking (no page listens).
+#[cfg(target_os = "linux")]
 fn wait_until_the_watcher_sleeps(server: &Server) {
     let deadline = Instant::now() + TIMEOUT;
     let mut last = watcher_wakeups(server);
@@ -199,6 +201,8 @@ fn wait_until_the_watcher_sleeps(server: &Server) {
     }
 }
 
+/// Counts the watcher thread's wake-ups in /proc, so Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn an_edit_made_while_no_page_listened_to_a_file_no_page_uses_now_is_not_news() {
     let dir = project();
@@ -220,6 +224,8 @@ fn an_edit_made_while_no_page_listened_to_a_file_no_page_uses_now_is_not_news() 
     assert_eq!(next_event(&mut events).0, "reload");
 }
 
+/// Counts the watcher thread's wake-ups in /proc, so Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn the_watcher_does_nothing_while_no_page_listens() {
     let dir = project();

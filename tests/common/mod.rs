@@ -18,28 +18,15 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tinyhttpd");
 
-/// Makes a symbolic link at `link` to `target` (absolute, or relative to
-/// the link's folder) as the platform does: Windows has one kind for files
-/// and one for folders.
-pub fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> std::io::Result<()> {
+/// Makes a symbolic link at `link` to `target` on Unix. Elsewhere nothing
+/// is made (Windows needs a privilege to make one, and wine 8 only pretends
+/// to): the tests that need a link to exist are Unix-only, and the others
+/// hold either way.
+pub fn symlink_on_unix(target: impl AsRef<Path>, link: impl AsRef<Path>) {
     #[cfg(unix)]
-    return std::os::unix::fs::symlink(target, link);
-    #[cfg(windows)]
-    {
-        let (link, target) = (link.as_ref(), target.as_ref());
-        // `a/b` written with the platform's separators.
-        let target: PathBuf = target.components().collect();
-        if link
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&target)
-            .is_dir()
-        {
-            std::os::windows::fs::symlink_dir(target, link)
-        } else {
-            std::os::windows::fs::symlink_file(target, link)
-        }
-    }
+    std::os::unix::fs::symlink(target, link).unwrap();
+    #[cfg(not(unix))]
+    let _ = (target, link);
 }
 
 /// A folder under the system temp dir, removed when dropped.
@@ -107,7 +94,12 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start tinyhttpd");
+        // Wine 8 now and then fails to create a process while others start
+        // (ERROR_INTERNAL_ERROR); a second try is not what any test is about.
+        let mut child = command
+            .spawn()
+            .or_else(|_| command.spawn())
+            .expect("start tinyhttpd");
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
 
