@@ -635,6 +635,7 @@ fn cache_control_can_be_changed() {
 
 // A real client no one here wrote: curl.
 
+#[cfg(not(windows))]
 fn curl(server: &Server, args: &[&str]) -> (String, Vec<u8>) {
     common::curl(&format!("{}data.bin", server.url), args)
 }

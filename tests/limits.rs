@@ -8,9 +8,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
-use common::{Server, TIMEOUT, TempDir};
+#[cfg(target_os = "linux")]
+use common::TIMEOUT;
+use common::{Server, TempDir};
 
 /// Threads and open descriptors of a process, from /proc (Linux only, as
 /// are the tests that count them).
@@ -32,6 +35,7 @@ fn threads_and_fds(pid: u32) -> (usize, usize) {
 
 /// How long a connection thread stays parked for reuse before it exits
 /// (`pool::IDLE_LIFETIME`).
+#[cfg(target_os = "linux")]
 const PARKED_THREAD_LIFETIME: Duration = Duration::from_secs(2);
 
 /// Waits until the server is back to `baseline` threads and descriptors;

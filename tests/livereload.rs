@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Response, Server, TIMEOUT, TempDir, next_event, subscribe};
+use common::{Response, Server, TempDir, next_event, subscribe};
 
 /// A top-level navigation, as a browser sends it.
 const NAVIGATION: &[(&str, &str)] = &[("Sec-Fetch-Dest", "document"), ("Accept", "text/html")];
@@ -164,7 +164,7 @@ fn a_missing_file_that_appears_and_a_listed_folder_that_changes_reload() {
 #[cfg(target_os = "linux")]
 fn watcher_wakeups(server: &Server) -> u64 {
     let tasks = format!("/proc/{}/task", server.pid());
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + common::TIMEOUT;
     loop {
         for task in std::fs::read_dir(&tasks).unwrap().flatten() {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
@@ -188,7 +188,7 @@ fn watcher_wakeups(server: &Server) -> u64 {
 /// Waits until the watcher thread has stopped waking (no page listens).
 #[cfg(target_os = "linux")]
 fn wait_until_the_watcher_sleeps(server: &Server) {
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + common::TIMEOUT;
     let mut last = watcher_wakeups(server);
     loop {
         std::thread::sleep(Duration::from_millis(600));
