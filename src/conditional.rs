@@ -27,10 +27,7 @@ impl Validators {
     pub fn of(metadata: &Metadata) -> Validators {
         use std::fmt::Write;
         let [device, file] = sys::file_identity(metadata);
-        let modified = metadata.modified().ok();
-        let (secs, nanos) = modified
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()));
+        let (secs, nanos) = sys::modified_parts(metadata);
         // Room for the longest tag and a suffix, so it is allocated once.
         let mut etag = String::with_capacity(96);
         let _ = write!(
@@ -40,7 +37,7 @@ impl Validators {
         );
         Validators {
             etag,
-            last_modified: modified,
+            last_modified: metadata.modified().ok(),
         }
     }
 

@@ -220,6 +220,7 @@ struct Opened {
 
 impl Opened {
     /// A regular file to serve, if that is what this is.
+    #[inline]
     fn into_file(self) -> Option<Resolved> {
         match self.file {
             Some(file) if self.metadata.is_file() => Some(Resolved::File {

@@ -322,6 +322,10 @@ mod unix {
         [metadata.dev(), metadata.ino()]
     }
 
+    pub fn modified_parts(metadata: &Metadata) -> (i64, i64) {
+        (metadata.mtime(), metadata.mtime_nsec())
+    }
+
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         file.read_at(buf, offset)
     }
@@ -362,6 +366,19 @@ mod windows {
         [metadata.creation_time(), 0]
     }
 
+    pub fn modified_parts(metadata: &Metadata) -> (i64, i64) {
+        let since = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        since.map_or((0, 0), |d| {
+            (
+                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                i64::from(d.subsec_nanos()),
+            )
+        })
+    }
+
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         // Moves the handle's position too, which nothing here relies on:
         // every read of a served file names its offset.
@@ -394,6 +411,10 @@ use windows as os;
 /// from another: device and inode on Unix (a file renamed over another is
 /// another file); the creation time on Windows.
 pub use os::file_identity;
+
+/// A file's modification time as seconds since the epoch and nanoseconds,
+/// read straight from the metadata where the platform keeps it so.
+pub use os::modified_parts;
 
 /// One positional read of `file` at `offset`, as `Read::read` counts.
 pub use os::read_at;
