@@ -173,9 +173,8 @@ impl Sender {
         }
         Ok(())
     }
-}
 
-impl Sender {
+    /// The error for a client that took none of our data in time.
     fn no_progress(&self) -> io::Error {
         io::Error::new(
             io::ErrorKind::TimedOut,
