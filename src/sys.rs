@@ -331,6 +331,13 @@ mod unix {
     }
 
     pub fn set_accept_timeout(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
+        if !cfg!(target_os = "linux") {
+            // macOS's and the BSDs' accept(2) wait without a timeout.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only Linux applies a receive timeout to accept",
+            ));
+        }
         // std sets SO_RCVTIMEO only through a `TcpStream`: one made from a
         // duplicate of the listener's descriptor shares its socket.
         let duplicate = OwnedFd::from(listener.try_clone()?);
@@ -436,8 +443,8 @@ pub fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Re
     Ok(())
 }
 
-/// Bounds how long `accept` on `listener` blocks (Linux and macOS apply a
-/// socket's receive timeout to it); `Unsupported` where that cannot be done.
+/// Bounds how long `accept` on `listener` blocks (Linux applies a socket's
+/// receive timeout to it); `Unsupported` elsewhere.
 pub use os::set_accept_timeout;
 
 /// The program that opens a URL in the desktop's browser.
