@@ -25,8 +25,9 @@
 //! tested on Linux) each does the same work more slowly through std, or says
 //! `Unsupported` and the caller does without. What Unix and Windows each
 //! offer through std (`unix`, `windows`): a file's identity for validators,
-//! reading at an offset, the accept timeout, the desktop's opener, and which
-//! file names the file system aliases. Every `unsafe` block says why it is
+//! reading at an offset, the accept timeout, the desktop's opener, which
+//! file names the file system aliases, and whether a write that timed out
+//! may be tried again. Every `unsafe` block says why it is
 //! sound; `main.rs` allows unsafe code for this module alone.
 
 use std::fs::File;
