@@ -104,6 +104,17 @@ mod tests {
         assert!(parse_fib_trie("").is_empty());
     }
 
+    /// Where there is no /proc, `routed` gives the addresses: each must be
+    /// one this machine really has (here, as /proc lists them).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_routed_address_is_one_of_this_machines() {
+        let all = local();
+        for ip in routed() {
+            assert!(all.contains(&ip), "{ip} is not among {all:?}");
+        }
+    }
+
     #[test]
     fn if_inet6() {
         let sample = "00000000000000000000000000000001 01 80 10 80       lo\n\

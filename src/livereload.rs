@@ -435,7 +435,7 @@ fn file_stamp(metadata: &Metadata) -> u64 {
     (
         sys::file_identity(metadata),
         metadata.len(),
-        metadata.modified().ok(),
+        sys::modified_parts(metadata),
     )
         .hash(&mut hasher);
     hasher.finish()
