@@ -14,6 +14,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cache::FileCache;
 use crate::cli::Config;
 use crate::conditional::{self, Outcome, Validators};
 use crate::encoding::{self, Coding};
@@ -25,7 +26,7 @@ use crate::mime::content_type;
 use crate::range::{self, ByteRange, Ranges};
 use crate::request::Request;
 use crate::resolve::{self, Resolved, Target};
-use crate::response::{Body, Response, Status, http_date};
+use crate::response::{Body, Content, Response, Status, http_date};
 use crate::syntax;
 
 /// Methods registered for HTTP that a static server does not allow: 405 for
@@ -43,6 +44,8 @@ pub struct Site {
     pub root_dir: Option<File>,
     /// The live-reload watcher, with `--live-reload`.
     pub live_reload: Option<Arc<Watcher>>,
+    /// Small files already served, by request path.
+    pub cache: FileCache,
 }
 
 impl Site {
@@ -51,6 +54,7 @@ impl Site {
         Site {
             root_dir: File::open(&config.root).ok(),
             live_reload: config.live_reload.then(Watcher::start),
+            cache: FileCache::default(),
             config,
         }
     }
@@ -84,6 +88,14 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
                 watcher,
             ))))));
     }
+    if let Some((entry, metadata)) = site.cache.get(target.path) {
+        let content = Content::Cached(Arc::clone(&entry.bytes));
+        return serve_content(
+            pick_representation(content, metadata, &entry.path, request, &root, site),
+            request,
+            site,
+        );
+    }
     let resolved = match resolve::resolve(&target, &root) {
         Ok(resolved) => resolved,
         Err(HttpError::NoSuchFile) => {
@@ -96,11 +108,21 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
             file,
             metadata,
             path,
-        } => serve_content(
-            pick_representation(file, metadata, &path, request, &root, site),
-            request,
-            site,
-        ),
+        } => {
+            let lookup = || resolve::file_path(&target, &root);
+            let content = match site
+                .cache
+                .admit(target.path, lookup, &path, &file, &metadata)
+            {
+                Some(bytes) => Content::Cached(bytes),
+                None => Content::Open(file),
+            };
+            serve_content(
+                pick_representation(content, metadata, &path, request, &root, site),
+                request,
+                site,
+            )
+        }
         Resolved::Directory { path, url_path } if site.config.listing => {
             list(request, &path, &url_path, target.query, &root, site)
         }
@@ -237,7 +259,7 @@ fn not_found(
         }) = resolve::resolve(&index, root)
         {
             return serve_content(
-                pick_representation(file, metadata, &path, request, root, site),
+                pick_representation(Content::Open(file), metadata, &path, request, root, site),
                 request,
                 site,
             );
@@ -347,7 +369,7 @@ pub fn decorate(response: &mut Response, site: &Site) {
 
 /// What is sent for a file.
 struct Representation {
-    file: File,
+    content: Content,
     len: u64,
     validators: Validators,
     /// The file's type, whatever its encoding.
@@ -372,7 +394,7 @@ enum Form {
 /// its own. `metadata` is the open file's own, so what is announced matches
 /// what is sent even if the path has been replaced since.
 fn pick_representation(
-    file: File,
+    content: Content,
     metadata: Metadata,
     path: &Path,
     request: &Request<'_>,
@@ -404,10 +426,10 @@ fn pick_representation(
             watcher.served_file(&resolve::sibling(path, coding.suffix()), variant_metadata);
         }
     }
-    let (file, metadata, form) = match variant {
-        Some((file, metadata, coding)) => (file, metadata, Form::Encoded(coding)),
-        None if inject => (file, metadata, Form::WithReloadScript),
-        None => (file, metadata, Form::Plain),
+    let (content, metadata, form) = match variant {
+        Some((file, metadata, coding)) => (Content::Open(file), metadata, Form::Encoded(coding)),
+        None if inject => (content, metadata, Form::WithReloadScript),
+        None => (content, metadata, Form::Plain),
     };
     let validators = Validators::of(&metadata);
     let validators = match form {
@@ -416,7 +438,7 @@ fn pick_representation(
         Form::WithReloadScript => validators.variant("live-reload"),
     };
     Representation {
-        file,
+        content,
         len: metadata.len(),
         validators,
         content_type,
@@ -432,7 +454,7 @@ fn serve_content(
     site: &Site,
 ) -> Result<Response, HttpError> {
     let Representation {
-        file,
+        content,
         len,
         validators,
         content_type,
@@ -460,7 +482,7 @@ fn serve_content(
         Form::Plain => {}
         Form::Encoded(coding) => response = response.header("Content-Encoding", coding.token()),
         Form::WithReloadScript => {
-            let html = read_bounded(file, len)?;
+            let html = read_bounded(content, len)?;
             return Ok(response
                 .header("Content-Type", content_type)
                 .body(Body::Bytes(livereload::inject(&html))));
@@ -471,14 +493,14 @@ fn serve_content(
         Ranges::Ignore => Ok(response
             .header("Content-Type", content_type)
             .body(Body::File {
-                file,
+                content,
                 offset: 0,
                 len,
             })),
         Ranges::Unsatisfiable => Err(HttpError::RangeNotSatisfiable(len)),
         Ranges::Satisfiable(ranges) => Ok(partial(
             response,
-            file,
+            content,
             &ranges,
             content_type,
             describe,
@@ -506,7 +528,7 @@ fn requested_range(request: &Request<'_>, validators: &Validators, len: u64) -> 
 /// Content-Range. A single range says the file's type only if `describe`.
 fn partial(
     mut response: Response,
-    file: File,
+    content: Content,
     ranges: &[ByteRange],
     content_type: Cow<'static, str>,
     describe: bool,
@@ -520,7 +542,7 @@ fn partial(
         return response
             .header("Content-Range", range.content_range(len))
             .body(Body::File {
-                file,
+                content,
                 offset: range.start,
                 len: range.len,
             });
@@ -534,7 +556,7 @@ fn partial(
             format!("multipart/byteranges; boundary={boundary}"),
         )
         .body(Body::Multipart {
-            file,
+            content,
             parts,
             closing,
         })
@@ -542,14 +564,19 @@ fn partial(
 
 /// Reads a whole file of `len` bytes (as its metadata said), refusing files
 /// too large to hold in memory for injection.
-fn read_bounded(mut file: File, len: u64) -> Result<Vec<u8>, HttpError> {
+fn read_bounded(content: Content, len: u64) -> Result<Vec<u8>, HttpError> {
     const MAX_INJECTED: u64 = 16 * 1024 * 1024;
     if len > MAX_INJECTED {
         return Err(HttpError::Forbidden("page too large for live reload"));
     }
-    let mut html = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut html)?;
-    Ok(html)
+    match content {
+        Content::Cached(bytes) => Ok(bytes.to_vec()),
+        Content::Open(mut file) => {
+            let mut html = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut html)?;
+            Ok(html)
+        }
+    }
 }
 
 /// The precompressed variant to send instead of `path`, if one exists that

@@ -11,6 +11,7 @@
 
 mod addresses;
 mod body;
+mod cache;
 mod cli;
 mod conditional;
 mod encoding;

@@ -310,6 +310,18 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(sibling)
 }
 
+/// The path of the file a target that resolved to a file names, links not
+/// resolved: for a folder's, its index file in it.
+pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {
+    let decoded = clean_path(target.path).ok()?;
+    let mut path = root.path.to_path_buf();
+    path.extend(segments(&decoded, root.hidden).ok()?);
+    if decoded.ends_with('/') {
+        path.push(root.index);
+    }
+    Some(path)
+}
+
 /// Where under the root a valid target would be, whether or not anything
 /// is there (symlinks not resolved): for watching a path that was a 404.
 pub fn local_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {

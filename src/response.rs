@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::range::Part;
@@ -89,9 +90,9 @@ impl Status {
 pub enum Body {
     Empty,
     Bytes(Vec<u8>),
-    /// `len` bytes of `file` starting at `offset`.
+    /// `len` bytes of a file's content starting at `offset`.
     File {
-        file: File,
+        content: Content,
         offset: u64,
         len: u64,
     },
@@ -100,12 +101,57 @@ pub enum Body {
     /// section 6.3, item 8).
     Stream(Box<dyn Stream>),
     /// A `multipart/byteranges` body: each part's head, then its range of
-    /// `file`; then the closing delimiter.
+    /// the content; then the closing delimiter.
     Multipart {
-        file: File,
+        content: Content,
         parts: Vec<Part>,
         closing: Vec<u8>,
     },
+}
+
+/// Where a file's bytes come from: the open file, or the small-file cache
+/// (see `cache`).
+#[derive(Debug)]
+pub enum Content {
+    Open(File),
+    Cached(Arc<[u8]>),
+}
+
+impl Content {
+    /// Its `len` bytes from `offset`, appended to `buf`. The length was
+    /// announced: a file that ends first shrank while being served.
+    fn append(&self, buf: &mut Vec<u8>, offset: u64, len: u64) -> io::Result<()> {
+        match self {
+            Content::Open(file) => {
+                let start = buf.len();
+                buf.resize(start + len as usize, 0);
+                sys::read_exact_at(file, &mut buf[start..], offset).map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => sender::file_ended(),
+                    _ => e,
+                })
+            }
+            Content::Cached(bytes) => {
+                let part = usize::try_from(offset)
+                    .ok()
+                    .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
+                    .ok_or_else(sender::file_ended)?;
+                buf.extend_from_slice(part);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends its `len` bytes from `offset`: zero-copy from an open file.
+    fn send(&self, out: &mut Sender, offset: u64, len: u64) -> io::Result<()> {
+        match self {
+            Content::Open(file) => out.send_file(file, offset, len),
+            Content::Cached(_) => {
+                let mut part = Vec::new();
+                self.append(&mut part, offset, len)?;
+                out.write_all(&part, false)
+            }
+        }
+    }
 }
 
 /// A body that writes itself, for as long as it lasts.
@@ -278,23 +324,24 @@ fn write_body(
         // A small file is read into the same buffer as the head and both go
         // out in one write (one segment, one wake-up for the client); a
         // larger one follows a head held back with MSG_MORE, zero-copy.
-        Body::File { file, offset, len } if send_body && *len <= INLINE_FILE => {
-            let head_len = scratch.len();
-            scratch.resize(head_len + *len as usize, 0);
-            sys::read_exact_at(file, &mut scratch[head_len..], *offset).map_err(|e| {
-                match e.kind() {
-                    io::ErrorKind::UnexpectedEof => sender::file_ended(),
-                    _ => e,
-                }
-            })?;
+        Body::File {
+            content,
+            offset,
+            len,
+        } if send_body && *len <= INLINE_FILE => {
+            content.append(scratch, *offset, *len)?;
             out.write_all(scratch, false)
         }
-        Body::File { file, offset, len } if send_body => {
+        Body::File {
+            content,
+            offset,
+            len,
+        } if send_body => {
             out.write_all(scratch, true)?;
-            out.send_file(file, *offset, *len)
+            content.send(out, *offset, *len)
         }
         Body::Multipart {
-            file,
+            content,
             parts,
             closing,
         } if send_body => {
@@ -305,7 +352,7 @@ fn write_body(
                 scratch.extend_from_slice(&part.head);
                 out.write_all(scratch, true)?;
                 scratch.clear();
-                out.send_file(file, part.range.start, part.range.len)?;
+                content.send(out, part.range.start, part.range.len)?;
             }
             out.write_all(closing, false)
         }

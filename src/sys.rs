@@ -327,6 +327,10 @@ mod unix {
         (metadata.mtime(), metadata.mtime_nsec())
     }
 
+    pub fn changed_parts(metadata: &Metadata) -> (i64, i64) {
+        (metadata.ctime(), metadata.ctime_nsec())
+    }
+
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         file.read_at(buf, offset)
     }
@@ -387,6 +391,12 @@ mod windows {
         })
     }
 
+    /// std offers no change time on Windows (only on nightly): the
+    /// identity, size and last-write time must do.
+    pub fn changed_parts(_metadata: &Metadata) -> (i64, i64) {
+        (0, 0)
+    }
+
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         // Moves the handle's position too, which nothing here relies on:
         // every read of a served file names its offset.
@@ -423,6 +433,10 @@ pub use os::file_identity;
 /// A file's modification time as seconds since the epoch and nanoseconds,
 /// read straight from the metadata where the platform keeps it so.
 pub use os::modified_parts;
+
+/// A file's status change time (`chmod`, `rename`, `link` and writes set
+/// it) as seconds and nanoseconds; `(0, 0)` where std does not offer it.
+pub use os::changed_parts;
 
 /// One positional read of `file` at `offset`, as `Read::read` counts.
 pub use os::read_at;

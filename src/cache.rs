@@ -1,0 +1,263 @@
+//! The small-file cache: the bytes of small files already served, so that
+//! serving one again costs one `stat` of its path instead of opening,
+//! reading and closing it.
+//!
+//! An entry is used only while that `stat` shows the very file that was
+//! read: the same device and inode, size, modification time and change time
+//! (to the nanosecond, as the ETag says it). An edit in place changes the
+//! modification time, a file saved anew and renamed over the old one is
+//! another inode, a link pointed elsewhere leads to another inode (the path
+//! stat'ed is the one requested, links not yet followed), and `chmod`,
+//! renaming or linking the file changes its change time. A file modified
+//! within the last second is not cached at all: a writer could still change
+//! it within the same tick of the file system's clock, which no stamp would
+//! show.
+//!
+//! So a hit answers exactly as the slow path would, but for one case: a
+//! folder moved out of the root by its owner and linked back in from there
+//! still serves the bytes its files had while they were inside, until one of
+//! them changes. Nothing that was never inside the root can be served.
+//!
+//! Entries are keyed by the request's path as it came (still
+//! percent-encoded), which names the same file through the same checks every
+//! time. The cache holds at most `MAX_BYTES` in all; when a new entry would
+//! pass that, entries are dropped in the map's (arbitrary) order.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fs::{self, File, Metadata};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use crate::sys;
+
+/// Files up to this size are cached: those a response copies into its
+/// write buffer anyway (see `response`).
+pub const MAX_FILE: u64 = 16 * 1024;
+/// The most bytes all entries hold together.
+const MAX_BYTES: usize = 8 * 1024 * 1024;
+/// How long after its last modification a file is left uncached.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// What tells one state of a file from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    identity: [u64; 2],
+    len: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &Metadata) -> Stamp {
+        Stamp {
+            identity: sys::file_identity(metadata),
+            len: metadata.len(),
+            modified: sys::modified_parts(metadata),
+            changed: sys::changed_parts(metadata),
+        }
+    }
+}
+
+/// A cached file.
+#[derive(Debug)]
+pub struct Entry {
+    /// The path that is stat'ed to check the entry: the root and the
+    /// request's segments (and the index file's name for a folder), links
+    /// not resolved.
+    lookup: PathBuf,
+    /// Where the file was found, links resolved: its type and live reload's
+    /// watch go by it, as for a file that is not cached.
+    pub path: PathBuf,
+    stamp: Stamp,
+    pub bytes: Arc<[u8]>,
+}
+
+#[derive(Debug, Default)]
+pub struct FileCache {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<Box<str>, Arc<Entry>>,
+    /// The bytes all entries hold.
+    bytes: usize,
+}
+
+impl FileCache {
+    /// The entry for the request path `key` and the file's metadata now, if
+    /// the file is still the one cached. One that changed is dropped.
+    pub fn get(&self, key: &str) -> Option<(Arc<Entry>, Metadata)> {
+        let entry = {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(state.entries.get(key)?)
+        };
+        match fs::metadata(&entry.lookup) {
+            Ok(metadata) if metadata.is_file() && Stamp::of(&metadata) == entry.stamp => {
+                Some((entry, metadata))
+            }
+            _ => {
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(current) = state.entries.get(key)
+                    && Arc::ptr_eq(current, &entry)
+                {
+                    state.entries.remove(key);
+                    state.bytes -= entry.bytes.len();
+                }
+                None
+            }
+        }
+    }
+
+    /// Reads `file` (just opened and stat'ed as `metadata`, found at `path`
+    /// for the request path `key`) into the cache if it is small and has
+    /// settled, and returns its bytes; `None` leaves it to be read as usual.
+    /// `lookup` gives the path to check it by.
+    pub fn admit(
+        &self,
+        key: &str,
+        lookup: impl FnOnce() -> Option<PathBuf>,
+        path: &Path,
+        file: &File,
+        metadata: &Metadata,
+    ) -> Option<Arc<[u8]>> {
+        let len = metadata.len();
+        let settled = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+            .is_some_and(|age| age >= SETTLE);
+        if len > MAX_FILE || !settled || key.len() > 1024 {
+            return None;
+        }
+        let mut bytes = vec![0; len as usize];
+        sys::read_exact_at(file, &mut bytes, 0).ok()?;
+        let entry = Arc::new(Entry {
+            lookup: lookup()?,
+            path: path.to_path_buf(),
+            stamp: Stamp::of(metadata),
+            bytes: bytes.into(),
+        });
+        let bytes = Arc::clone(&entry.bytes);
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        while state.bytes + bytes.len() > MAX_BYTES {
+            let Some(victim) = state.entries.keys().next().cloned() else {
+                break;
+            };
+            if let Some(dropped) = state.entries.remove(&victim) {
+                state.bytes -= dropped.bytes.len();
+            }
+        }
+        if let Some(replaced) = state.entries.insert(key.into(), entry) {
+            state.bytes -= replaced.bytes.len();
+        }
+        state.bytes += bytes.len();
+        Some(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let dir =
+                std::env::temp_dir().join(format!("tinyhttpd-cache-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Dir(dir)
+        }
+
+        /// Writes `name` and dates it a minute back, so it has settled.
+        fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+            let path = self.0.join(name);
+            let mut file = File::create(&path).unwrap();
+            file.write_all(bytes).unwrap();
+            file.set_modified(SystemTime::now() - Duration::from_secs(60))
+                .unwrap();
+            path
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn admit(cache: &FileCache, key: &str, path: &Path) -> Option<Arc<[u8]>> {
+        let file = File::open(path).unwrap();
+        let metadata = file.metadata().unwrap();
+        cache.admit(key, || Some(path.to_path_buf()), path, &file, &metadata)
+    }
+
+    fn hit(cache: &FileCache, key: &str) -> Option<Vec<u8>> {
+        cache.get(key).map(|(entry, _)| entry.bytes.to_vec())
+    }
+
+    #[test]
+    fn a_hit_is_the_file_as_it_is_now() {
+        let dir = Dir::new("hit");
+        let cache = FileCache::default();
+        let path = dir.write("a.txt", b"first");
+        assert_eq!(
+            admit(&cache, "/a.txt", &path).as_deref(),
+            Some(&b"first"[..])
+        );
+        assert_eq!(hit(&cache, "/a.txt").as_deref(), Some(&b"first"[..]));
+        assert_eq!(hit(&cache, "/b.txt"), None);
+
+        // Same size, back-dated again to the same second: the nanoseconds
+        // and the change time still tell.
+        dir.write("a.txt", b"again");
+        assert_eq!(hit(&cache, "/a.txt"), None);
+        assert_eq!(cache.state.read().unwrap().bytes, 0);
+
+        // Renamed over: another inode.
+        let path = dir.write("a.txt", b"third");
+        admit(&cache, "/a.txt", &path).unwrap();
+        let other = dir.write("new.txt", b"third");
+        fs::rename(&other, &path).unwrap();
+        assert_eq!(hit(&cache, "/a.txt"), None);
+
+        // Removed.
+        admit(&cache, "/a.txt", &path).unwrap();
+        fs::remove_file(&path).unwrap();
+        assert_eq!(hit(&cache, "/a.txt"), None);
+    }
+
+    #[test]
+    fn fresh_and_large_files_are_not_cached() {
+        let dir = Dir::new("fresh");
+        let cache = FileCache::default();
+        let path = dir.0.join("fresh.txt");
+        fs::write(&path, b"just written").unwrap();
+        assert_eq!(admit(&cache, "/fresh.txt", &path), None);
+        assert_eq!(hit(&cache, "/fresh.txt"), None);
+
+        let big = dir.write("big.bin", &vec![7; MAX_FILE as usize + 1]);
+        assert_eq!(admit(&cache, "/big.bin", &big), None);
+        let small = dir.write("small.bin", &vec![7; MAX_FILE as usize]);
+        assert!(admit(&cache, "/small.bin", &small).is_some());
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bytes() {
+        let dir = Dir::new("bound");
+        let cache = FileCache::default();
+        let path = dir.write("16k.bin", &vec![1; MAX_FILE as usize]);
+        let fits = MAX_BYTES / MAX_FILE as usize;
+        for i in 0..fits + 10 {
+            admit(&cache, &format!("/{i}"), &path).unwrap();
+        }
+        let state = cache.state.read().unwrap();
+        assert_eq!(state.bytes, fits * MAX_FILE as usize);
+        assert_eq!(state.entries.len(), fits);
+    }
+}
