@@ -60,6 +60,7 @@ impl Site {
     }
 }
 
+#[inline(never)]
 pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
     if site.config.guard_host {
         refuse_rebinding(request, site)?;
@@ -90,16 +91,27 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     }
     if let Some((entry, metadata)) = site.cache.get(target.path) {
         let content = Content::Cached(Arc::clone(&entry.bytes));
-        return serve_content(
-            pick_representation(content, metadata, &entry.path, request, &root, site),
-            request,
-            site,
-        );
+        return serve_file(content, metadata, &entry.path, request, &root, site);
     }
-    let resolved = match resolve::resolve(&target, &root) {
+    serve_resolved(request, &target, &root, site)
+}
+
+/// The way without the cache: resolve the target, and keep a small file
+/// found in the cache.
+// This and `serve_file` are kept out of line, as are the other branches
+// `handle` takes: a function's frame holds what all it inlines needs, and
+// the deepest path of calls sets how much stack every thread touches.
+#[inline(never)]
+fn serve_resolved(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let resolved = match resolve::resolve(target, root) {
         Ok(resolved) => resolved,
         Err(HttpError::NoSuchFile) => {
-            return not_found(request, &target, &root, site);
+            return not_found(request, target, root, site);
         }
         Err(e) => return Err(e),
     };
@@ -109,7 +121,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
             metadata,
             path,
         } => {
-            let lookup = || resolve::file_path(&target, &root);
+            let lookup = || resolve::file_path(target, root);
             let content = match site
                 .cache
                 .admit(target.path, lookup, &path, &file, &metadata)
@@ -117,23 +129,37 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
                 Some(bytes) => Content::Cached(bytes),
                 None => Content::Open(file),
             };
-            serve_content(
-                pick_representation(content, metadata, &path, request, &root, site),
-                request,
-                site,
-            )
+            serve_file(content, metadata, &path, request, root, site)
         }
         Resolved::Directory { path, url_path } if site.config.listing => {
-            list(request, &path, &url_path, target.query, &root, site)
+            list(request, &path, &url_path, target.query, root, site)
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
         Resolved::Redirect { location } => Ok(redirect(location)),
     }
 }
 
+/// A file's response, from its content and the metadata that goes with it.
+#[inline(never)]
+fn serve_file(
+    content: Content,
+    metadata: Metadata,
+    path: &Path,
+    request: &Request<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    serve_content(
+        pick_representation(content, metadata, path, request, root, site),
+        request,
+        site,
+    )
+}
+
 /// Refuses a request whose host is not this machine (see `host.rs`). With
 /// an absolute-form target its authority is the host, whatever the Host
 /// field says (RFC 9112 section 3.2.2).
+#[inline(never)]
 fn refuse_rebinding(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
     let host = resolve::authority(request.target)
         .map(str::as_bytes)
@@ -156,6 +182,7 @@ fn refuse_rebinding(request: &Request<'_>, site: &Site) -> Result<(), HttpError>
 /// it shows, and the newest time of the folder and its entries) and the same
 /// preconditions (RFC 9110 section 13.2.2), so a browser revalidating an
 /// unchanged listing gets a 304 and nothing is rendered.
+#[inline(never)]
 fn list(
     request: &Request<'_>,
     path: &Path,
@@ -240,6 +267,7 @@ fn validated(
 /// the browser; a missing script or image keeps its 404, so the browser never
 /// runs an HTML page as JavaScript. Otherwise a 404, naming the file the
 /// client may have meant if one differs only in letter case.
+#[inline(never)]
 fn not_found(
     request: &Request<'_>,
     target: &Target<'_>,
@@ -258,11 +286,7 @@ fn not_found(
             path,
         }) = resolve::resolve(&index, root)
         {
-            return serve_content(
-                pick_representation(Content::Open(file), metadata, &path, request, root, site),
-                request,
-                site,
-            );
+            return serve_file(Content::Open(file), metadata, &path, request, root, site);
         }
     }
     if let Some(watcher) = &site.live_reload
@@ -306,6 +330,7 @@ fn accepts(request: &Request<'_>, media_type: &str) -> bool {
 /// 9.3.7). With `--cors`, a preflight request (Fetch standard, "CORS
 /// protocol") is told that any page may use these methods and the headers it
 /// asked about.
+#[inline(never)]
 fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
     if request.target != "*" {
         resolve::split_target(request.target)?;
@@ -331,6 +356,7 @@ fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
 /// The response for an error: the user's `--404` page for a 404 (read at
 /// each use, so edits to it show), else the standard page. Either way the
 /// error's reason goes with it, for the log.
+#[inline(never)]
 pub fn error_response(error: HttpError, site: &Site) -> Response {
     let note = error.reason();
     let mut response = match &site.config.not_found_page {
@@ -526,6 +552,7 @@ fn requested_range(request: &Request<'_>, validators: &Validators, len: u64) -> 
 /// A 206: one range with Content-Range, or several as multipart/byteranges
 /// (section 14.6), each part with the file's Content-Type and its own
 /// Content-Range. A single range says the file's type only if `describe`.
+#[inline(never)]
 fn partial(
     mut response: Response,
     content: Content,
@@ -564,6 +591,7 @@ fn partial(
 
 /// Reads a whole file of `len` bytes (as its metadata said), refusing files
 /// too large to hold in memory for injection.
+#[inline(never)]
 fn read_bounded(content: Content, len: u64) -> Result<Vec<u8>, HttpError> {
     const MAX_INJECTED: u64 = 16 * 1024 * 1024;
     if len > MAX_INJECTED {
@@ -581,6 +609,7 @@ fn read_bounded(content: Content, len: u64) -> Result<Vec<u8>, HttpError> {
 
 /// The precompressed variant to send instead of `path`, if one exists that
 /// the client accepts.
+#[inline(never)]
 fn variant(
     path: &Path,
     request: &Request<'_>,
@@ -598,6 +627,7 @@ fn variant(
         })
 }
 
+#[inline(never)]
 fn redirect(location: String) -> Response {
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>301 Moved Permanently</title></head>\n\

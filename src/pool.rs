@@ -133,6 +133,9 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
 
     /// Starts a thread to wait in `accept`. If none can start, connections
     /// queue in the listener's backlog until a thread finishes its own.
+    // Kept out of line, as is `serve` (see `server::run`): whatever a
+    // function inlines stays in the frame of every connection's thread.
+    #[inline(never)]
     fn start_thread(self: &Arc<Self>) {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let pool = Arc::clone(self);

@@ -118,37 +118,42 @@ pub enum Content {
 }
 
 impl Content {
-    /// Its `len` bytes from `offset`, appended to `buf`. The length was
-    /// announced: a file that ends first shrank while being served.
-    fn append(&self, buf: &mut Vec<u8>, offset: u64, len: u64) -> io::Result<()> {
+    /// Sends `len` bytes from `offset` after the response head waiting in
+    /// `scratch`, as few system calls as it takes: cached bytes leave with
+    /// the head in one vectored write, uncopied; a small file is read into
+    /// the buffer behind the head and both leave in one write (one segment,
+    /// one wake-up for the client); a larger one follows the head held back
+    /// with MSG_MORE, zero-copy. The length was announced: a file that ends
+    /// first shrank while being served.
+    fn send_after(
+        &self,
+        out: &mut Sender,
+        scratch: &mut Vec<u8>,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
         match self {
-            Content::Open(file) => {
-                let start = buf.len();
-                buf.resize(start + len as usize, 0);
-                sys::read_exact_at(file, &mut buf[start..], offset).map_err(|e| match e.kind() {
-                    io::ErrorKind::UnexpectedEof => sender::file_ended(),
-                    _ => e,
-                })
-            }
             Content::Cached(bytes) => {
                 let part = usize::try_from(offset)
                     .ok()
                     .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
                     .ok_or_else(sender::file_ended)?;
-                buf.extend_from_slice(part);
-                Ok(())
+                out.write_pair(scratch, part)
             }
-        }
-    }
-
-    /// Sends its `len` bytes from `offset`: zero-copy from an open file.
-    fn send(&self, out: &mut Sender, offset: u64, len: u64) -> io::Result<()> {
-        match self {
-            Content::Open(file) => out.send_file(file, offset, len),
-            Content::Cached(_) => {
-                let mut part = Vec::new();
-                self.append(&mut part, offset, len)?;
-                out.write_all(&part, false)
+            Content::Open(file) if len <= INLINE_FILE => {
+                let head_len = scratch.len();
+                scratch.resize(head_len + len as usize, 0);
+                sys::read_exact_at(file, &mut scratch[head_len..], offset).map_err(|e| match e
+                    .kind()
+                {
+                    io::ErrorKind::UnexpectedEof => sender::file_ended(),
+                    _ => e,
+                })?;
+                out.write_all(scratch, false)
+            }
+            Content::Open(file) => {
+                out.write_all(scratch, true)?;
+                out.send_file(file, offset, len)
             }
         }
     }
@@ -225,7 +230,8 @@ impl Response {
 
 /// Bodies up to this size are copied into the write buffer and leave with
 /// the head in one write; for files, a read and one write are cheaper than a
-/// write and a `sendfile` that leave as two segments.
+/// write and a `sendfile` that leave as two segments. (Cached files are not
+/// copied: see `Content::send_after`.)
 const INLINE_FILE: u64 = 16 * 1024;
 
 /// What the connection adds to the response's own `Connection` field.
@@ -321,38 +327,22 @@ fn write_body(
             out.write_all(scratch, true)?;
             out.write_all(bytes, false)
         }
-        // A small file is read into the same buffer as the head and both go
-        // out in one write (one segment, one wake-up for the client); a
-        // larger one follows a head held back with MSG_MORE, zero-copy.
         Body::File {
             content,
             offset,
             len,
-        } if send_body && *len <= INLINE_FILE => {
-            content.append(scratch, *offset, *len)?;
-            out.write_all(scratch, false)
-        }
-        Body::File {
-            content,
-            offset,
-            len,
-        } if send_body => {
-            out.write_all(scratch, true)?;
-            content.send(out, *offset, *len)
-        }
+        } if send_body => content.send_after(out, scratch, *offset, *len),
         Body::Multipart {
             content,
             parts,
             closing,
         } if send_body => {
             // Each part's head rides in the same write as the bytes before
-            // it (the response head, then the previous delimiter), held back
-            // to leave with the part's bytes.
+            // it (the response head, then the previous delimiter).
             for part in parts {
                 scratch.extend_from_slice(&part.head);
-                out.write_all(scratch, true)?;
+                content.send_after(out, scratch, part.range.start, part.range.len)?;
                 scratch.clear();
-                content.send(out, part.range.start, part.range.len)?;
             }
             out.write_all(closing, false)
         }

@@ -99,6 +99,18 @@ impl Sender {
         })
     }
 
+    /// Writes `first` and then `second`, handed to the kernel together.
+    pub fn write_pair(&mut self, first: &[u8], second: &[u8]) -> io::Result<()> {
+        let first_len = first.len();
+        self.drive((first_len + second.len()) as u64, |socket, done, _| {
+            let done = done as usize;
+            match done.checked_sub(first_len) {
+                None => sys::send_pair(socket, &first[done..], second),
+                Some(into_second) => sys::send_once(socket, &second[into_second..], false),
+            }
+        })
+    }
+
     /// Sends `len` bytes of `file` from `offset`. A file that ends first (it
     /// was truncated while being sent) is `UnexpectedEof`: the caller must
     /// close rather than leave the client waiting for bytes that never come.

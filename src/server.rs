@@ -41,7 +41,7 @@ use crate::sys;
 /// The most bytes a request head may take; a larger one is answered 431.
 pub const MAX_HEAD: usize = 16 * 1024;
 /// A connection's buffer starts this small and grows to `MAX_HEAD` on demand.
-const INITIAL_BUFFER: usize = 4096;
+const INITIAL_BUFFER: usize = 1024;
 /// Connection threads need little stack: no recursion, buffers on the heap.
 const STACK_SIZE: usize = 256 * 1024;
 /// After a response with `Connection: close`, how long and how much to keep
@@ -66,24 +66,8 @@ pub fn prepare(listener: &TcpListener) {
 /// `max_connections` at once. `prepare` has been called on `listener`.
 pub fn run(listener: TcpListener, site: Arc<Site>) {
     let registry = Arc::new(Registry::new(site.config.max_connections));
-    let serve = move |stream: TcpStream, peer: SocketAddr| {
-        let stream = Arc::new(stream);
-        match registry.admit(&stream) {
-            Admission::Admitted(registration) => {
-                match Connection::new(stream, peer, Arc::clone(&site), registration) {
-                    Ok(connection) => connection.serve(),
-                    Err(e) => log::debug!("{peer}: cannot set a write timeout: {e}"),
-                }
-            }
-            Admission::Full => {
-                log::warn!(
-                    "{} connections, all busy: refusing a new one",
-                    registry.len()
-                );
-                refuse(&stream, &site);
-            }
-        }
-    };
+    let serve =
+        move |stream: TcpStream, peer: SocketAddr| serve_or_refuse(stream, peer, &registry, &site);
     Pool::run(
         listener,
         "connection",
@@ -91,6 +75,34 @@ pub fn run(listener: TcpListener, site: Arc<Site>) {
         pool::IDLE_LIFETIME,
         serve,
     );
+}
+
+/// Serves a new connection, or refuses it when all places are taken.
+// Out of line, so the accepting loop's frame, which every connection's
+// thread carries, holds nothing of a connection's.
+#[inline(never)]
+fn serve_or_refuse(
+    stream: TcpStream,
+    peer: SocketAddr,
+    registry: &Arc<Registry>,
+    site: &Arc<Site>,
+) {
+    let stream = Arc::new(stream);
+    match registry.admit(&stream) {
+        Admission::Admitted(registration) => {
+            match Connection::new(stream, peer, Arc::clone(site), registration) {
+                Ok(connection) => connection.serve(),
+                Err(e) => log::debug!("{peer}: cannot set a write timeout: {e}"),
+            }
+        }
+        Admission::Full => {
+            log::warn!(
+                "{} connections, all busy: refusing a new one",
+                registry.len()
+            );
+            refuse(&stream, site);
+        }
+    }
 }
 
 /// How long a refused client may take to accept its 503: a fresh
@@ -273,6 +285,7 @@ impl Connection {
     }
 
     /// Reads one request, answers it, and finishes it.
+    #[inline(never)]
     fn exchange(&mut self) -> io::Result<Next> {
         self.registration.set(State::Waiting);
         let access_log = self.outbox.site.config.access_log;
@@ -304,6 +317,7 @@ impl Connection {
     }
 
     /// Drops the request's body, sends the answer, and says what next.
+    #[inline(never)]
     fn finish(&mut self, answer: Answer) -> io::Result<Next> {
         let Answer {
             head_len,

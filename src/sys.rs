@@ -45,7 +45,7 @@ use std::io;
 /// Linux's fast paths.
 mod imp {
     use std::fs::File;
-    use std::io;
+    use std::io::{self, IoSlice, Write};
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
@@ -134,6 +134,11 @@ mod imp {
             return Err(io::Error::last_os_error());
         }
         Ok(sent as usize)
+    }
+
+    pub fn send_pair(socket: &TcpStream, first: &[u8], second: &[u8]) -> io::Result<usize> {
+        // writev(2); std leaves SIGPIPE ignored, so a closed peer is EPIPE.
+        (&*socket).write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
     }
 
     pub fn queued(socket: &TcpStream) -> io::Result<u64> {
@@ -248,7 +253,7 @@ mod imp {
 /// The portable fallbacks.
 mod imp {
     use std::fs::File;
-    use std::io::{self, Write};
+    use std::io::{self, IoSlice, Write};
     use std::net::{TcpListener, TcpStream};
     use std::path::Path;
 
@@ -279,6 +284,12 @@ mod imp {
 
     pub fn send_once(socket: &TcpStream, buf: &[u8], _more: bool) -> io::Result<usize> {
         (&*socket).write(&buf[..buf.len().min(CHUNK)])
+    }
+
+    pub fn send_pair(socket: &TcpStream, first: &[u8], second: &[u8]) -> io::Result<usize> {
+        let first = &first[..first.len().min(CHUNK)];
+        let second = &second[..second.len().min(CHUNK - first.len())];
+        (&*socket).write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
     }
 
     pub fn queued(_socket: &TcpStream) -> io::Result<u64> {
@@ -487,6 +498,10 @@ pub use imp::send_file_once;
 /// `more`, the kernel is told more data follows at once, so a response head
 /// waits to leave in the same segments as its body.
 pub use imp::send_once;
+
+/// One vectored write of `first` and then `second`, returning how many bytes
+/// the kernel took: a head and a body in one system call, without copying.
+pub use imp::send_pair;
 
 /// The bytes written to `socket` that the peer has not yet acknowledged.
 /// The peer's TCP acknowledges only what fits in its receive buffer, so
