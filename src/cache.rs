@@ -89,6 +89,9 @@ struct State {
 impl FileCache {
     /// The entry for the request path `key` and the file's metadata now, if
     /// the file is still the one cached. One that changed is dropped.
+    // Out of line: `fs::metadata` takes a deep frame, which must not stay
+    // on the stack under the response being made.
+    #[inline(never)]
     pub fn get(&self, key: &str) -> Option<(Arc<Entry>, Metadata)> {
         let entry = {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);

@@ -24,17 +24,24 @@ pub struct Validators {
 }
 
 impl Validators {
+    /// The tag is `"DEVICE-INODE-SIZE-SECONDS.NANOSECONDS"`, each in hex
+    /// (a negative time as its two's complement, as `{:x}` writes it).
     pub fn of(metadata: &Metadata) -> Validators {
-        use std::fmt::Write;
         let [device, file] = sys::file_identity(metadata);
         let (secs, nanos) = sys::modified_parts(metadata);
         // Room for the longest tag and a suffix, so it is allocated once.
         let mut etag = String::with_capacity(96);
-        let _ = write!(
-            etag,
-            "\"{device:x}-{file:x}-{:x}-{secs:x}.{nanos:x}\"",
-            metadata.len()
-        );
+        etag.push('"');
+        for (value, after) in [
+            (device, '-'),
+            (file, '-'),
+            (metadata.len(), '-'),
+            (secs as u64, '.'),
+            (nanos as u64, '"'),
+        ] {
+            push_hex(&mut etag, value);
+            etag.push(after);
+        }
         Validators {
             etag,
             last_modified: metadata.modified().ok(),
@@ -51,6 +58,24 @@ impl Validators {
         self.etag.insert(close, '-');
         self
     }
+}
+
+/// Appends `value` in lowercase hex without leading zeros, as `{:x}` does;
+/// by hand, since a tag is made for every file response and `core::fmt`
+/// costs time and stack.
+fn push_hex(out: &mut String, value: u64) {
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(rest & 0xf) as usize];
+        rest >>= 4;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// What the preconditions say.
@@ -253,6 +278,26 @@ mod tests {
     const AT: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
     const BEFORE: &str = "Sun, 06 Nov 1994 08:49:36 GMT";
     const AFTER: &str = "Sun, 06 Nov 1994 08:49:38 GMT";
+
+    #[test]
+    fn hex_is_written_as_format_writes_it() {
+        for value in [
+            0,
+            1,
+            15,
+            16,
+            255,
+            0xdead_beef,
+            u64::MAX,
+            -1i64 as u64,
+            1 << 63,
+        ] {
+            let mut out = String::new();
+            push_hex(&mut out, value);
+            assert_eq!(out, format!("{value:x}"));
+        }
+        assert_eq!(format!("{:x}", -2i64), format!("{:x}", -2i64 as u64));
+    }
 
     fn validators() -> Validators {
         Validators {

@@ -81,26 +81,52 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     if target.path == livereload::EVENTS_PATH
         && let Some(watcher) = &site.live_reload
     {
-        // The reload stream: no length, it lasts until the page goes away.
-        return Ok(Response::new(Status::Ok)
-            .header("Content-Type", "text/event-stream")
-            .header("Cache-Control", "no-store")
-            .body(Body::Stream(Box::new(livereload::Events(Arc::clone(
-                watcher,
-            ))))));
+        return Ok(events(watcher));
     }
-    if let Some((entry, metadata)) = site.cache.get(target.path) {
-        let content = Content::Cached(Arc::clone(&entry.bytes));
-        return serve_file(content, metadata, &entry.path, request, &root, site);
+    if let Some(response) = serve_cached(request, &target, &root, site) {
+        return response;
     }
     serve_resolved(request, &target, &root, site)
 }
 
+/// A small file from the cache, if it is there and still the file on disk.
+// This, `serve_resolved` and `serve_file` are kept out of line, as are the
+// other branches `handle` takes: a function's frame holds what all it
+// inlines needs, and the deepest path of calls sets how much stack every
+// connection's thread touches.
+#[inline(never)]
+fn serve_cached(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Option<Result<Response, HttpError>> {
+    let (entry, metadata) = site.cache.get(target.path)?;
+    let content = Content::Cached(Arc::clone(&entry.bytes));
+    Some(serve_file(
+        content,
+        metadata,
+        &entry.path,
+        request,
+        root,
+        site,
+    ))
+}
+
+/// The live-reload event stream: no length, it lasts until the page goes
+/// away.
+#[inline(never)]
+fn events(watcher: &Arc<Watcher>) -> Response {
+    Response::new(Status::Ok)
+        .header("Content-Type", "text/event-stream")
+        .header("Cache-Control", "no-store")
+        .body(Body::Stream(Box::new(livereload::Events(Arc::clone(
+            watcher,
+        )))))
+}
+
 /// The way without the cache: resolve the target, and keep a small file
 /// found in the cache.
-// This and `serve_file` are kept out of line, as are the other branches
-// `handle` takes: a function's frame holds what all it inlines needs, and
-// the deepest path of calls sets how much stack every thread touches.
 #[inline(never)]
 fn serve_resolved(
     request: &Request<'_>,

@@ -97,29 +97,35 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
                         return;
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    if !permanent && self.retire() {
-                        return;
-                    }
-                }
                 Err(e) => {
-                    // Out of descriptors (EMFILE) or memory, or a connection
-                    // reset before we took it. Out of descriptors, every
-                    // waiting thread fails at once, over and over: all but
-                    // one leave, and that one waits a moment and tries again.
-                    if !permanent && self.retire() {
+                    if self.accept_failed(e, permanent) {
                         return;
                     }
-                    log::warn!("accept failed: {e}");
-                    thread::sleep(ACCEPT_BACKOFF);
                 }
             }
         }
+    }
+
+    /// After `accept` failed: whether this thread leaves the pool.
+    // Out of line: every connection's thread carries `work`'s frame.
+    #[inline(never)]
+    fn accept_failed(&self, e: io::Error, permanent: bool) -> bool {
+        if !permanent && self.retire() {
+            return true;
+        }
+        // No connection within the idle lifetime: wait again. Otherwise out
+        // of descriptors (EMFILE) or memory, or a connection reset before we
+        // took it. Out of descriptors, every waiting thread fails at once,
+        // over and over: all but one leave, and that one waits a moment and
+        // tries again.
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            log::warn!("accept failed: {e}");
+            thread::sleep(ACCEPT_BACKOFF);
+        }
+        false
     }
 
     /// Leaves the waiting threads unless this one is the last.

@@ -9,11 +9,11 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::range::Part;
 use crate::sender::{self, Sender};
@@ -354,26 +354,79 @@ fn write_body(
 /// so each thread formats it at most once a second and reuses it.
 fn push_date(out: &mut Vec<u8>) {
     thread_local! {
-        static CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        static CACHE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
     }
-    let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let second = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != second {
-            *cache = (second, httpdate::fmt_http_date(now));
+        let (cached, mut text) = cache.get();
+        if cached != second {
+            text = imf_fixdate(second);
+            cache.set((second, text));
         }
-        out.extend_from_slice(cache.1.as_bytes());
+        out.extend_from_slice(&text);
     });
 }
+
+/// The seconds since the epoch of the year 10000, which HTTP-dates cannot
+/// express.
+const YEAR_10000: u64 = 253_402_300_800;
 
 /// An HTTP-date (RFC 9110 section 5.6.7) for `time`, or `None` for a time
 /// the format cannot express (before 1970 or after 9999): a file's timestamp
 /// can be anything, and formatting one must not panic.
 pub fn http_date(time: SystemTime) -> Option<String> {
-    const YEAR_10000: Duration = Duration::from_secs(253_402_300_800);
-    let since_epoch = time.duration_since(UNIX_EPOCH).ok()?;
-    (since_epoch < YEAR_10000).then(|| httpdate::fmt_http_date(time))
+    let secs = time.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    (secs < YEAR_10000).then(|| imf_fixdate(secs).iter().map(|&b| char::from(b)).collect())
+}
+
+/// The IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 section
+/// 5.6.7) for `secs` since the epoch, which must be before the year 10000.
+/// Written here rather than through `core::fmt`, as it is on every response:
+/// fixed places take a few divisions, where the formatting machinery costs
+/// time and the deepest stack of a request (and every page of stack a
+/// thread touches stays its memory).
+fn imf_fixdate(secs: u64) -> [u8; 29] {
+    const WEEKDAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let secs = secs.min(YEAR_10000 - 1);
+    let days = secs / 86_400;
+    let of_day = secs % 86_400;
+    // Civil date from a day count, in 400-year eras of 146,097 days that
+    // start on 1 March (Howard Hinnant's "days_from_civil", inverted).
+    let shifted = days + 719_468;
+    let era = shifted / 146_097;
+    let of_era = shifted % 146_097;
+    let year_of_era = (of_era - of_era / 1_460 + of_era / 36_524 - of_era / 146_096) / 365;
+    let of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * of_year + 2) / 153;
+    let day = of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+
+    let mut text = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    let mut digits = |at: usize, width: usize, mut value: u64| {
+        for place in (at..at + width).rev() {
+            text[place] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    digits(5, 2, day);
+    digits(12, 4, year);
+    digits(17, 2, of_day / 3_600);
+    digits(20, 2, of_day / 60 % 60);
+    digits(23, 2, of_day % 60);
+    text[..3].copy_from_slice(WEEKDAYS[(days % 7) as usize]);
+    text[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
+    text
 }
 
 /// The interim response sent before reading a body the client is holding back
@@ -386,6 +439,7 @@ pub fn write_continue(out: &mut Sender) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn codes_and_reasons() {
@@ -397,6 +451,34 @@ mod tests {
         assert!(Status::NoContent.forbids_body());
         assert!(Status::NotModified.forbids_body());
         assert!(!Status::NotFound.forbids_body());
+    }
+
+    #[test]
+    fn dates_are_written_as_httpdate_writes_them() {
+        let mut samples = vec![
+            0,
+            784_111_777,
+            951_782_400,    // 2000-02-29
+            4_107_542_400,  // 2100-03-01
+            13_574_563_200, // 2400-02-29
+            YEAR_10000 - 1,
+        ];
+        // And a spread over the whole range, from a fixed generator.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            samples.push((state >> 11) % YEAR_10000);
+        }
+        for secs in samples {
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(
+                std::str::from_utf8(&imf_fixdate(secs)).unwrap(),
+                httpdate::fmt_http_date(time),
+                "{secs}"
+            );
+        }
     }
 
     #[test]

@@ -90,8 +90,10 @@ fn serve_or_refuse(
     let stream = Arc::new(stream);
     match registry.admit(&stream) {
         Admission::Admitted(registration) => {
-            match Connection::new(stream, peer, Arc::clone(site), registration) {
-                Ok(connection) => connection.serve(),
+            match Sender::new(Arc::clone(&stream), site.config.timeouts.send) {
+                Ok(out) => {
+                    Connection::new(stream, out, peer, Arc::clone(site), registration).serve()
+                }
                 Err(e) => log::debug!("{peer}: cannot set a write timeout: {e}"),
             }
         }
@@ -235,12 +237,12 @@ struct Connection {
 impl Connection {
     fn new(
         stream: Arc<TcpStream>,
+        out: Sender,
         peer: SocketAddr,
         site: Arc<Site>,
         registration: Registration,
-    ) -> io::Result<Self> {
-        let out = Sender::new(Arc::clone(&stream), site.config.timeouts.send)?;
-        Ok(Connection {
+    ) -> Self {
+        Connection {
             inbox: Inbox {
                 stream,
                 peer,
@@ -257,7 +259,7 @@ impl Connection {
                 peer,
             },
             registration,
-        })
+        }
     }
 
     fn serve(mut self) {
