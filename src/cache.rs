@@ -24,12 +24,16 @@
 //! pass that, entries are dropped in the map's (arbitrary) order.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
+use crate::conditional::Validators;
+use crate::mime::content_type;
+use crate::response::http_date;
 use crate::sys;
 
 /// Files up to this size are cached: those a response copies into its
@@ -72,6 +76,12 @@ pub struct Entry {
     pub path: PathBuf,
     stamp: Stamp,
     pub bytes: Arc<[u8]>,
+    /// What a response says of the file, worked out once: its type, its
+    /// validators and its Last-Modified field's value. The stamp pins the
+    /// metadata they come from.
+    pub content_type: Cow<'static, str>,
+    pub validators: Validators,
+    pub last_modified: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -125,7 +135,7 @@ impl FileCache {
         path: &Path,
         file: &File,
         metadata: &Metadata,
-    ) -> Option<Arc<[u8]>> {
+    ) -> Option<Arc<Entry>> {
         let len = metadata.len();
         let settled = metadata
             .modified()
@@ -142,10 +152,13 @@ impl FileCache {
             path: path.to_path_buf(),
             stamp: Stamp::of(metadata),
             bytes: bytes.into(),
+            content_type: content_type(path),
+            validators: Validators::of(metadata),
+            last_modified: metadata.modified().ok().and_then(http_date),
         });
-        let bytes = Arc::clone(&entry.bytes);
+        let size = entry.bytes.len();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        while state.bytes + bytes.len() > MAX_BYTES {
+        while state.bytes + size > MAX_BYTES {
             let Some(victim) = state.entries.keys().next().cloned() else {
                 break;
             };
@@ -153,11 +166,11 @@ impl FileCache {
                 state.bytes -= dropped.bytes.len();
             }
         }
-        if let Some(replaced) = state.entries.insert(key.into(), entry) {
+        if let Some(replaced) = state.entries.insert(key.into(), Arc::clone(&entry)) {
             state.bytes -= replaced.bytes.len();
         }
-        state.bytes += bytes.len();
-        Some(bytes)
+        state.bytes += size;
+        Some(entry)
     }
 }
 
@@ -194,10 +207,13 @@ mod tests {
         }
     }
 
-    fn admit(cache: &FileCache, key: &str, path: &Path) -> Option<Arc<[u8]>> {
+    fn admit(cache: &FileCache, key: &str, path: &Path) -> Option<Vec<u8>> {
         let file = File::open(path).unwrap();
         let metadata = file.metadata().unwrap();
-        cache.admit(key, || Some(path.to_path_buf()), path, &file, &metadata)
+        let entry = cache.admit(key, || Some(path.to_path_buf()), path, &file, &metadata)?;
+        assert_eq!(entry.validators, Validators::of(&metadata));
+        assert_eq!(entry.content_type, content_type(path));
+        Some(entry.bytes.to_vec())
     }
 
     fn hit(cache: &FileCache, key: &str) -> Option<Vec<u8>> {

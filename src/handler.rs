@@ -102,7 +102,7 @@ fn serve_cached(
     site: &Site,
 ) -> Option<Result<Response, HttpError>> {
     let (entry, metadata) = site.cache.get(target.path)?;
-    let content = Content::Cached(Arc::clone(&entry.bytes));
+    let content = Content::Cached(Arc::clone(&entry));
     Some(serve_file(
         content,
         metadata,
@@ -152,7 +152,7 @@ fn serve_resolved(
                 .cache
                 .admit(target.path, lookup, &path, &file, &metadata)
             {
-                Some(bytes) => Content::Cached(bytes),
+                Some(entry) => Content::Cached(entry),
                 None => Content::Open(file),
             };
             serve_file(content, metadata, &path, request, root, site)
@@ -242,7 +242,8 @@ fn list(
     };
     let outcome = conditional::evaluate(request, &validators);
     // The format follows Accept: caches must key on it.
-    let response = match validated(outcome, validators, true, Some("Accept"), site) {
+    let last_modified = validators.last_modified.and_then(http_date);
+    let response = match validated(outcome, validators, last_modified, Some("Accept"), site) {
         ControlFlow::Continue(response) => response,
         ControlFlow::Break(answer) => return answer,
     };
@@ -258,20 +259,20 @@ fn list(
 }
 
 /// The fields a 200 and its 304 share (RFC 9110 section 15.4.5: ETag,
-/// Last-Modified unless `show_date` is off, Cache-Control, Vary), then what
+/// Last-Modified when given, Cache-Control, Vary), then what
 /// the preconditions' `outcome` calls for: `Continue` with the 200 to
 /// complete, or `Break` with the 304 or 412 to send instead.
 fn validated(
     outcome: Outcome,
     validators: Validators,
-    show_date: bool,
+    last_modified: Option<String>,
     vary: Option<&'static str>,
     site: &Site,
 ) -> ControlFlow<Result<Response, HttpError>, Response> {
     let mut response = Response::new(Status::Ok)
         .header("ETag", validators.etag)
         .header("Cache-Control", site.config.cache_control);
-    if show_date && let Some(date) = validators.last_modified.and_then(http_date) {
+    if let Some(date) = last_modified {
         response = response.header("Last-Modified", date);
     }
     if let Some(vary) = vary {
@@ -424,6 +425,8 @@ struct Representation {
     content: Content,
     len: u64,
     validators: Validators,
+    /// Its Last-Modified field's value.
+    last_modified: Option<String>,
     /// The file's type, whatever its encoding.
     content_type: Cow<'static, str>,
     form: Form,
@@ -453,7 +456,12 @@ fn pick_representation(
     root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Representation {
-    let content_type = content_type(path);
+    // A cached file's type and validators were worked out when it was
+    // cached, from the same path and (the cache checked) the same metadata.
+    let content_type = match &content {
+        Content::Cached(entry) => entry.content_type.clone(),
+        Content::Open(_) => content_type(path),
+    };
     // With live reload, an HTML page opened as a page (not fetched, not a
     // range) carries the reload script, and so its own length and tag.
     let has_range = request.header("range").is_some();
@@ -483,7 +491,13 @@ fn pick_representation(
         None if inject => (content, metadata, Form::WithReloadScript),
         None => (content, metadata, Form::Plain),
     };
-    let validators = Validators::of(&metadata);
+    let (validators, last_modified) = match &content {
+        Content::Cached(entry) => (entry.validators.clone(), entry.last_modified.clone()),
+        Content::Open(_) => (
+            Validators::of(&metadata),
+            metadata.modified().ok().and_then(http_date),
+        ),
+    };
     let validators = match form {
         Form::Plain => validators,
         Form::Encoded(coding) => validators.variant(coding.token()),
@@ -493,6 +507,7 @@ fn pick_representation(
         content,
         len: metadata.len(),
         validators,
+        last_modified,
         content_type,
         form,
     }
@@ -509,6 +524,7 @@ fn serve_content(
         content,
         len,
         validators,
+        last_modified,
         content_type,
         form,
     } = representation;
@@ -526,7 +542,8 @@ fn serve_content(
         !(matches!(range, Ranges::Satisfiable(_)) && request.header("if-range").is_some());
     // Any file may have a variant: caches must key on Accept-Encoding.
     let vary = site.config.precompressed.then_some("Accept-Encoding");
-    let mut response = match validated(outcome, validators, describe, vary, site) {
+    let last_modified = last_modified.filter(|_| describe);
+    let mut response = match validated(outcome, validators, last_modified, vary, site) {
         ControlFlow::Continue(response) => response,
         ControlFlow::Break(answer) => return answer,
     };
@@ -624,7 +641,7 @@ fn read_bounded(content: Content, len: u64) -> Result<Vec<u8>, HttpError> {
         return Err(HttpError::Forbidden("page too large for live reload"));
     }
     match content {
-        Content::Cached(bytes) => Ok(bytes.to_vec()),
+        Content::Cached(entry) => Ok(entry.bytes.to_vec()),
         Content::Open(mut file) => {
             let mut html = Vec::with_capacity(len as usize);
             file.read_to_end(&mut html)?;

@@ -11,10 +11,11 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::cache::Entry;
 use crate::range::Part;
 use crate::sender::{self, Sender};
 use crate::sys;
@@ -114,7 +115,7 @@ pub enum Body {
 #[derive(Debug)]
 pub enum Content {
     Open(File),
-    Cached(Arc<[u8]>),
+    Cached(Arc<Entry>),
 }
 
 impl Content {
@@ -133,7 +134,8 @@ impl Content {
         len: u64,
     ) -> io::Result<()> {
         match self {
-            Content::Cached(bytes) => {
+            Content::Cached(entry) => {
+                let bytes = &entry.bytes;
                 let part = usize::try_from(offset)
                     .ok()
                     .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
@@ -267,13 +269,14 @@ pub fn write(
 ) -> Written {
     scratch.clear();
     let status = response.status;
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        scratch,
-        "HTTP/1.1 {} {}\r\nDate: ",
-        status.code(),
-        status.reason()
-    );
+    // Written piece by piece rather than with write!: core::fmt's
+    // machinery would be the deepest frames of every request (see
+    // `imf_fixdate`).
+    scratch.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(scratch, u64::from(status.code()));
+    scratch.push(b' ');
+    scratch.extend_from_slice(status.reason().as_bytes());
+    scratch.extend_from_slice(b"\r\nDate: ");
     push_date(scratch);
     scratch.extend_from_slice(b"\r\nServer: tinyhttpd\r\n");
     for (name, value) in &response.headers {
@@ -286,7 +289,9 @@ pub fn write(
     // only repeat the 200's, which nothing needs. A HEAD response carries
     // the length the GET would have had.
     if !status.forbids_body() && !response.body.ends_with_connection() {
-        let _ = write!(scratch, "Content-Length: {}\r\n", response.body.len());
+        scratch.extend_from_slice(b"Content-Length: ");
+        push_decimal(scratch, response.body.len());
+        scratch.extend_from_slice(b"\r\n");
     }
     match persistence {
         Persistence::KeepAlive => {}
@@ -348,6 +353,22 @@ fn write_body(
         }
         _ => out.write_all(scratch, false),
     }
+}
+
+/// Appends `value` in decimal.
+fn push_decimal(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends the current time as an HTTP-date. The text changes once a second,
@@ -478,6 +499,15 @@ mod tests {
                 httpdate::fmt_http_date(time),
                 "{secs}"
             );
+        }
+    }
+
+    #[test]
+    fn decimals_are_written_as_format_writes_them() {
+        for value in [0, 7, 10, 99, 100, 1_048_576, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, value);
+            assert_eq!(out, value.to_string().as_bytes());
         }
     }
 
