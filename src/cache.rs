@@ -1,6 +1,6 @@
-//! The small-file cache: the bytes of small files already served, so that
-//! serving one again costs one `stat` of its path instead of opening,
-//! reading and closing it.
+//! The file cache: the bytes of small files already served, and larger
+//! ones kept open, so that serving one again costs one `stat` of its path
+//! instead of opening, reading and closing it.
 //!
 //! An entry is used only while that `stat` shows the very file that was
 //! read: the same device and inode, size, modification time and change time
@@ -20,8 +20,10 @@
 //!
 //! Entries are keyed by the request's path as it came (still
 //! percent-encoded), which names the same file through the same checks every
-//! time. The cache holds at most `MAX_BYTES` in all; when a new entry would
-//! pass that, entries are dropped in the map's (arbitrary) order.
+//! time. The cache holds at most `MAX_BYTES` of small files and `MAX_OPEN`
+//! open ones; when a new entry would pass either, entries are dropped in the
+//! map's (arbitrary) order. Windows keeps no file open (see
+//! `sys::KEEP_FILES_OPEN`).
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
@@ -36,11 +38,16 @@ use crate::mime::content_type;
 use crate::response::http_date;
 use crate::sys;
 
-/// Files up to this size are cached: those a response copies into its
-/// write buffer anyway (see `response`).
+/// Files up to this size are cached as bytes: those a response copies into
+/// its write buffer anyway (see `response`). Larger ones are kept open.
 pub const MAX_FILE: u64 = 16 * 1024;
 /// The most bytes all entries hold together.
 const MAX_BYTES: usize = 8 * 1024 * 1024;
+/// The most files entries keep open (the server raises its own limit on
+/// open files to the hard limit, often 1,048,576 and rarely below 4,096).
+const MAX_OPEN: usize = 256;
+/// Longer request paths are not cached.
+const MAX_KEY: usize = 1024;
 /// How long after its last modification a file is left uncached.
 const SETTLE: Duration = Duration::from_secs(1);
 
@@ -75,13 +82,34 @@ pub struct Entry {
     /// watch go by it, as for a file that is not cached.
     pub path: PathBuf,
     stamp: Stamp,
-    pub bytes: Arc<[u8]>,
+    pub data: Data,
     /// What a response says of the file, worked out once: its type, its
     /// validators and its Last-Modified field's value. The stamp pins the
     /// metadata they come from.
     pub content_type: Cow<'static, str>,
     pub validators: Validators,
     pub last_modified: Option<String>,
+}
+
+/// What a cache entry holds of the file's content.
+#[derive(Debug)]
+pub enum Data {
+    /// A small file's bytes.
+    Bytes(Box<[u8]>),
+    /// A larger file, kept open: it is sent from the page cache as before,
+    /// without opening and closing it each time. Read only at explicit
+    /// offsets (the entry is shared between threads).
+    Open(File),
+}
+
+impl Entry {
+    /// What the entry counts against the cache's bounds: bytes, open files.
+    fn weight(&self) -> (usize, usize) {
+        match &self.data {
+            Data::Bytes(bytes) => (bytes.len(), 0),
+            Data::Open(_) => (0, 1),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +122,28 @@ struct State {
     entries: HashMap<Box<str>, Arc<Entry>>,
     /// The bytes all entries hold.
     bytes: usize,
+    /// The files entries hold open.
+    open: usize,
+}
+
+impl State {
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.entries.remove(key) {
+            let (bytes, open) = entry.weight();
+            self.bytes -= bytes;
+            self.open -= open;
+        }
+    }
+
+    /// Drops entries (in the map's order) until one weighing `weight` fits.
+    fn make_room(&mut self, (bytes, open): (usize, usize)) {
+        while self.bytes + bytes > MAX_BYTES || self.open + open > MAX_OPEN {
+            let Some(victim) = self.entries.keys().next().cloned() else {
+                return;
+            };
+            self.remove(&victim);
+        }
+    }
 }
 
 impl FileCache {
@@ -113,64 +163,69 @@ impl FileCache {
             }
             _ => {
                 let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-                if let Some(current) = state.entries.get(key)
-                    && Arc::ptr_eq(current, &entry)
+                if state
+                    .entries
+                    .get(key)
+                    .is_some_and(|current| Arc::ptr_eq(current, &entry))
                 {
-                    state.entries.remove(key);
-                    state.bytes -= entry.bytes.len();
+                    state.remove(key);
                 }
                 None
             }
         }
     }
 
-    /// Reads `file` (just opened and stat'ed as `metadata`, found at `path`
-    /// for the request path `key`) into the cache if it is small and has
-    /// settled, and returns its bytes; `None` leaves it to be read as usual.
-    /// `lookup` gives the path to check it by.
+    /// Takes `file` (just opened and stat'ed as `metadata`, found at `path`
+    /// for the request path `key`) into the cache if it has settled: a small
+    /// one's bytes, a larger one open (where `sys::KEEP_FILES_OPEN`). The
+    /// file comes back when it is not taken, to be served as usual. `lookup`
+    /// gives the path to check it by.
     pub fn admit(
         &self,
         key: &str,
         lookup: impl FnOnce() -> Option<PathBuf>,
         path: &Path,
-        file: &File,
+        file: File,
         metadata: &Metadata,
-    ) -> Option<Arc<Entry>> {
+    ) -> Result<Arc<Entry>, File> {
         let len = metadata.len();
         let settled = metadata
             .modified()
             .ok()
             .and_then(|modified| SystemTime::now().duration_since(modified).ok())
             .is_some_and(|age| age >= SETTLE);
-        if len > MAX_FILE || !settled || key.len() > 1024 {
-            return None;
+        if !settled || key.len() > MAX_KEY || (len > MAX_FILE && !sys::KEEP_FILES_OPEN) {
+            return Err(file);
         }
-        let mut bytes = vec![0; len as usize];
-        sys::read_exact_at(file, &mut bytes, 0).ok()?;
+        let Some(lookup) = lookup() else {
+            return Err(file);
+        };
+        let data = if len > MAX_FILE {
+            Data::Open(file)
+        } else {
+            let mut bytes = vec![0; len as usize];
+            if sys::read_exact_at(&file, &mut bytes, 0).is_err() {
+                return Err(file);
+            }
+            Data::Bytes(bytes.into())
+        };
         let entry = Arc::new(Entry {
-            lookup: lookup()?,
+            lookup,
             path: path.to_path_buf(),
             stamp: Stamp::of(metadata),
-            bytes: bytes.into(),
+            data,
             content_type: content_type(path),
             validators: Validators::of(metadata),
             last_modified: metadata.modified().ok().and_then(http_date),
         });
-        let size = entry.bytes.len();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        while state.bytes + size > MAX_BYTES {
-            let Some(victim) = state.entries.keys().next().cloned() else {
-                break;
-            };
-            if let Some(dropped) = state.entries.remove(&victim) {
-                state.bytes -= dropped.bytes.len();
-            }
-        }
-        if let Some(replaced) = state.entries.insert(key.into(), Arc::clone(&entry)) {
-            state.bytes -= replaced.bytes.len();
-        }
-        state.bytes += size;
-        Some(entry)
+        state.remove(key);
+        state.make_room(entry.weight());
+        let (bytes, open) = entry.weight();
+        state.bytes += bytes;
+        state.open += open;
+        state.entries.insert(key.into(), Arc::clone(&entry));
+        Ok(entry)
     }
 }
 
@@ -210,14 +265,28 @@ mod tests {
     fn admit(cache: &FileCache, key: &str, path: &Path) -> Option<Vec<u8>> {
         let file = File::open(path).unwrap();
         let metadata = file.metadata().unwrap();
-        let entry = cache.admit(key, || Some(path.to_path_buf()), path, &file, &metadata)?;
+        let entry = cache
+            .admit(key, || Some(path.to_path_buf()), path, file, &metadata)
+            .ok()?;
         assert_eq!(entry.validators, Validators::of(&metadata));
         assert_eq!(entry.content_type, content_type(path));
-        Some(entry.bytes.to_vec())
+        Some(bytes(&entry))
     }
 
     fn hit(cache: &FileCache, key: &str) -> Option<Vec<u8>> {
-        cache.get(key).map(|(entry, _)| entry.bytes.to_vec())
+        cache.get(key).map(|(entry, _)| bytes(&entry))
+    }
+
+    /// An entry's content, read from the open file if it is one.
+    fn bytes(entry: &Entry) -> Vec<u8> {
+        match &entry.data {
+            Data::Bytes(bytes) => bytes.to_vec(),
+            Data::Open(file) => {
+                let mut bytes = vec![0; entry.stamp.len as usize];
+                sys::read_exact_at(file, &mut bytes, 0).unwrap();
+                bytes
+            }
+        }
     }
 
     #[test]
@@ -252,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn fresh_and_large_files_are_not_cached() {
+    fn fresh_files_are_not_cached_and_large_ones_are_kept_open() {
         let dir = Dir::new("fresh");
         let cache = FileCache::default();
         let path = dir.0.join("fresh.txt");
@@ -260,14 +329,23 @@ mod tests {
         assert_eq!(admit(&cache, "/fresh.txt", &path), None);
         assert_eq!(hit(&cache, "/fresh.txt"), None);
 
-        let big = dir.write("big.bin", &vec![7; MAX_FILE as usize + 1]);
-        assert_eq!(admit(&cache, "/big.bin", &big), None);
         let small = dir.write("small.bin", &vec![7; MAX_FILE as usize]);
         assert!(admit(&cache, "/small.bin", &small).is_some());
+        let big_bytes = vec![8; MAX_FILE as usize + 1];
+        let big = dir.write("big.bin", &big_bytes);
+        let kept = admit(&cache, "/big.bin", &big);
+        if sys::KEEP_FILES_OPEN {
+            assert_eq!(kept.as_deref(), Some(&big_bytes[..]));
+            assert_eq!(hit(&cache, "/big.bin").as_deref(), Some(&big_bytes[..]));
+            let state = cache.state.read().unwrap();
+            assert_eq!((state.bytes, state.open), (MAX_FILE as usize, 1));
+        } else {
+            assert_eq!(kept, None);
+        }
     }
 
     #[test]
-    fn the_cache_stays_within_its_bytes() {
+    fn the_cache_stays_within_its_bounds() {
         let dir = Dir::new("bound");
         let cache = FileCache::default();
         let path = dir.write("16k.bin", &vec![1; MAX_FILE as usize]);
@@ -275,8 +353,24 @@ mod tests {
         for i in 0..fits + 10 {
             admit(&cache, &format!("/{i}"), &path).unwrap();
         }
-        let state = cache.state.read().unwrap();
-        assert_eq!(state.bytes, fits * MAX_FILE as usize);
-        assert_eq!(state.entries.len(), fits);
+        {
+            let state = cache.state.read().unwrap();
+            assert_eq!(state.bytes, fits * MAX_FILE as usize);
+            assert_eq!(state.entries.len(), fits);
+        }
+        if sys::KEEP_FILES_OPEN {
+            let big = dir.write("big.bin", &vec![1; MAX_FILE as usize + 1]);
+            for i in 0..MAX_OPEN + 10 {
+                admit(&cache, &format!("/big{i}"), &big).unwrap();
+            }
+            let state = cache.state.read().unwrap();
+            assert_eq!(state.open, MAX_OPEN);
+            let open = state
+                .entries
+                .values()
+                .filter(|e| matches!(e.data, Data::Open(_)));
+            assert_eq!(open.count(), MAX_OPEN);
+            assert!(state.bytes <= MAX_BYTES);
+        }
     }
 }

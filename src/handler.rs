@@ -9,12 +9,11 @@
 
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cache::FileCache;
+use crate::cache::{Data, FileCache};
 use crate::cli::Config;
 use crate::conditional::{self, Outcome, Validators};
 use crate::encoding::{self, Coding};
@@ -28,6 +27,7 @@ use crate::request::Request;
 use crate::resolve::{self, Resolved, Target};
 use crate::response::{Body, Content, Response, Status, http_date};
 use crate::syntax;
+use crate::sys;
 
 /// Methods registered for HTTP that a static server does not allow: 405 for
 /// these, 501 for names it has never heard of (RFC 9110 sections 9.1, 15.5.6
@@ -150,10 +150,10 @@ fn serve_resolved(
             let lookup = || resolve::file_path(target, root);
             let content = match site
                 .cache
-                .admit(target.path, lookup, &path, &file, &metadata)
+                .admit(target.path, lookup, &path, file, &metadata)
             {
-                Some(entry) => Content::Cached(entry),
-                None => Content::Open(file),
+                Ok(entry) => Content::Cached(entry),
+                Err(file) => Content::Open(file),
             };
             serve_file(content, metadata, &path, request, root, site)
         }
@@ -640,14 +640,27 @@ fn read_bounded(content: Content, len: u64) -> Result<Vec<u8>, HttpError> {
     if len > MAX_INJECTED {
         return Err(HttpError::Forbidden("page too large for live reload"));
     }
-    match content {
-        Content::Cached(entry) => Ok(entry.bytes.to_vec()),
-        Content::Open(mut file) => {
-            let mut html = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut html)?;
-            Ok(html)
+    let file = match &content {
+        Content::Open(file) => file,
+        Content::Cached(entry) => match &entry.data {
+            Data::Bytes(bytes) => return Ok(bytes.to_vec()),
+            Data::Open(file) => file,
+        },
+    };
+    // At explicit offsets: a cached file is shared between threads. A page
+    // that shrank since it was stat'ed is sent as it now is.
+    let mut html = vec![0; len as usize];
+    let mut filled = 0;
+    while filled < html.len() {
+        match sys::read_at(file, &mut html[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
         }
     }
+    html.truncate(filled);
+    Ok(html)
 }
 
 /// The precompressed variant to send instead of `path`, if one exists that

@@ -15,7 +15,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cache::Entry;
+use crate::cache::{Data, Entry};
 use crate::range::Part;
 use crate::sender::{self, Sender};
 use crate::sys;
@@ -110,7 +110,7 @@ pub enum Body {
     },
 }
 
-/// Where a file's bytes come from: the open file, or the small-file cache
+/// Where a file's bytes come from: the file just opened, or the file cache
 /// (see `cache`).
 #[derive(Debug)]
 pub enum Content {
@@ -133,30 +133,32 @@ impl Content {
         offset: u64,
         len: u64,
     ) -> io::Result<()> {
-        match self {
-            Content::Cached(entry) => {
-                let bytes = &entry.bytes;
-                let part = usize::try_from(offset)
-                    .ok()
-                    .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
-                    .ok_or_else(sender::file_ended)?;
-                out.write_pair(scratch, part)
-            }
-            Content::Open(file) if len <= INLINE_FILE => {
-                let head_len = scratch.len();
-                scratch.resize(head_len + len as usize, 0);
-                sys::read_exact_at(file, &mut scratch[head_len..], offset).map_err(|e| match e
-                    .kind()
-                {
+        let file = match self {
+            Content::Open(file) => file,
+            Content::Cached(entry) => match &entry.data {
+                Data::Open(file) => file,
+                Data::Bytes(bytes) => {
+                    let part = usize::try_from(offset)
+                        .ok()
+                        .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
+                        .ok_or_else(sender::file_ended)?;
+                    return out.write_pair(scratch, part);
+                }
+            },
+        };
+        if len <= INLINE_FILE {
+            let head_len = scratch.len();
+            scratch.resize(head_len + len as usize, 0);
+            sys::read_exact_at(file, &mut scratch[head_len..], offset).map_err(|e| {
+                match e.kind() {
                     io::ErrorKind::UnexpectedEof => sender::file_ended(),
                     _ => e,
-                })?;
-                out.write_all(scratch, false)
-            }
-            Content::Open(file) => {
-                out.write_all(scratch, true)?;
-                out.send_file(file, offset, len)
-            }
+                }
+            })?;
+            out.write_all(scratch, false)
+        } else {
+            out.write_all(scratch, true)?;
+            out.send_file(file, offset, len)
         }
     }
 }

@@ -368,6 +368,8 @@ mod unix {
 
     pub const ALIASED_NAMES: bool = false;
 
+    pub const KEEP_FILES_OPEN: bool = true;
+
     pub const TIMED_OUT_SEND_IS_FINAL: bool = false;
 }
 
@@ -425,6 +427,11 @@ mod windows {
 
     pub const ALIASED_NAMES: bool = true;
 
+    /// A file open here keeps its name taken after it is deleted, until it
+    /// is closed: an editor that saves by deleting and writing anew could
+    /// fail.
+    pub const KEEP_FILES_OPEN: bool = false;
+
     /// "If a send or receive operation times out on a socket, the socket
     /// state is indeterminate, and should not be used" (Winsock's
     /// documentation of SO_SNDTIMEO): some of the data may have gone.
@@ -448,6 +455,9 @@ pub use os::modified_parts;
 /// A file's status change time (`chmod`, `rename`, `link` and writes set
 /// it) as seconds and nanoseconds; `(0, 0)` where std does not offer it.
 pub use os::changed_parts;
+
+/// Whether the file cache may keep files open between requests.
+pub use os::KEEP_FILES_OPEN;
 
 /// One positional read of `file` at `offset`, as `Read::read` counts.
 pub use os::read_at;

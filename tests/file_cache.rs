@@ -220,3 +220,56 @@ fn a_cached_index_gives_way_to_the_listing_when_removed() {
     assert!(listing.text().contains("a.txt"), "{}", listing.text());
     assert_eq!(get(&mut client, "/docs/index.html", "").status, 404);
 }
+
+/// The files the server holds open, as /proc names them.
+#[cfg(target_os = "linux")]
+fn open_files(server: &Server) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn a_larger_file_kept_open_still_follows_every_change() {
+    let dir = TempDir::new("cache-open");
+    let path = dir.path.join("video.bin");
+    let first: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
+    write_dated(&dir, "video.bin", &first, an_hour_ago());
+    let server = Server::start(&dir.path, &["--quiet"]);
+    let mut client = server.connect();
+    assert_eq!(get(&mut client, "/video.bin", "").body, first);
+    assert_eq!(get(&mut client, "/video.bin", "").body, first);
+    // On Unix the file stays open between requests (not on Windows, where
+    // that would keep its name taken).
+    #[cfg(target_os = "linux")]
+    {
+        let held = open_files(&server);
+        let name = path.to_string_lossy();
+        assert!(held.iter().any(|f| *f == name), "{held:?}");
+    }
+    let range = get(&mut client, "/video.bin", "Range: bytes=70000-70009\r\n");
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, &first[70000..70010]);
+
+    // Rewritten in place, same size.
+    let second: Vec<u8> = first.iter().map(|b| b ^ 0xff).collect();
+    std::fs::write(&path, &second).unwrap();
+    assert_eq!(get(&mut client, "/video.bin", "").body, second);
+
+    // Replaced by a new file renamed over it: the new one is served, and
+    // the old one, now deleted, is let go.
+    let third = vec![3u8; 50 * 1024];
+    write_dated(&dir, "video.new", &third, an_hour_ago());
+    std::fs::rename(dir.path.join("video.new"), &path).unwrap();
+    assert_eq!(get(&mut client, "/video.bin", "").body, third);
+    assert_eq!(get(&mut client, "/video.bin", "").body, third);
+    #[cfg(target_os = "linux")]
+    {
+        let held = open_files(&server);
+        assert!(!held.iter().any(|f| f.ends_with("(deleted)")), "{held:?}");
+    }
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(get(&mut client, "/video.bin", "").status, 404);
+}
