@@ -105,7 +105,7 @@ fn serve_cached(
     let content = Content::Cached(Arc::clone(&entry));
     Some(serve_file(
         content,
-        metadata,
+        &metadata,
         &entry.path,
         request,
         root,
@@ -155,7 +155,7 @@ fn serve_resolved(
                 Ok(entry) => Content::Cached(entry),
                 Err(file) => Content::Open(file),
             };
-            serve_file(content, metadata, &path, request, root, site)
+            serve_file(content, &metadata, &path, request, root, site)
         }
         Resolved::Directory { path, url_path } if site.config.listing => {
             list(request, &path, &url_path, target.query, root, site)
@@ -169,7 +169,7 @@ fn serve_resolved(
 #[inline(never)]
 fn serve_file(
     content: Content,
-    metadata: Metadata,
+    metadata: &Metadata,
     path: &Path,
     request: &Request<'_>,
     root: &resolve::ServedRoot<'_>,
@@ -269,14 +269,14 @@ fn validated(
     vary: Option<&'static str>,
     site: &Site,
 ) -> ControlFlow<Result<Response, HttpError>, Response> {
-    let mut response = Response::new(Status::Ok)
-        .header("ETag", validators.etag)
-        .header("Cache-Control", site.config.cache_control);
+    let mut response = Response::new(Status::Ok);
+    response.add("ETag", validators.etag);
+    response.add("Cache-Control", site.config.cache_control);
     if let Some(date) = last_modified {
-        response = response.header("Last-Modified", date);
+        response.add("Last-Modified", date);
     }
     if let Some(vary) = vary {
-        response = response.header("Vary", vary);
+        response.add("Vary", vary);
     }
     match outcome {
         Outcome::Proceed => ControlFlow::Continue(response),
@@ -313,7 +313,7 @@ fn not_found(
             path,
         }) = resolve::resolve(&index, root)
         {
-            return serve_file(Content::Open(file), metadata, &path, request, root, site);
+            return serve_file(Content::Open(file), &metadata, &path, request, root, site);
         }
     }
     if let Some(watcher) = &site.live_reload
@@ -450,7 +450,7 @@ enum Form {
 /// what is sent even if the path has been replaced since.
 fn pick_representation(
     content: Content,
-    metadata: Metadata,
+    metadata: &Metadata,
     path: &Path,
     request: &Request<'_>,
     root: &resolve::ServedRoot<'_>,
@@ -481,20 +481,25 @@ fn pick_representation(
     };
     if let Some(watcher) = &site.live_reload {
         // Whatever the answer (a 304 included), the page now uses this file.
-        watcher.served_file(path, &metadata);
+        watcher.served_file(path, metadata);
         if let Some((_, variant_metadata, coding)) = &variant {
             watcher.served_file(&resolve::sibling(path, coding.suffix()), variant_metadata);
         }
     }
-    let (content, metadata, form) = match variant {
-        Some((file, metadata, coding)) => (Content::Open(file), metadata, Form::Encoded(coding)),
-        None if inject => (content, metadata, Form::WithReloadScript),
-        None => (content, metadata, Form::Plain),
+    let mut variant_metadata = None;
+    let (content, form) = match variant {
+        Some((file, metadata, coding)) => {
+            variant_metadata = Some(metadata);
+            (Content::Open(file), Form::Encoded(coding))
+        }
+        None if inject => (content, Form::WithReloadScript),
+        None => (content, Form::Plain),
     };
+    let metadata = variant_metadata.as_ref().unwrap_or(metadata);
     let (validators, last_modified) = match &content {
         Content::Cached(entry) => (entry.validators.clone(), entry.last_modified.clone()),
         Content::Open(_) => (
-            Validators::of(&metadata),
+            Validators::of(metadata),
             metadata.modified().ok().and_then(http_date),
         ),
     };
@@ -549,23 +554,25 @@ fn serve_content(
     };
     match form {
         Form::Plain => {}
-        Form::Encoded(coding) => response = response.header("Content-Encoding", coding.token()),
+        Form::Encoded(coding) => response.add("Content-Encoding", coding.token()),
         Form::WithReloadScript => {
             let html = read_bounded(content, len)?;
-            return Ok(response
-                .header("Content-Type", content_type)
-                .body(Body::Bytes(livereload::inject(&html))));
+            response.add("Content-Type", content_type);
+            response.body = Body::Bytes(livereload::inject(&html));
+            return Ok(response);
         }
     }
-    let response = response.header("Accept-Ranges", "bytes");
+    response.add("Accept-Ranges", "bytes");
     match range {
-        Ranges::Ignore => Ok(response
-            .header("Content-Type", content_type)
-            .body(Body::File {
+        Ranges::Ignore => {
+            response.add("Content-Type", content_type);
+            response.body = Body::File {
                 content,
                 offset: 0,
                 len,
-            })),
+            };
+            Ok(response)
+        }
         Ranges::Unsatisfiable => Err(HttpError::RangeNotSatisfiable(len)),
         Ranges::Satisfiable(ranges) => Ok(partial(
             response,

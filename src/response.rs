@@ -216,8 +216,14 @@ impl Response {
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
-        self.headers.push((name, value.into()));
+        self.add(name, value);
         self
+    }
+
+    /// `header` in place: on the hot paths, where each moved `Response` can
+    /// cost a copy and a slot of stack.
+    pub fn add(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        self.headers.push((name, value.into()));
     }
 
     pub fn body(mut self, body: Body) -> Self {
