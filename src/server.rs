@@ -38,6 +38,8 @@ use crate::sender::Sender;
 use crate::syntax::list_members;
 use crate::sys;
 
+/// How many connections may wait for `accept` (see `sys::set_backlog`).
+const BACKLOG: u32 = 4096;
 /// The most bytes a request head may take; a larger one is answered 431.
 pub const MAX_HEAD: usize = 16 * 1024;
 /// A connection's buffer starts this small and grows to `MAX_HEAD` on demand.
@@ -59,6 +61,11 @@ pub fn prepare(listener: &TcpListener) {
     // silent is accepted a second later, and gets the idle timeout.
     if let Err(e) = sys::defer_accept(listener, 1) {
         log::debug!("connections are accepted before their first bytes: {e}");
+    }
+    // A page load or a benchmark opens many connections at once; nginx
+    // listens with 511, lighttpd with 1,024.
+    if let Err(e) = sys::set_backlog(listener, BACKLOG) {
+        log::debug!("the listen backlog stays at std's: {e}");
     }
 }
 

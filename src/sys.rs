@@ -63,6 +63,7 @@ mod imp {
         fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
         // int setsockopt(int fd, int level, int name, const void *value, socklen_t len);
         fn setsockopt(fd: i32, level: i32, name: i32, value: *const i32, len: u32) -> i32;
+        fn listen(fd: i32, backlog: i32) -> i32;
         // int ioctl(int fd, unsigned long request, ...);
         fn ioctl(fd: i32, request: u64, ...) -> i32;
     }
@@ -239,6 +240,16 @@ mod imp {
         }
         Ok(())
     }
+
+    pub fn set_backlog(listener: &TcpListener, backlog: u32) -> io::Result<()> {
+        let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+        // SAFETY: the descriptor is borrowed from a live `TcpListener`;
+        // listen(2) on a listening socket only changes its backlog.
+        if unsafe { listen(listener.as_raw_fd(), backlog) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(not(all(
@@ -317,6 +328,13 @@ mod imp {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "TCP_DEFER_ACCEPT is Linux-only",
+        ))
+    }
+
+    pub fn set_backlog(_listener: &TcpListener, _backlog: u32) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "std listens with a backlog of 128 and offers no way to change it",
         ))
     }
 }
@@ -537,6 +555,12 @@ pub use imp::raise_open_file_limit;
 /// wait again for its request, and a connection that sends nothing occupies
 /// no thread until the wait is over.
 pub use imp::defer_accept;
+
+/// Lets `backlog` connections wait for `accept` (the kernel caps it at
+/// `net.core.somaxconn`) where std's `bind` leaves 128: a burst of new
+/// connections beyond the backlog is dropped or answered with SYN cookies,
+/// and a dropped client tries again only a second later.
+pub use imp::set_backlog;
 
 #[cfg(all(test, target_os = "linux", not(portable)))]
 mod tests {
