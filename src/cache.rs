@@ -20,9 +20,9 @@
 //!
 //! Entries are keyed by the request's path as it came (still
 //! percent-encoded), which names the same file through the same checks every
-//! time. The cache holds at most `MAX_BYTES` of small files and `MAX_OPEN`
-//! open ones; when a new entry would pass either, entries are dropped in the
-//! map's (arbitrary) order. Windows keeps no file open (see
+//! time. The cache holds at most `MAX_ENTRIES` entries, `MAX_BYTES` of small
+//! files and `MAX_OPEN` open ones; when a new entry would pass a bound,
+//! entries are dropped in the map's (arbitrary) order. Windows keeps no file open (see
 //! `sys::KEEP_FILES_OPEN`).
 #![forbid(unsafe_code)]
 
@@ -48,6 +48,9 @@ const MAX_BYTES: usize = 8 * 1024 * 1024;
 const MAX_OPEN: usize = 256;
 /// Longer request paths are not cached.
 const MAX_KEY: usize = 1024;
+/// The most entries: bytes alone would not bound them, as empty files weigh
+/// nothing and one file has many request paths (`/a`, `//a`, `/%61`).
+const MAX_ENTRIES: usize = 4096;
 /// How long after its last modification a file is left uncached.
 const SETTLE: Duration = Duration::from_secs(1);
 
@@ -137,7 +140,10 @@ impl State {
 
     /// Drops entries (in the map's order) until one weighing `weight` fits.
     fn make_room(&mut self, (bytes, open): (usize, usize)) {
-        while self.bytes + bytes > MAX_BYTES || self.open + open > MAX_OPEN {
+        while self.bytes + bytes > MAX_BYTES
+            || self.open + open > MAX_OPEN
+            || self.entries.len() >= MAX_ENTRIES
+        {
             let Some(victim) = self.entries.keys().next().cloned() else {
                 return;
             };
@@ -358,7 +364,14 @@ mod tests {
             assert_eq!(state.bytes, fits * MAX_FILE as usize);
             assert_eq!(state.entries.len(), fits);
         }
+        let cache = FileCache::default();
+        let empty = dir.write("empty.txt", b"");
+        for i in 0..MAX_ENTRIES + 10 {
+            admit(&cache, &format!("/{i}/empty.txt"), &empty).unwrap();
+        }
+        assert_eq!(cache.state.read().unwrap().entries.len(), MAX_ENTRIES);
         if sys::KEEP_FILES_OPEN {
+            let cache = FileCache::default();
             let big = dir.write("big.bin", &vec![1; MAX_FILE as usize + 1]);
             for i in 0..MAX_OPEN + 10 {
                 admit(&cache, &format!("/big{i}"), &big).unwrap();
