@@ -44,7 +44,8 @@ pub struct Site {
     pub root_dir: Option<File>,
     /// The live-reload watcher, with `--live-reload`.
     pub live_reload: Option<Arc<Watcher>>,
-    /// Small files already served, by request path.
+    /// Files already served (small ones' bytes, larger ones open), by
+    /// request path.
     pub cache: FileCache,
 }
 
@@ -89,7 +90,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     serve_resolved(request, &target, &root, site)
 }
 
-/// A small file from the cache, if it is there and still the file on disk.
+/// A file from the cache, if it is there and still the file on disk.
 // This, `serve_resolved` and `serve_file` are kept out of line, as are the
 // other branches `handle` takes: a function's frame holds what all it
 // inlines needs, and the deepest path of calls sets how much stack every
@@ -125,8 +126,8 @@ fn events(watcher: &Arc<Watcher>) -> Response {
         )))))
 }
 
-/// The way without the cache: resolve the target, and keep a small file
-/// found in the cache.
+/// The way without the cache: resolve the target, and keep a file found
+/// in the cache.
 #[inline(never)]
 fn serve_resolved(
     request: &Request<'_>,
