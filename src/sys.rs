@@ -19,15 +19,19 @@
 //! - `raise_open_file_limit` lifts the soft limit on open files to the hard one.
 //! - `defer_accept` sets `TCP_DEFER_ACCEPT` on the listener, so a connection
 //!   is handed to `accept` once its first bytes have arrived.
+//! - `set_backlog` lets 4,096 connections wait for `accept`, where std's
+//!   `bind` leaves 128.
+//! - `send_pair` (portable too) writes a head and a body in one `writev`.
 //!
 //! Elsewhere (macOS, Windows, other systems, and a Linux build
 //! with `RUSTFLAGS='--cfg portable'`, which is how the portable path is
 //! tested on Linux) each does the same work more slowly through std, or says
 //! `Unsupported` and the caller does without. What Unix and Windows each
-//! offer through std (`unix`, `windows`): a file's identity for validators,
-//! reading at an offset, the accept timeout, the desktop's opener, which
-//! file names the file system aliases, and whether a write that timed out
-//! may be tried again. Every `unsafe` block says why it is
+//! offer through std (`unix`, `windows`): a file's identity and change time
+//! for validators and the file cache, reading at an offset, the accept
+//! timeout, the desktop's opener, which file names the file system aliases,
+//! whether a write that timed out may be tried again, and whether the cache
+//! may keep files open. Every `unsafe` block says why it is
 //! sound; `main.rs` allows unsafe code for this module alone.
 
 use std::fs::File;
