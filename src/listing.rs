@@ -256,7 +256,7 @@ fn push_iso8601(out: &mut String, time: SystemTime) {
 /// The proleptic Gregorian date of the day `days` after 1970-01-01. Counts in
 /// 400-year eras (146,097 days) that start on a 1 March, so the leap day falls
 /// at the end of each counted year.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     // 1970-01-01 is day 719,468 counted from 0000-03-01.
     let since_0000_03_01 = days + 719_468;
     let era = since_0000_03_01 / 146_097;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cache::{Data, Entry};
+use crate::listing::civil_from_days;
 use crate::range::Part;
 use crate::sender::{self, Sender};
 use crate::sys;
@@ -425,21 +426,7 @@ fn imf_fixdate(secs: u64) -> [u8; 29] {
     let secs = secs.min(YEAR_10000 - 1);
     let days = secs / 86_400;
     let of_day = secs % 86_400;
-    // Civil date from a day count, in 400-year eras of 146,097 days that
-    // start on 1 March (Howard Hinnant's "days_from_civil", inverted).
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let of_era = shifted % 146_097;
-    let year_of_era = (of_era - of_era / 1_460 + of_era / 36_524 - of_era / 146_096) / 365;
-    let of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * of_year + 2) / 153;
-    let day = of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    let (year, month, day) = civil_from_days(days);
 
     let mut text = *b"Thu, 01 Jan 1970 00:00:00 GMT";
     let mut digits = |at: usize, width: usize, mut value: u64| {
