@@ -23,9 +23,14 @@ use crate::syntax;
 #[derive(Debug, Parser)]
 #[command(version, about, max_term_width = 100)]
 pub struct Cli {
-    /// Folder to serve.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    /// Folder to serve (the current folder if neither DIR nor --root is
+    /// given).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Folder to serve, the same as DIR.
+    #[arg(long = "root", value_name = "DIR", conflicts_with = "dir")]
+    pub root: Option<PathBuf>,
 
     /// Port to listen on; 0 picks a free one. Without --port, 8080 is tried
     /// first, then the next free port up to 8099.
@@ -168,7 +173,10 @@ pub struct Timeouts {
 
 impl Cli {
     pub fn into_config(self) -> Result<Config, String> {
-        let root = checked_root(&self.root)?;
+        let root = match self.dir.as_ref().or(self.root.as_ref()) {
+            Some(dir) => checked_root(dir)?,
+            None => checked_root(Path::new("."))?,
+        };
         if !is_plain_file_name(&self.index) {
             return Err(format!(
                 "--index must be a plain file name, not '{}'",
@@ -381,6 +389,14 @@ mod tests {
         let config = config_of("--bind ::1 --port 0 --no-listing --hidden -q");
         assert_eq!(config.addr, "[::1]:0".parse().unwrap());
         assert!(!config.listing && config.hidden && !config.access_log);
+    }
+
+    #[test]
+    fn positional_folder() {
+        let by_flag = config(&["--root", "src"]).unwrap();
+        assert_eq!(config(&["src"]).unwrap().root, by_flag.root);
+        assert!(by_flag.root.ends_with("src"));
+        assert!(cli(&["src", "--root", "src"]).is_err());
     }
 
     #[test]

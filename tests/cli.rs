@@ -137,3 +137,25 @@ fn root_defaults_to_the_current_folder() {
     let server = Server::spawn(command);
     assert_eq!(server.get("/here.txt").text(), "cwd");
 }
+
+/// `tinyhttpd DIR` serves DIR, as `--root DIR` does; naming the folder both
+/// ways is an error, even when both name the same folder.
+#[test]
+fn the_folder_as_a_plain_argument() {
+    let dir = TempDir::new("cli-positional");
+    dir.write("page.txt", "positional");
+    let root = dir.path.to_str().unwrap();
+    let mut command = Command::new(BIN);
+    command.args([root, "--port", "0"]).env_remove("RUST_LOG");
+    let server = Server::spawn(command);
+    assert_eq!(server.get("/page.txt").text(), "positional");
+    assert_fails(
+        &[root, "--root", root, "--port", "0"],
+        "the argument '[DIR]' cannot be used with '--root <DIR>'",
+    );
+    assert_fails(
+        &["/no/such/folder", "--port", "0"],
+        "cannot serve '/no/such/folder': No such file or directory",
+    );
+    assert_fails(&[root, root, "--port", "0"], "unexpected argument");
+}
