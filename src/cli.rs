@@ -93,6 +93,11 @@ pub struct Cli {
     #[arg(long)]
     pub spa: bool,
 
+    /// Do not answer /NAME with NAME.html when NAME does not exist (by
+    /// default, as GitHub Pages, Netlify and Cloudflare Pages do).
+    #[arg(long)]
+    pub no_clean_urls: bool,
+
     /// A page to send, with status 404, for paths that do not exist.
     #[arg(long = "404", value_name = "FILE")]
     pub not_found_page: Option<PathBuf>,
@@ -143,6 +148,8 @@ pub struct Config {
     /// Whether the user chose the port (if not, the next free one is taken).
     pub port_given: bool,
     pub spa: bool,
+    /// Whether `/NAME` may be answered from `NAME.html`.
+    pub clean_urls: bool,
     /// The canonical path of the custom 404 page.
     pub not_found_page: Option<PathBuf>,
     pub precompressed: bool,
@@ -203,6 +210,7 @@ impl Cli {
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(DEFAULT_PORT)),
             port_given: self.port.is_some(),
             spa: self.spa,
+            clean_urls: !self.no_clean_urls,
             not_found_page,
             precompressed: !self.no_precompressed,
             cors: self.cors,

@@ -147,23 +147,80 @@ fn serve_resolved(
             file,
             metadata,
             path,
-        } => {
-            let lookup = || resolve::file_path(target, root);
-            let content = match site
-                .cache
-                .admit(target.path, lookup, &path, file, &metadata)
-            {
-                Ok(entry) => Content::Cached(entry),
-                Err(file) => Content::Open(file),
-            };
-            serve_file(content, &metadata, &path, request, root, site)
-        }
+        } => serve_opened(file, &metadata, &path, request, target, root, site),
         Resolved::Directory { path, url_path } if site.config.listing => {
             list(request, &path, &url_path, target.query, root, site)
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
-        Resolved::Redirect { location } => Ok(redirect(location)),
+        // A folder `about/` beside `about.html`: `/about` is the page, as
+        // on GitHub Pages, Netlify and Cloudflare Pages, and `/about/` the
+        // folder. A redirect would make the page unreachable.
+        Resolved::Redirect { location } => match clean_url(request, target, root, site) {
+            Some(answer) => answer,
+            None => Ok(redirect(location)),
+        },
     }
+}
+
+/// A file `target` resolved to, opened: kept in the cache under the
+/// target's path if it may be, then served.
+fn serve_opened(
+    file: File,
+    metadata: &Metadata,
+    path: &Path,
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let lookup = || resolve::file_path(target, root);
+    let content = match site.cache.admit(target.path, lookup, path, file, metadata) {
+        Ok(entry) => Content::Cached(entry),
+        Err(file) => Content::Open(file),
+    };
+    serve_file(content, metadata, path, request, root, site)
+}
+
+/// Clean URLs: `/about` answered from `about.html`, when `about` is not a
+/// file and the last segment has no extension. The page is served as if it
+/// had been asked for by its own name (same validators, ranges and cache
+/// entry, under `/about.html`), so the dotfile rule and the root's bounds
+/// hold for it as for any path. `None` if there is no such page.
+#[inline(never)]
+fn clean_url(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Option<Result<Response, HttpError>> {
+    if !site.config.clean_urls {
+        return None;
+    }
+    let html_path = resolve::html_sibling(target)?;
+    let html = Target {
+        path: &html_path,
+        query: target.query,
+    };
+    let answer = match serve_cached(request, &html, root, site) {
+        Some(answer) => answer,
+        None => match resolve::resolve(&html, root) {
+            Ok(Resolved::File {
+                file,
+                metadata,
+                path,
+            }) => serve_opened(file, &metadata, &path, request, &html, root, site),
+            _ => return None,
+        },
+    };
+    // The access line says which file answered.
+    Some(answer.map(|mut response| {
+        let from = match response.note.take() {
+            Some(note) => format!("{note}, from {html_path}"),
+            None => format!("from {html_path}"),
+        };
+        response.note = Some(Cow::Owned(from));
+        response
+    }))
 }
 
 /// A file's response, from its content and the metadata that goes with it.
@@ -290,7 +347,7 @@ fn validated(
     }
 }
 
-/// A path that names nothing. With `--spa`, a navigation to a path without
+/// A path that names nothing. A clean URL's page comes first. With `--spa`, a navigation to a path without
 /// a file extension gets the root's index page, since the app routes it in
 /// the browser; a missing script or image keeps its 404, so the browser never
 /// runs an HTML page as JavaScript. Otherwise a 404, naming the file the
@@ -302,6 +359,9 @@ fn not_found(
     root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Result<Response, HttpError> {
+    if let Some(answer) = clean_url(request, target, root, site) {
+        return answer;
+    }
     let last_segment = target.path.rsplit('/').next().unwrap_or_default();
     if site.config.spa && is_navigation(request) && Path::new(last_segment).extension().is_none() {
         let index = Target {
@@ -320,8 +380,12 @@ fn not_found(
     if let Some(watcher) = &site.live_reload
         && let Some(path) = resolve::local_path(target, root)
     {
-        // A page that asked for it reloads when it appears.
+        // A page that asked for it reloads when it appears, or when the
+        // page a clean URL would name does.
         watcher.served(&path);
+        if site.config.clean_urls && resolve::html_sibling(target).is_some() {
+            watcher.served(&resolve::sibling(&path, ".html"));
+        }
     }
     match resolve::case_insensitive_match(target, root) {
         Some(existing) => Err(HttpError::WrongCase(existing)),

@@ -322,6 +322,20 @@ pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> 
     Some(path)
 }
 
+/// For a clean URL: the still-encoded path of `NAME.html` for a target
+/// whose last segment, dot-segments removed, is a `NAME` without an
+/// extension. A path naming a folder (ending in `/`) has none. Appending to
+/// the path as sent names the same file: its last segment is `NAME` too, as
+/// a dot-segment there would have made the path a folder's.
+pub fn html_sibling(target: &Target<'_>) -> Option<String> {
+    let decoded = clean_path(target.path).ok()?;
+    let last = decoded.rsplit('/').next()?;
+    if last.is_empty() || Path::new(last).extension().is_some() {
+        return None;
+    }
+    Some(format!("{}.html", target.path))
+}
+
 /// Where under the root a valid target would be, whether or not anything
 /// is there (symlinks not resolved): for watching a path that was a 404.
 pub fn local_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {
@@ -514,6 +528,30 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<Entry>, HttpErr
 pub mod tests {
     use super::*;
     use crate::response::Status;
+
+    #[test]
+    fn html_siblings() {
+        let sibling = |path| html_sibling(&Target { path, query: None });
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/about", Some("/about.html")),
+            ("/blog/first-post", Some("/blog/first-post.html")),
+            ("/caf%C3%A9", Some("/caf%C3%A9.html")),
+            ("/a/../about", Some("/a/../about.html")),
+            ("/.secret", Some("/.secret.html")),
+            ("/", None),
+            ("/about/", None),
+            ("/a/..", None),
+            ("/a/%2e%2e", None),
+            ("/a/.", None),
+            ("/v1.2", None),
+            ("/about.html", None),
+            ("/..", None),
+            ("/%zz", None),
+        ];
+        for &(path, expected) in cases {
+            assert_eq!(sibling(path).as_deref(), expected, "{path}");
+        }
+    }
 
     #[test]
     fn target_forms() {

@@ -1,0 +1,198 @@
+//! Previewing a site as its host serves it: clean URLs (`/about` answered
+//! from `about.html`), with everything a file has (validators, ranges),
+//! beside folders, `--spa` and `--404`, and never around the dotfile rule
+//! or the root.
+
+mod common;
+
+use common::{Response, Server, TempDir, symlink_on_unix};
+
+fn get(server: &Server, target: &str, fields: &[(&str, &str)]) -> Response {
+    server.request("GET", target, fields)
+}
+
+const ABOUT: &str = "<!DOCTYPE html><title>About</title><p>about us</p>";
+
+/// A static export: pages as `NAME.html`, linked as `/NAME`.
+fn exported_site() -> TempDir {
+    let dir = TempDir::new("clean-urls");
+    dir.write("index.html", "<p>home</p>");
+    dir.write("about.html", ABOUT);
+    dir.write("blog/first-post.html", "<p>first post</p>");
+    dir.write("docs/index.html", "<p>docs folder</p>");
+    dir.write("docs.html", "<p>docs page</p>");
+    dir.write("guide/index.html", "<p>guide folder</p>");
+    dir.write("v1.2.html", "<p>release notes</p>");
+    dir.write("plain", "a file without an extension");
+    dir.write("plain.html", "<p>never reached</p>");
+    dir.write(".secret.html", "secret page");
+    dir.write(".secret", "secret file");
+    dir
+}
+
+#[test]
+fn a_path_without_extension_is_served_from_its_html_file() {
+    let dir = exported_site();
+    let server = Server::start(&dir.path, &[]);
+    let about = get(&server, "/about", &[]);
+    assert_eq!((about.status, about.text().as_str()), (200, ABOUT));
+    assert_eq!(
+        about.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(about.header("content-length"), Some("50"));
+    server.wait_for_log("\"GET /about\" 200 (from /about.html) 50 ");
+
+    // The same representation as by its own name: same validators.
+    let by_name = get(&server, "/about.html", &[]);
+    assert_eq!((by_name.status, by_name.text().as_str()), (200, ABOUT));
+    let etag = about.header("etag").unwrap();
+    assert_eq!(by_name.header("etag"), Some(etag));
+    assert_eq!(
+        by_name.header("last-modified"),
+        about.header("last-modified")
+    );
+
+    let revalidated = get(&server, "/about", &[("If-None-Match", etag)]);
+    assert_eq!(revalidated.status, 304);
+    assert!(revalidated.body.is_empty());
+    assert_eq!(revalidated.header("etag"), Some(etag));
+    server.wait_for_log("\"GET /about\" 304 (etag, from /about.html) 0 ");
+
+    let range = get(&server, "/about", &[("Range", "bytes=15-28")]);
+    assert_eq!(range.status, 206);
+    assert_eq!(range.text(), "<title>About</");
+    assert_eq!(range.header("content-range"), Some("bytes 15-28/50"));
+    let if_range = get(
+        &server,
+        "/about",
+        &[("Range", "bytes=0-8"), ("If-Range", "\"stale\"")],
+    );
+    assert_eq!((if_range.status, if_range.text().as_str()), (200, ABOUT));
+
+    // Deeper pages, a query, and HEAD.
+    let post = get(&server, "/blog/first-post?utm=x", &[]);
+    assert_eq!(
+        (post.status, post.text().as_str()),
+        (200, "<p>first post</p>")
+    );
+    let head = server.request("HEAD", "/about", &[]);
+    assert_eq!((head.status, head.body.len()), (200, 0));
+    assert_eq!(head.header("content-length"), Some("50"));
+}
+
+#[test]
+fn files_and_folders_keep_their_own_names() {
+    let dir = exported_site();
+    let server = Server::start(&dir.path, &[]);
+    // A file that exists as named wins over NAME.html.
+    let plain = get(&server, "/plain", &[]);
+    assert_eq!(plain.text(), "a file without an extension");
+    // A folder beside a page: the page without the slash, the folder with
+    // it, as GitHub Pages, Netlify and Cloudflare Pages answer.
+    let docs = get(&server, "/docs", &[]);
+    assert_eq!(
+        (docs.status, docs.text().as_str()),
+        (200, "<p>docs page</p>")
+    );
+    let folder = get(&server, "/docs/", &[]);
+    assert_eq!(folder.text(), "<p>docs folder</p>");
+    // A folder alone still gets its slash.
+    let guide = get(&server, "/guide?x=1", &[]);
+    assert_eq!(guide.status, 301);
+    assert_eq!(guide.header("location"), Some("/guide/?x=1"));
+    // A last segment with an extension, or a slash, is never completed.
+    assert_eq!(get(&server, "/v1.2", &[]).status, 404);
+    assert_eq!(get(&server, "/v1.2.html", &[]).status, 200);
+    assert_eq!(get(&server, "/about/", &[]).status, 404);
+    assert_eq!(get(&server, "/nothing", &[]).status, 404);
+    assert_eq!(get(&server, "/", &[]).text(), "<p>home</p>");
+}
+
+#[test]
+fn clean_urls_never_reach_hidden_files_or_leave_the_root() {
+    let dir = exported_site();
+    let outside = TempDir::new("clean-urls-outside");
+    outside.write("escape.html", "outside the root");
+    symlink_on_unix(
+        outside.path.join("escape.html"),
+        dir.path.join("escape.html"),
+    );
+    let server = Server::start(&dir.path, &[]);
+    for target in [
+        "/.secret",
+        "/%2esecret",
+        "/.secret.html",
+        "/blog/.secret",
+        "/escape",
+        "/escape.html",
+    ] {
+        let response = get(&server, target, &[]);
+        assert_eq!(response.status, 404, "{target}");
+        assert!(!response.text().contains("secret page"), "{target}");
+        assert!(!response.text().contains("outside"), "{target}");
+    }
+    for target in ["/..", "/blog/../../about", "/%2e%2e/about"] {
+        assert_eq!(get(&server, target, &[]).status, 400, "{target}");
+    }
+    // Dot-segments are removed first: this names /about.
+    assert_eq!(get(&server, "/blog/../about", &[]).text(), ABOUT);
+    // With --hidden, a dotfile is a file like any other.
+    let hidden = Server::start(&dir.path, &["--hidden"]);
+    assert_eq!(get(&hidden, "/.secret", &[]).text(), "secret file");
+}
+
+#[test]
+fn no_clean_urls_turns_it_off() {
+    let dir = exported_site();
+    let server = Server::start(&dir.path, &["--no-clean-urls"]);
+    assert_eq!(get(&server, "/about", &[]).status, 404);
+    let docs = get(&server, "/docs", &[]);
+    assert_eq!(docs.status, 301);
+    assert_eq!(docs.header("location"), Some("/docs/"));
+    assert_eq!(get(&server, "/about.html", &[]).text(), ABOUT);
+}
+
+const NAVIGATION: &[(&str, &str)] = &[
+    ("Sec-Fetch-Dest", "document"),
+    ("Accept", "text/html,*/*;q=0.8"),
+];
+
+#[test]
+fn clean_urls_come_before_the_spa_fallback_and_the_404_page() {
+    let dir = exported_site();
+    let page = dir.write("../clean-urls-404.html", "<h1>custom 404</h1>");
+    let spa = Server::start(&dir.path, &["--spa"]);
+    assert_eq!(get(&spa, "/about", NAVIGATION).text(), ABOUT);
+    let route = get(&spa, "/app/settings", NAVIGATION);
+    assert_eq!((route.status, route.text().as_str()), (200, "<p>home</p>"));
+    assert_eq!(get(&spa, "/app/settings.js", NAVIGATION).status, 404);
+
+    let custom = Server::start(&dir.path, &["--404", page.to_str().unwrap()]);
+    assert_eq!(get(&custom, "/about", &[]).text(), ABOUT);
+    let missing = get(&custom, "/missing", &[]);
+    assert_eq!(
+        (missing.status, missing.text().as_str()),
+        (404, "<h1>custom 404</h1>")
+    );
+    let _ = std::fs::remove_file(page);
+}
+
+/// The page a clean URL names is cached under its own name, and every use
+/// checks what is on disk: an edit shows, and a file later made under the
+/// clean name takes over.
+#[test]
+fn clean_urls_follow_the_files_on_disk() {
+    let dir = exported_site();
+    let server = Server::start(&dir.path, &[]);
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/about", &[]).text(), ABOUT);
+    }
+    dir.write("about.html", "<p>edited</p>");
+    assert_eq!(get(&server, "/about", &[]).text(), "<p>edited</p>");
+    dir.write("about", "now a file of its own");
+    assert_eq!(get(&server, "/about", &[]).text(), "now a file of its own");
+    std::fs::remove_file(dir.path.join("about")).unwrap();
+    std::fs::remove_file(dir.path.join("about.html")).unwrap();
+    assert_eq!(get(&server, "/about", &[]).status, 404);
+}
