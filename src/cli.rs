@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::auth::Credentials;
 use crate::syntax;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
@@ -125,6 +126,12 @@ pub struct Cli {
     #[arg(long)]
     pub live_reload: bool,
 
+    /// Ask for this user name and password (HTTP Basic authentication) on
+    /// every request; repeatable. TINYHTTPD_AUTH may hold more, one
+    /// USER:PASSWORD per line, to keep passwords out of shell history.
+    #[arg(long = "auth", value_name = "USER:PASSWORD")]
+    pub auth: Vec<String>,
+
     /// A host name to accept in the Host header besides localhost names and
     /// loopback addresses, when bound to a loopback address (repeatable).
     #[arg(long = "allow-host", value_name = "NAME")]
@@ -164,7 +171,13 @@ pub struct Config {
     pub open: bool,
     /// Whether pages reload when a file they loaded changes.
     pub live_reload: bool,
+    /// The users let in, from `--auth` and `AUTH_VARIABLE`; none means
+    /// anyone.
+    pub credentials: Credentials,
 }
+
+/// The environment variable `--auth` values may come from instead.
+pub const AUTH_VARIABLE: &str = "TINYHTTPD_AUTH";
 
 /// How long the server waits on a client.
 #[derive(Debug, Clone, Copy)]
@@ -205,7 +218,21 @@ impl Cli {
             .iter()
             .map(|h| parse_header_flag(h))
             .collect::<Result<Vec<_>, _>>()?;
+        let from_environment = match std::env::var(AUTH_VARIABLE) {
+            Ok(value) => value,
+            Err(std::env::VarError::NotPresent) => String::new(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!("{AUTH_VARIABLE} is not valid UTF-8"));
+            }
+        };
+        let credentials = Credentials::parse(
+            self.auth
+                .iter()
+                .map(String::as_str)
+                .chain(from_environment.lines().filter(|line| !line.is_empty())),
+        )?;
         Ok(Config {
+            credentials,
             root,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(DEFAULT_PORT)),
             port_given: self.port.is_some(),

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::io;
 
+use crate::auth;
 use crate::body::BodyError;
 use crate::request::ParseError;
 use crate::response::{Response, Status};
@@ -19,6 +20,9 @@ pub const ALLOW: &str = "GET, HEAD, OPTIONS";
 #[derive(Debug)]
 pub enum HttpError {
     BadRequest(&'static str),
+    /// Credentials are required and were missing or wrong; says which,
+    /// for the log.
+    Unauthorized(Cow<'static, str>),
     Forbidden(&'static str),
     NotFound(&'static str),
     /// The path names nothing at all (as opposed to something hidden or
@@ -50,6 +54,7 @@ impl HttpError {
     pub fn status(&self) -> Status {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
+            HttpError::Unauthorized(_) => Status::Unauthorized,
             HttpError::Forbidden(_) => Status::Forbidden,
             HttpError::NotFound(_) | HttpError::NoSuchFile | HttpError::WrongCase(_) => {
                 Status::NotFound
@@ -79,6 +84,7 @@ impl HttpError {
             HttpError::BadRequest(why) | HttpError::Forbidden(why) | HttpError::NotFound(why) => {
                 Cow::Borrowed(why)
             }
+            HttpError::Unauthorized(why) => why.clone(),
             HttpError::NoSuchFile => Cow::Borrowed("no such file"),
             HttpError::WrongCase(existing) => {
                 Cow::Owned(format!("no such file; {existing} differs only in case"))
@@ -108,6 +114,8 @@ impl HttpError {
         );
         let response = Response::new(status);
         let response = match self {
+            // RFC 9110 section 15.5.2: a 401 MUST carry a challenge.
+            HttpError::Unauthorized(_) => response.header("WWW-Authenticate", auth::CHALLENGE),
             // RFC 9110 section 15.5.6: a 405 MUST carry Allow.
             HttpError::MethodNotAllowed => response.header("Allow", ALLOW),
             // RFC 9110 section 10.2.3: when to try again.

@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::auth;
 use crate::cache::{Data, FileCache};
 use crate::cli::Config;
 use crate::conditional::{self, Outcome, Validators};
@@ -65,6 +66,9 @@ impl Site {
 pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
     if site.config.guard_host {
         refuse_rebinding(request, site)?;
+    }
+    if site.config.credentials.required() && !is_preflight(request) {
+        authenticate(request, site)?;
     }
     match request.method {
         "GET" | "HEAD" => {}
@@ -261,6 +265,32 @@ fn refuse_rebinding(request: &Request<'_>, site: &Site) -> Result<(), HttpError>
     }
 }
 
+/// Checks the request's credentials (see `auth.rs`); the live-reload
+/// stream and every file are behind the same check. Wrong ones are logged
+/// as a warning too, naming the user and never the password.
+#[inline(never)]
+fn authenticate(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
+    site.config.credentials.check(request).map_err(|refusal| {
+        if let auth::Refusal::Wrong(_) = refusal {
+            log::warn!(
+                "refused a request for {}: {}",
+                request.target.escape_default(),
+                refusal.note()
+            );
+        }
+        HttpError::Unauthorized(refusal.note())
+    })
+}
+
+/// A CORS preflight (Fetch standard, "CORS-preflight request"): an OPTIONS
+/// with `Origin` and `Access-Control-Request-Method`. Browsers never send
+/// credentials with one, so it is answered without them.
+fn is_preflight(request: &Request<'_>) -> bool {
+    request.method == "OPTIONS"
+        && request.header("origin").is_some()
+        && request.header("access-control-request-method").is_some()
+}
+
 /// A folder's listing: HTML, or the same data as JSON for a client that
 /// asks for JSON and not HTML. It has validators like a file (a tag of what
 /// it shows, and the newest time of the folder and its entries) and the same
@@ -428,9 +458,7 @@ fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
         resolve::split_target(request.target)?;
     }
     let response = Response::new(Status::NoContent).header("Allow", ALLOW);
-    let preflight = request.header("origin").is_some()
-        && request.header("access-control-request-method").is_some();
-    if !(site.config.cors && preflight) {
+    if !(site.config.cors && is_preflight(request)) {
         return Ok(response);
     }
     let mut response = response

@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 mod addresses;
+mod auth;
 mod body;
 mod cache;
 mod cli;
@@ -81,6 +82,13 @@ fn main() -> ExitCode {
             ));
         }
     };
+    if config.credentials.required() && !addr.ip().is_loopback() {
+        // RFC 7617 section 4: Basic is only as safe as the connection.
+        log::warn!(
+            "--auth: browsers send the user name and password in clear text with every \
+             request, so anyone on the network between them and this server can read them"
+        );
+    }
     server::prepare(&listener);
     log::debug!("serving {}", config.root.display());
     let mut stdout = std::io::stdout();

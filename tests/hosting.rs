@@ -1,11 +1,16 @@
-//! Previewing a site as its host serves it: clean URLs (`/about` answered
-//! from `about.html`), with everything a file has (validators, ranges),
-//! beside folders, `--spa` and `--404`, and never around the dotfile rule
-//! or the root.
+//! Previewing a site as its host serves it, and sharing it safely: clean
+//! URLs (`/about` answered from `about.html`), with everything a file has
+//! (validators, ranges), beside folders, `--spa` and `--404`, and never
+//! around the dotfile rule or the root; `--auth` (HTTP Basic) in front of
+//! everything but CORS preflights.
 
 mod common;
 
-use common::{Response, Server, TempDir, symlink_on_unix};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+use common::{BIN, Response, Server, TIMEOUT, TempDir, symlink_on_unix};
 
 fn get(server: &Server, target: &str, fields: &[(&str, &str)]) -> Response {
     server.request("GET", target, fields)
@@ -195,4 +200,135 @@ fn clean_urls_follow_the_files_on_disk() {
     std::fs::remove_file(dir.path.join("about")).unwrap();
     std::fs::remove_file(dir.path.join("about.html")).unwrap();
     assert_eq!(get(&server, "/about", &[]).status, 404);
+}
+
+// --auth
+
+const CHALLENGE: &str = "Basic realm=\"tinyhttpd\", charset=\"UTF-8\"";
+/// "alice:wonder land" and "bob:b:o:b" in base64.
+const ALICE: &str = "Basic YWxpY2U6d29uZGVyIGxhbmQ=";
+const BOB: &str = "Basic Ym9iOmI6bzpi";
+/// "alice:wonderland"
+const WRONG: &str = "Basic YWxpY2U6d29uZGVybGFuZA==";
+
+fn private_site(args: &[&str]) -> (TempDir, Server) {
+    let dir = TempDir::new("auth");
+    dir.write("index.html", "<p>private</p>");
+    dir.write("notes.txt", "secret notes");
+    let mut all = vec!["--auth", "alice:wonder land", "--auth", "bob:b:o:b"];
+    all.extend_from_slice(args);
+    let server = Server::start(&dir.path, &all);
+    (dir, server)
+}
+
+fn assert_refused(response: &Response) {
+    assert_eq!(response.status, 401, "{response:?}");
+    assert_eq!(response.header("www-authenticate"), Some(CHALLENGE));
+    assert!(!response.text().contains("secret"));
+}
+
+#[test]
+fn auth_asks_for_credentials_on_every_request() {
+    let (_dir, server) = private_site(&[]);
+    for target in ["/", "/notes.txt", "/nothing", "/notes"] {
+        assert_refused(&get(&server, target, &[]));
+    }
+    let head = server.request("HEAD", "/notes.txt", &[]);
+    assert_refused(&head);
+    assert!(head.body.is_empty());
+    assert_refused(&server.request("POST", "/notes.txt", &[]));
+    assert_refused(&server.request("OPTIONS", "/notes.txt", &[]));
+    server.wait_for_log("\"GET /notes.txt\" 401 (no credentials) ");
+
+    for wrong in [
+        WRONG,
+        "Basic !!!!",
+        "Basic YWxpY2U=",
+        "Bearer YWxpY2U6d29uZGVyIGxhbmQ=",
+    ] {
+        assert_refused(&get(&server, "/notes.txt", &[("Authorization", wrong)]));
+    }
+    let log = server.wait_for_log("401 (wrong credentials for user 'alice')");
+    assert!(log.contains("WARN"), "{log}");
+    assert!(log.contains("401 (malformed credentials)"), "{log}");
+    assert!(!log.contains("wonder"), "the log holds a password:\n{log}");
+
+    for user in [ALICE, BOB, "basic  YWxpY2U6d29uZGVyIGxhbmQ"] {
+        let notes = get(&server, "/notes.txt", &[("Authorization", user)]);
+        assert_eq!((notes.status, notes.text().as_str()), (200, "secret notes"));
+    }
+    // A file now in the cache is behind the same check.
+    assert_refused(&get(&server, "/notes.txt", &[]));
+    assert!(!server.log().contains("clear text"));
+}
+
+#[test]
+fn preflights_pass_without_credentials_and_the_event_stream_does_not() {
+    let (_dir, server) = private_site(&["--cors", "--live-reload"]);
+    let preflight = server.request(
+        "OPTIONS",
+        "/notes.txt",
+        &[
+            ("Origin", "http://localhost:3000"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization"),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("authorization")
+    );
+    assert_refused(&get(&server, "/.tinyhttpd/events", &[]));
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(
+        stream,
+        "GET /.tinyhttpd/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: {BOB}\r\n\r\n"
+    )
+    .unwrap();
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status).unwrap();
+    assert_eq!(status, "HTTP/1.1 200 OK\r\n");
+}
+
+#[test]
+fn auth_from_the_environment_and_bad_values() {
+    let dir = TempDir::new("auth-env");
+    dir.write("a.txt", "from env");
+    let mut command = Command::new(BIN);
+    command
+        .arg(&dir.path)
+        .args(["--port", "0"])
+        .env("TINYHTTPD_AUTH", "alice:wonder land\n\nbob:b:o:b\n")
+        .env_remove("RUST_LOG");
+    let server = Server::spawn(command);
+    assert_refused(&get(&server, "/a.txt", &[]));
+    for user in [ALICE, BOB] {
+        assert_eq!(
+            get(&server, "/a.txt", &[("Authorization", user)]).text(),
+            "from env"
+        );
+    }
+
+    for (flag, variable) in [
+        (Some("secret-without-colon"), None),
+        (None, Some(":secret")),
+    ] {
+        let mut command = Command::new(BIN);
+        command.args(["--port", "0"]).env_remove("RUST_LOG");
+        if let Some(flag) = flag {
+            command.args(["--auth", flag]);
+        }
+        if let Some(variable) = variable {
+            command.env("TINYHTTPD_AUTH", variable);
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr,
+            "tinyhttpd: --auth must be USER:PASSWORD, with a user name and no control characters\n"
+        );
+    }
 }
