@@ -145,7 +145,7 @@ fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
         [rest @ .., b'=', b'='] | [rest @ .., b'='] => rest,
         _ => text,
     };
-    if text.len() != unpadded.len() && text.len() % 4 != 0 {
+    if text.len() != unpadded.len() && text.len() & 3 != 0 {
         return None;
     }
     let mut out = Vec::with_capacity(unpadded.len() / 4 * 3 + 2);
