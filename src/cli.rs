@@ -126,6 +126,12 @@ pub struct Cli {
     #[arg(long)]
     pub live_reload: bool,
 
+    /// Also print each address the server can be reached at from the
+    /// network as a QR code, for opening the page on a phone (with --bind
+    /// 0.0.0.0 or another address that is not loopback).
+    #[arg(long)]
+    pub qr: bool,
+
     /// Ask for this user name and password (HTTP Basic authentication) on
     /// every request; repeatable. TINYHTTPD_AUTH may hold more, one
     /// USER:PASSWORD per line, to keep passwords out of shell history.
@@ -171,6 +177,8 @@ pub struct Config {
     pub open: bool,
     /// Whether pages reload when a file they loaded changes.
     pub live_reload: bool,
+    /// Whether to print network addresses as QR codes too.
+    pub qr: bool,
     /// The users let in, from `--auth` and `AUTH_VARIABLE`; none means
     /// anyone.
     pub credentials: Credentials,
@@ -233,6 +241,7 @@ impl Cli {
         )?;
         Ok(Config {
             credentials,
+            qr: self.qr,
             root,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(DEFAULT_PORT)),
             port_given: self.port.is_some(),

@@ -25,6 +25,7 @@ mod listing;
 mod livereload;
 mod mime;
 mod pool;
+mod qr;
 mod range;
 mod registry;
 mod request;
@@ -91,22 +92,7 @@ fn main() -> ExitCode {
     }
     server::prepare(&listener);
     log::debug!("serving {}", config.root.display());
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "listening on http://{addr}/");
-    if addr.ip().is_unspecified() {
-        // Bound to every interface: say where the machine can be reached.
-        for ip in addresses::local() {
-            if addr.is_ipv4() && ip.is_ipv6() {
-                continue;
-            }
-            let _ = writeln!(
-                stdout,
-                "  reachable at http://{}/",
-                SocketAddr::new(ip, addr.port())
-            );
-        }
-    }
-    let _ = stdout.flush();
+    announce(addr, config.qr);
     if config.open {
         let host = if addr.ip().is_unspecified() {
             format!("localhost:{}", addr.port())
@@ -117,6 +103,49 @@ fn main() -> ExitCode {
     }
     server::run(listener, Arc::new(Site::new(config)));
     ExitCode::SUCCESS
+}
+
+/// Prints the `listening on` line, then, when other machines can connect,
+/// the URLs they can use (bound to every interface, the machine's own
+/// addresses), each also as a QR code with `--qr`. All of it leaves in one
+/// write, so whoever reads the first line has the rest in the pipe too.
+fn announce(addr: SocketAddr, qr: bool) {
+    let mut text = format!("listening on http://{addr}/\n");
+    let reachable: Vec<SocketAddr> = if addr.ip().is_unspecified() {
+        addresses::local()
+            .into_iter()
+            .filter(|ip| !(addr.is_ipv4() && ip.is_ipv6()))
+            .map(|ip| SocketAddr::new(ip, addr.port()))
+            .collect()
+    } else if !addr.ip().is_loopback() {
+        vec![addr]
+    } else {
+        Vec::new()
+    };
+    for at in &reachable {
+        let url = format!("http://{at}/");
+        if addr.ip().is_unspecified() {
+            text.push_str(&format!("  reachable at {url}\n"));
+        }
+        if qr {
+            match qr::QrCode::encode(url.as_bytes()) {
+                Some(code) => {
+                    text.push_str(&code.to_terminal());
+                    text.push('\n');
+                }
+                None => log::warn!("--qr: {url} is too long for a QR code"),
+            }
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    if qr && reachable.is_empty() {
+        log::warn!(
+            "--qr: nothing to print, as no other device can reach {addr}; \
+             share the folder with --bind 0.0.0.0"
+        );
+    }
 }
 
 /// Each connection holds up to three descriptors: its socket, the registry's
