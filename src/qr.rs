@@ -110,10 +110,10 @@ impl QrCode {
         let centres = alignment_centres(version);
         for &cx in &centres {
             for &cy in &centres {
-                // None where a finder is.
-                let on_finder = (cx == 6 && cy == 6)
-                    || (cx == 6 && cy == size - 7)
-                    || (cx == size - 7 && cy == 6);
+                // None where a finder is: at two of the corner centres,
+                // one of them the top or left one.
+                let corner = |c: usize| c == 6 || c == size - 7;
+                let on_finder = corner(cx) && corner(cy) && cx.min(cy) == 6;
                 if !on_finder {
                     symbol.draw_alignment(cx, cy);
                 }
