@@ -1,5 +1,7 @@
-//! `--qr`: the URLs a phone can open, printed as QR codes, read back by a
-//! decoder we did not write (zbarimg, from Debian's zbar-tools).
+//! Sharing the folder on the network: `--qr` prints the URLs a phone can
+//! open as QR codes, read back here by a decoder we did not write (zbarimg,
+//! from Debian's zbar-tools); `--auth` warns that Basic credentials cross
+//! the network in clear text.
 //!
 //! A server that other machines can reach has to listen beyond loopback.
 //! So that no test server is ever reachable from the network, these run it
@@ -25,6 +27,14 @@ const LAN_ADDRESS: &str = "198.51.100.7";
 /// Runs tinyhttpd with `args` in a network namespace of its own, and
 /// returns it with its stdout, line by line as they come.
 fn start_isolated(root: &Path, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    start_isolated_with(root, args, Stdio::null())
+}
+
+fn start_isolated_with(
+    root: &Path,
+    args: &[&str],
+    stderr: Stdio,
+) -> (Child, mpsc::Receiver<String>) {
     let script =
         format!("ip link set lo up && ip addr add {LAN_ADDRESS}/32 dev lo && exec \"$0\" \"$@\"");
     let mut child = Command::new("unshare")
@@ -34,7 +44,7 @@ fn start_isolated(root: &Path, args: &[&str]) -> (Child, mpsc::Receiver<String>)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("run unshare (util-linux)");
     let stdout = child.stdout.take().unwrap();
@@ -169,5 +179,26 @@ fn without_qr_or_beyond_loopback_there_is_no_code() {
     assert!(
         warning.contains("--qr: nothing to print, as no other device can reach 127.0.0.1:"),
         "{warning}"
+    );
+}
+
+#[test]
+fn auth_beyond_loopback_warns_that_basic_is_clear_text() {
+    let dir = TempDir::new("auth-warning");
+    let (mut child, lines) = start_isolated_with(
+        &dir.path,
+        &["--bind", "0.0.0.0", "--port", "0", "--auth", "u:p"],
+        Stdio::piped(),
+    );
+    let stderr = child.stderr.take().unwrap();
+    let printed = printed_at_start(child, lines);
+    assert!(printed[0].starts_with("listening on http://0.0.0.0:"));
+    let log = std::io::read_to_string(stderr).unwrap();
+    assert!(
+        log.contains(
+            "--auth: browsers send the user name and password in clear text with every \
+             request, so anyone on the network between them and this server can read them"
+        ),
+        "{log}"
     );
 }
