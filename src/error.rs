@@ -10,6 +10,7 @@ use std::io;
 
 use crate::auth;
 use crate::body::BodyError;
+use crate::page;
 use crate::request::ParseError;
 use crate::response::{Response, Status};
 use crate::syntax::escape_html;
@@ -103,15 +104,12 @@ impl HttpError {
         // and fail everywhere else: say which name exists.
         let hint = match &self {
             HttpError::WrongCase(existing) => format!(
-                "<p>Names are case-sensitive here. Did you mean <a href=\"{0}\">{0}</a>?</p>",
+                "<p>Names are case-sensitive here. Did you mean <a href=\"{0}\">{0}</a>?</p>\n",
                 escape_html(existing)
             ),
             _ => String::new(),
         };
-        let page = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
-             <body><h1>{title}</h1>{hint}</body>\n</html>\n"
-        );
+        let page = page::simple(&title, &hint);
         let response = Response::new(status);
         let response = match self {
             // RFC 9110 section 15.5.2: a 401 MUST carry a challenge.

@@ -23,6 +23,7 @@ use crate::host;
 use crate::listing::{self, Format};
 use crate::livereload::{self, Watcher};
 use crate::mime::content_type;
+use crate::page;
 use crate::range::{self, ByteRange, Ranges};
 use crate::request::Request;
 use crate::resolve::{self, Resolved, Target};
@@ -785,10 +786,12 @@ fn variant(
 
 #[inline(never)]
 fn redirect(location: String) -> Response {
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>301 Moved Permanently</title></head>\n\
-         <body><a href=\"{}\">Moved here</a></body>\n</html>\n",
-        syntax::escape_html(&location)
+    let page = page::simple(
+        "301 Moved Permanently",
+        &format!(
+            "<p><a href=\"{}\">Moved here</a></p>\n",
+            syntax::escape_html(&location)
+        ),
     );
     Response::new(Status::MovedPermanently)
         .header("Location", location)

@@ -12,7 +12,8 @@ use std::fmt::Write;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::syntax::{escape_html, push_encoded, push_html_escaped};
+use crate::page;
+use crate::syntax::{push_encoded, push_html_escaped};
 
 /// One file or folder in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -117,16 +118,13 @@ pub fn etag(url_path: &str, entries: &[Entry], order: Order, format: Format) -> 
 /// slash).
 pub fn render(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
     order.sort(&mut entries);
-    let title = escape_html(&format!("Index of {url_path}"));
-    let mut page = String::with_capacity(1024 + entries.len() * 200);
+    let mut page = String::with_capacity(2048 + entries.len() * 160);
+    page::open(&mut page, &format!("Index of {url_path}"));
+    page.push_str("<h1>Index of ");
+    push_breadcrumbs(&mut page, url_path);
     let _ = write!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n\
-         <style>body{{font-family:system-ui,sans-serif;margin:2em}}\
-         td,th{{padding:.2em 1em;text-align:left}}td.size{{text-align:right}}</style>\n\
-         </head>\n<body>\n<h1>{title}</h1>\n<table>\n\
+        "</h1>\n<table>\n\
          <thead><tr><th><a href=\"{}\">Name</a></th><th><a href=\"{}\">Size</a></th>\
          <th><a href=\"{}\">Modified (UTC)</a></th></tr></thead>\n<tbody>\n",
         order.link(Key::Name, "name"),
@@ -146,13 +144,9 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
         push_html_escaped(&mut page, &entry.name);
         page.push_str(slash);
         if entry.is_dir {
-            page.push_str("</a></td><td class=\"size\">-");
+            page.push_str("</a></td><td>-");
         } else {
-            let _ = write!(
-                page,
-                "</a></td><td class=\"size\" title=\"{} bytes\">",
-                entry.size
-            );
+            let _ = write!(page, "</a></td><td title=\"{} bytes\">", entry.size);
             push_human_size(&mut page, entry.size);
         }
         page.push_str("</td><td>");
@@ -161,8 +155,35 @@ pub fn render(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
         }
         page.push_str("</td></tr>\n");
     }
-    page.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    page.push_str("</tbody>\n</table>\n");
+    page::close(&mut page);
     page
+}
+
+/// The folder's path with a link on each folder above it: `/` to the root,
+/// then each segment to its folder; the last one, this folder, is text.
+fn push_breadcrumbs(page: &mut String, url_path: &str) {
+    let segments: Vec<&str> = url_path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.is_empty() {
+        page.push('/');
+        return;
+    }
+    page.push_str("<a href=\"/\">/</a>");
+    let mut href = String::from("/");
+    for (i, segment) in segments.iter().enumerate() {
+        push_encoded(&mut href, segment);
+        href.push('/');
+        if i + 1 == segments.len() {
+            push_html_escaped(page, segment);
+        } else {
+            page.push_str("<a href=\"");
+            page.push_str(&href);
+            page.push_str("\">");
+            push_html_escaped(page, segment);
+            page.push_str("</a>");
+        }
+        page.push('/');
+    }
 }
 
 /// The same listing as JSON, for scripts:
@@ -339,13 +360,26 @@ mod tests {
             "{page}"
         );
         assert!(
-            page.contains(
-                "<td class=\"size\" title=\"12 bytes\">12 B</td><td>2023-11-14T22:13:20Z</td>"
-            ),
+            page.contains("<td title=\"12 bytes\">12 B</td><td>2023-11-14T22:13:20Z</td>"),
             "{page}"
         );
         assert!(page.contains("<title>Index of /files/</title>"));
         assert!(page.contains("<a href=\"../\">../</a>"));
+    }
+
+    #[test]
+    fn breadcrumbs_link_each_folder_above() {
+        let page = render("/", vec![], BY_NAME);
+        assert!(page.contains("<h1>Index of /</h1>"), "{page}");
+        let page = render("/a b/c&d/caf\u{e9}/", vec![], BY_NAME);
+        assert!(
+            page.contains(
+                "<h1>Index of <a href=\"/\">/</a><a href=\"/a%20b/\">a b</a>/\
+                 <a href=\"/a%20b/c%26d/\">c&amp;d</a>/caf\u{e9}/</h1>"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("<link rel=\"icon\" href=\"data:,\">"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod host;
 mod listing;
 mod livereload;
 mod mime;
+mod page;
 mod pool;
 mod qr;
 mod range;

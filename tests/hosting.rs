@@ -332,3 +332,46 @@ fn auth_from_the_environment_and_bad_values() {
         );
     }
 }
+
+// Generated pages
+
+#[test]
+fn generated_pages_share_one_frame_and_never_ask_for_a_favicon() {
+    let dir = TempDir::new("pages");
+    dir.write("a b/c&d/file.txt", "x");
+    let server = Server::start(&dir.path, &[]);
+    let listing = get(&server, "/a%20b/c%26d/", &[]);
+    let not_found = get(&server, "/missing", &[]);
+    let redirect = get(&server, "/a%20b", &[]);
+    let (_private, locked) = private_site(&[]);
+    let unauthorized = get(&locked, "/", &[]);
+    for (page, title) in [
+        (&listing, "Index of /a b/c&amp;d/"),
+        (&not_found, "404 Not Found"),
+        (&redirect, "301 Moved Permanently"),
+        (&unauthorized, "401 Unauthorized"),
+    ] {
+        let html = page.text();
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(html.contains(&format!("<title>{title}</title>")), "{html}");
+        assert!(
+            html.contains("<link rel=\"icon\" href=\"data:,\">"),
+            "{html}"
+        );
+        assert!(html.contains("content=\"width=device-width, initial-scale=1\""));
+        assert!(html.contains("@media(prefers-color-scheme:dark)"), "{html}");
+    }
+    assert!(
+        listing
+            .text()
+            .contains("<h1>Index of <a href=\"/\">/</a><a href=\"/a%20b/\">a b</a>/c&amp;d/</h1>")
+    );
+    assert!(
+        redirect
+            .text()
+            .contains("<a href=\"/a%20b/\">Moved here</a>")
+    );
+}
