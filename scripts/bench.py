@@ -308,7 +308,8 @@ def main():
     only = os.environ.get("BENCH_ONLY")
     servers = [s for s in SERVERS if not only or s in only.split(",")]
     wanted = os.environ.get("BENCH_SCENARIOS")
-    scenarios = [sc for sc in SCENARIOS if not wanted or sc[0] in wanted.split(",")]
+    # Names are matched whole between commas: one of them has a comma.
+    scenarios = [sc for sc in SCENARIOS if not wanted or f",{sc[0]}," in f",{wanted},"]
     run_many = not wanted or "1000" in wanted.split(",")
     tmp = tempfile.mkdtemp(prefix="tinyhttpd-bench-")
     fixtures = os.path.join(tmp, "www")

@@ -95,10 +95,13 @@ function edit(dir, file, contents) {
   fs.renameSync(staged, path.join(dir, file));
 }
 
-/** Runs a journey with its own page; on failure, keeps a screenshot and the log. */
-function journey(name, body) {
+/**
+ * Runs a journey with its own page (in a browser context with
+ * `contextOptions`); on failure, keeps a screenshot and the log.
+ */
+function journey(name, body, contextOptions = {}) {
   test(name, async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext(contextOptions);
     const page = await context.newPage();
     const servers = [];
     const serve = async (root, args) => {
@@ -282,4 +285,101 @@ journey("a precompressed asset is decoded and used", async (page, serve) => {
   const server = await serve(dir);
   await page.goto(server.url);
   assert.equal(await page.textContent("#from"), "gzip");
+});
+
+journey("a static export: links without .html open their pages, as on the host", async (page, serve) => {
+  const dir = site("export", {
+    "index.html": '<!DOCTYPE html><title>Home</title><a href="/about">About</a> <a href="/blog/first-post">Post</a>',
+    "about.html": '<!DOCTYPE html><title>About</title><h1 id="t">About us</h1><a href="/">Home</a>',
+    "blog/first-post.html": '<!DOCTYPE html><title>Post</title><h1 id="t">First post</h1>',
+    "blog/index.html": '<!DOCTYPE html><title>Blog</title><h1 id="t">All posts</h1>',
+  });
+  const server = await serve(dir);
+  await page.goto(server.url);
+  await page.click("text=About");
+  assert.equal(await page.textContent("#t"), "About us");
+  assert.equal(new URL(page.url()).pathname, "/about");
+  await page.click("text=Home");
+  await page.click("text=Post");
+  assert.equal(await page.textContent("#t"), "First post");
+  // The folder blog/ beside no blog.html: its index, after the slash.
+  await page.goto(`${server.url}blog`);
+  assert.equal(await page.textContent("#t"), "All posts");
+  assert.equal(new URL(page.url()).pathname, "/blog/");
+  await server.waitForLog('"GET /about" 200 (from /about.html)');
+});
+
+const aliceCredentials = { username: "alice", password: "wonder land" };
+
+journey("--auth: no credentials, no page", async (page, serve) => {
+  const dir = site("auth-refused", { "index.html": '<!DOCTYPE html><h1 id="t">private</h1>' });
+  const server = await serve(dir, ["--auth", "alice:wonder land"]);
+  // With no credentials to give, automated Chromium dismisses its prompt
+  // and the navigation fails; the response it got is what counts.
+  const [response] = await Promise.all([
+    page.waitForResponse(server.url),
+    page.goto(server.url).catch(() => {}),
+  ]);
+  assert.equal(response.status(), 401);
+  assert.equal(response.headers()["www-authenticate"], 'Basic realm="tinyhttpd", charset="UTF-8"');
+  assert.ok(!(await response.text()).includes("private"));
+  await server.waitForLog('"GET /" 401 (no credentials)');
+});
+
+journey("--auth: wrong credentials are refused and logged without the password", async (page, serve) => {
+  const dir = site("auth-wrong", { "index.html": '<!DOCTYPE html><h1 id="t">private</h1>' });
+  const server = await serve(dir, ["--auth", "alice:wonder land"]);
+  const response = await page.goto(server.url);
+  assert.equal(response.status(), 401);
+  await server.waitForLog("401 (wrong credentials for user 'alice')");
+  assert.ok(!server.log().includes("not it"), server.log());
+}, { httpCredentials: { username: "alice", password: "not it" } });
+
+journey("--auth: with credentials the site, its assets and live reload work", async (page, serve) => {
+  const dir = site("auth", {
+    "index.html": '<!DOCTYPE html><html><head><link rel="stylesheet" href="style.css"></head><body><h1 id="t">private</h1></body></html>',
+    "style.css": "h1 { color: rgb(0, 0, 255); }",
+  });
+  const server = await serve(dir, ["--auth", "alice:wonder land", "--live-reload"]);
+  const response = await page.goto(server.url);
+  assert.equal(response.status(), 200);
+  assert.equal(await page.textContent("#t"), "private");
+  assert.equal(await page.$eval("#t", (h) => getComputedStyle(h).color), "rgb(0, 0, 255)");
+  await server.waitForLog('"GET /.tinyhttpd/events" 200');
+  edit(dir, "index.html", '<!DOCTYPE html><html><head><link rel="stylesheet" href="style.css"></head><body><h1 id="t">edited</h1></body></html>');
+  await page.waitForFunction(() => document.getElementById("t")?.textContent === "edited", null, { timeout: 2000 });
+}, { httpCredentials: aliceCredentials });
+
+journey("a listing reads well in light and dark mode, links its parents, and asks for no icon", async (page, serve) => {
+  const dir = site("listing-look", {
+    "docs/guides/setup.md": "# Setup",
+    "docs/guides/deploy.md": "# Deploy",
+    "docs/guides/images/diagram.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    "docs/guides/a long file name that has to wrap somewhere on a phone.txt": "x",
+  });
+  const server = await serve(dir);
+  await page.setViewportSize({ width: 390, height: 700 });
+  const shots = {};
+  for (const colorScheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme });
+    await page.goto(`${server.url}docs/guides/`);
+    assert.equal(await page.title(), "Index of /docs/guides/");
+    shots[colorScheme] = await page.$eval("body", (b) => getComputedStyle(b).color);
+    fs.mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, `listing-${colorScheme}.png`), fullPage: true });
+  }
+  // Text follows the scheme, and links take the demo site's green, lighter
+  // in the dark.
+  assert.equal(shots.light, "rgb(0, 0, 0)");
+  assert.equal(shots.dark, "rgb(255, 255, 255)");
+  assert.equal(await page.$eval("tbody a", (a) => getComputedStyle(a).color), "rgb(127, 212, 168)");
+  // On a phone the time column gives way; the names stay.
+  assert.equal(await page.$eval("tbody tr td:nth-child(3)", (td) => getComputedStyle(td).display), "none");
+  // The breadcrumb back to docs/.
+  await page.click("h1 >> text=docs");
+  assert.equal(await page.title(), "Index of /docs/");
+  await page.goto(`${server.url}missing`);
+  assert.equal(await page.title(), "404 Not Found");
+  await server.waitForLog('"GET /missing" 404');
+  assert.ok(!server.log().includes("favicon"), server.log());
 });
