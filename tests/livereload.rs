@@ -158,6 +158,20 @@ fn a_missing_file_that_appears_and_a_listed_folder_that_changes_reload() {
     assert_eq!(next_event(&mut events).0, "reload");
 }
 
+/// A clean URL that was a 404 reloads its page when the page it would name
+/// appears, and then serves it.
+#[test]
+fn a_clean_url_reloads_when_its_page_appears() {
+    let dir = project();
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    let mut events = open_page(&server);
+    assert_eq!(get(&server, "/pricing", NAVIGATION).status, 404);
+    write_in_place(&dir.path.join("pricing.html"), "<p>prices</p>");
+    assert_eq!(next_event(&mut events).0, "reload");
+    let page = get(&server, "/pricing", &[]);
+    assert_eq!((page.status, page.text().as_str()), (200, "<p>prices</p>"));
+}
+
 /// Voluntary context switches of the server's live-reload thread: it wakes
 /// four times a second when it polls, never when it does not. (The thread
 /// names itself once it runs, so the first look may have to wait for it.)
