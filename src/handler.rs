@@ -378,11 +378,12 @@ fn validated(
     }
 }
 
-/// A path that names nothing. A clean URL's page comes first. With `--spa`, a navigation to a path without
-/// a file extension gets the root's index page, since the app routes it in
-/// the browser; a missing script or image keeps its 404, so the browser never
-/// runs an HTML page as JavaScript. Otherwise a 404, naming the file the
-/// client may have meant if one differs only in letter case.
+/// A path that names nothing. A clean URL's page comes first. With
+/// `--spa`, a navigation to a path without a file extension gets the root's
+/// index page, since the app routes it in the browser; a missing script or
+/// image keeps its 404, so the browser never runs an HTML page as
+/// JavaScript. Otherwise a 404, naming the file the client may have meant
+/// if one differs only in letter case.
 #[inline(never)]
 fn not_found(
     request: &Request<'_>,
