@@ -18,7 +18,7 @@ use crate::syntax;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
 ///
-/// Serves the files under --root on 127.0.0.1 (this machine only) unless
+/// Serves the files in DIR on 127.0.0.1 (this machine only) unless
 /// --bind says otherwise. Pages are always revalidated, so a reload shows
 /// your latest edit.
 #[derive(Debug, Parser)]
