@@ -166,7 +166,8 @@ const NAVIGATION: &[(&str, &str)] = &[
 #[test]
 fn clean_urls_come_before_the_spa_fallback_and_the_404_page() {
     let dir = exported_site();
-    let page = dir.write("../clean-urls-404.html", "<h1>custom 404</h1>");
+    let elsewhere = TempDir::new("clean-urls-404");
+    let page = elsewhere.write("404.html", "<h1>custom 404</h1>");
     let spa = Server::start(&dir.path, &["--spa"]);
     assert_eq!(get(&spa, "/about", NAVIGATION).text(), ABOUT);
     let route = get(&spa, "/app/settings", NAVIGATION);
@@ -180,7 +181,6 @@ fn clean_urls_come_before_the_spa_fallback_and_the_404_page() {
         (missing.status, missing.text().as_str()),
         (404, "<h1>custom 404</h1>")
     );
-    let _ = std::fs::remove_file(page);
 }
 
 /// The page a clean URL names is cached under its own name, and every use
