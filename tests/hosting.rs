@@ -114,6 +114,40 @@ fn files_and_folders_keep_their_own_names() {
     assert_eq!(get(&server, "/", &[]).text(), "<p>home</p>");
 }
 
+/// The site the trailing-slash guide (github.com/slorber/trailing-slash-guide)
+/// deploys to every host, and what GitHub Pages answers for each path in
+/// its table: the page or index named, or a redirect.
+#[test]
+fn answers_as_github_pages_does_in_the_trailing_slash_guide() {
+    let dir = TempDir::new("trailing-slash-guide");
+    dir.write("file.html", "file.html");
+    dir.write("folder/index.html", "folder/index.html");
+    dir.write("both.html", "both.html");
+    dir.write("both/index.html", "both/index.html");
+    let server = Server::start(&dir.path, &[]);
+    let table: &[(&str, u16, &str)] = &[
+        ("/file", 200, "file.html"),
+        ("/file/", 404, ""),
+        ("/file.html", 200, "file.html"),
+        ("/folder", 301, "/folder/"),
+        ("/folder/", 200, "folder/index.html"),
+        ("/folder/index.html", 200, "folder/index.html"),
+        ("/both", 200, "both.html"),
+        ("/both/", 200, "both/index.html"),
+        ("/both.html", 200, "both.html"),
+        ("/both/index.html", 200, "both/index.html"),
+    ];
+    for &(path, status, expected) in table {
+        let response = get(&server, path, &[]);
+        assert_eq!(response.status, status, "{path}");
+        match status {
+            200 => assert_eq!(response.text(), expected, "{path}"),
+            301 => assert_eq!(response.header("location"), Some(expected), "{path}"),
+            _ => {}
+        }
+    }
+}
+
 #[test]
 fn clean_urls_never_reach_hidden_files_or_leave_the_root() {
     let dir = exported_site();
