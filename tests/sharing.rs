@@ -27,7 +27,7 @@ const LAN_ADDRESS: &str = "198.51.100.7";
 /// Runs tinyhttpd with `args` in a network namespace of its own, and
 /// returns it with its stdout, line by line as they come.
 fn start_isolated(root: &Path, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    start_isolated_with(root, args, Stdio::null())
+    start_isolated_with(root, args, Stdio::piped())
 }
 
 fn start_isolated_with(
@@ -66,7 +66,12 @@ fn printed_at_start(mut child: Child, lines: mpsc::Receiver<String>) -> Vec<Stri
     let first = lines.recv_timeout(TIMEOUT);
     let _ = child.kill();
     let _ = child.wait();
-    let mut printed = vec![first.expect("a listening line")];
+    let Ok(first) = first else {
+        // The namespace could not be made, or the server did not start.
+        let why = child.stderr.take().map(std::io::read_to_string);
+        panic!("no listening line; stderr: {why:?}");
+    };
+    let mut printed = vec![first];
     printed.extend(lines.iter());
     printed
 }
