@@ -7,18 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || missing+=(nginx-light)
-command -v lighttpd >/dev/null || missing+=(lighttpd)
-command -v taskset >/dev/null || missing+=(util-linux)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-# The Debian packages may start their own daemons; this script starts its own.
-pkill -x nginx 2>/dev/null || true
-pkill -x lighttpd 2>/dev/null || true
+. scripts/servers.sh
+prepare wrk:wrk taskset:util-linux
 
 cargo build --release --quiet
 # The design's yardstick (see scripts/baseline.c); cc is the linker cargo uses.

@@ -8,17 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v nginx >/dev/null || missing+=(nginx-light)
-command -v lighttpd >/dev/null || missing+=(lighttpd)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-# The Debian packages may start their own daemons; this script starts its own.
-pkill -x nginx 2>/dev/null || true
-pkill -x lighttpd 2>/dev/null || true
+. scripts/servers.sh
+prepare chromium:chromium
 
 cargo build --release --quiet
 cd scripts/pageload

@@ -28,13 +28,14 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { chromium } from "playwright-core";
+// The same Chromium flags as the browser journeys.
+import { chromiumOptions } from "../../tests/e2e/chromium.mjs";
 
 const here = import.meta.dirname;
 const repo = path.resolve(here, "../..");
 const ROUNDS = Number(process.env.ROUNDS || 5);
 const MODULES = Number(process.env.MODULES || 1200);
 const ENTRY_IMPORTS = 300;
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const tinyhttpd = process.env.TINYHTTPD || path.join(repo, "target/release/tinyhttpd");
 const bin = (name) => path.join(here, "node_modules/.bin", name);
 const WEEK = 7 * 24 * 3600;
@@ -89,8 +90,12 @@ function png(size) {
  */
 function buildApp(root) {
   const next = random(2026);
-  // Levels below the entry: a quarter, a half and a quarter of the rest.
+  // Levels below the entry: ENTRY_IMPORTS modules, then 60% and 40% of the
+  // rest; each level needs modules for the one above to import.
   const rest = MODULES - 1;
+  if (rest - ENTRY_IMPORTS < 10) {
+    throw new Error(`MODULES must be at least ${ENTRY_IMPORTS + 11}`);
+  }
   const counts = [ENTRY_IMPORTS, 0, 0];
   counts[1] = Math.round((rest - ENTRY_IMPORTS) * 0.6);
   counts[2] = rest - ENTRY_IMPORTS - counts[1];
@@ -292,17 +297,6 @@ async function stop({ child }) {
 
 // ---------------------------------------------------------------- browser
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 /** Navigation start to the moment the app ran, in ms, and its total. */
 async function ran(page) {
   await page.waitForFunction(() => window.__appDone !== undefined, null, { timeout: 120000 });
@@ -313,10 +307,7 @@ async function measure(name, app, work) {
   const root = path.join(work, "app");
   const server = await SERVERS[name](root, work);
   const profile = fs.mkdtempSync(path.join(work, "profile-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    args: CHROMIUM_ARGS,
-  });
+  const context = await chromium.launchPersistentContext(profile, chromiumOptions);
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const url = `http://127.0.0.1:${server.port}/`;

@@ -15,30 +15,18 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { chromium } from "playwright-core";
+import { chromiumOptions } from "./chromium.mjs";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const binary = path.join(repo, "target/release/tinyhttpd");
 const artifacts = path.join(import.meta.dirname, "artifacts");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 let browser;
 
 before(async () => {
   fs.rmSync(artifacts, { recursive: true, force: true });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    // Playwright gives every launch a fresh, empty profile directory.
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  // Playwright gives every launch a fresh, empty profile directory.
+  browser = await chromium.launch(chromiumOptions);
 });
 
 after(async () => {
