@@ -9,6 +9,8 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use common::{BIN, Response, Server, TIMEOUT, TempDir, symlink_on_unix};
 
@@ -282,10 +284,13 @@ fn auth_asks_for_credentials_on_every_request() {
     ] {
         assert_refused(&get(&server, "/notes.txt", &[("Authorization", wrong)]));
     }
-    let log = server.wait_for_log("401 (wrong credentials for user 'alice')");
-    assert!(log.contains("WARN"), "{log}");
-    assert!(log.contains("401 (malformed credentials)"), "{log}");
-    assert!(!log.contains("wonder"), "the log holds a password:\n{log}");
+    // Each line is waited for: a response can reach us before its log line.
+    server.wait_for_log("401 (malformed credentials)");
+    server.wait_for_log(
+        "WARN  tinyhttpd::handler] refused a request for /notes.txt: \
+         wrong credentials for user 'alice'",
+    );
+    server.wait_for_log("\"GET /notes.txt\" 401 (wrong credentials for user 'alice')");
 
     for user in [ALICE, BOB, "basic  YWxpY2U6d29uZGVyIGxhbmQ"] {
         let notes = get(&server, "/notes.txt", &[("Authorization", user)]);
@@ -293,7 +298,18 @@ fn auth_asks_for_credentials_on_every_request() {
     }
     // A file now in the cache is behind the same check.
     assert_refused(&get(&server, "/notes.txt", &[]));
-    assert!(!server.log().contains("clear text"));
+    // Once every request is in the log, no line holds a password.
+    let deadline = Instant::now() + TIMEOUT;
+    let log = loop {
+        let log = server.log();
+        if log.matches("\"GET /notes.txt\" ").count() == 9 || Instant::now() > deadline {
+            break log;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(log.matches("\"GET /notes.txt\" ").count(), 9, "{log}");
+    assert!(!log.contains("wonder"), "the log holds a password:\n{log}");
+    assert!(!log.contains("clear text"));
 }
 
 #[test]
