@@ -2,96 +2,120 @@
 //! ones kept open, so that serving one again costs one `stat` of its path
 //! instead of opening, reading and closing it.
 //!
-//! An entry is used only while that `stat` shows the very file that was
-//! read: the same device and inode, size, modification time and change time
-//! (to the nanosecond, as the ETag says it). An edit in place changes the
-//! modification time, a file saved anew and renamed over the old one is
-//! another inode, a link pointed elsewhere leads to another inode (the path
-//! stat'ed is the one requested, links not yet followed), and `chmod`,
-//! renaming or linking the file changes its change time. A file modified
-//! within the last second is not cached at all: a writer could still change
-//! it within the same tick of the file system's clock, which no stamp would
-//! show.
+//! Two maps. A route leads from a request path, normalized (decoded, empty
+//! and dot-segments removed, so `/a`, `//a`, `/%61` and `/x/../a` are one
+//! route), to the file it named: the path to check it by, where it was found
+//! and its type. An entry is a file's content, one per version of a file
+//! (see `version`), however many routes lead to it: `/docs/` and
+//! `/docs/index.html` share one copy or one descriptor.
 //!
-//! So a hit answers exactly as the slow path would, but for one case: a
-//! folder moved out of the root by its owner and linked back in from there
-//! still serves the bytes its files had while they were inside, until one of
-//! them changes. Nothing that was never inside the root can be served.
+//! A hit answers exactly as the slow path would. A route is used only while
+//! a `stat` of its path shows the very version it was admitted with (same
+//! identity, size, modification and change time), and while that path
+//! still leads where it led: one that went through links is resolved again
+//! (a link pointed at a hard link of another name is the same inode under
+//! another type), and one that did not is checked with `lstat`, so a link
+//! put in its place is noticed. A file is admitted only once its version
+//! has settled, so that no later write can leave every field as it was.
+//! One case is the slow path's and not the cache's: a folder moved out of
+//! the root by its owner and linked back in from there keeps serving the
+//! files it had while it was inside, until they change. Nothing that was
+//! never inside the root is served.
 //!
-//! Entries are keyed by the request's path as it came (still
-//! percent-encoded), which names the same file through the same checks every
-//! time. The cache holds at most `MAX_ENTRIES` entries, `MAX_BYTES` of small
-//! files and `MAX_OPEN` open ones; when a new entry would pass a bound,
-//! entries are dropped in the map's (arbitrary) order. Windows keeps no file open (see
-//! `sys::KEEP_FILES_OPEN`).
+//! Bounds: `MAX_ENTRIES` entries, `MAX_ROUTES` routes, `MAX_BYTES` of small
+//! files, and as many open files as the descriptor budget gives the cache
+//! (see `main`). Past a bound the least recently used entries go, with their
+//! routes. A sweeper thread looks at the routes to open files every `SWEEP`
+//! while there are any, and closes files that were deleted or replaced,
+//! so their disk space is freed with no request for them. Out of
+//! descriptors, `close_open_files` gives them all back. Windows keeps no
+//! file open (see `sys::KEEP_FILES_OPEN`).
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, Metadata};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockWriteGuard, Weak};
+use std::thread::{self, Thread};
 use std::time::{Duration, SystemTime};
 
 use crate::conditional::Validators;
 use crate::mime::content_type;
 use crate::response::http_date;
 use crate::sys;
+use crate::version::Version;
 
 /// Files up to this size are cached as bytes: those a response copies into
 /// its write buffer anyway (see `response`). Larger ones are kept open.
 pub const MAX_FILE: u64 = 16 * 1024;
+/// The most files kept open when the descriptor budget allows it.
+pub const MAX_OPEN: usize = 256;
 /// The most bytes all entries hold together.
 const MAX_BYTES: usize = 8 * 1024 * 1024;
-/// The most files entries keep open (the server raises its own limit on
-/// open files to the hard limit, often 1,048,576 and rarely below 4,096).
-const MAX_OPEN: usize = 256;
 /// Longer request paths are not cached.
 const MAX_KEY: usize = 1024;
 /// The most entries: bytes alone would not bound them, as empty files weigh
-/// nothing and one file has many request paths (`/a`, `//a`, `/%61`).
+/// nothing.
 const MAX_ENTRIES: usize = 4096;
-/// How long after its last modification a file is left uncached.
-const SETTLE: Duration = Duration::from_secs(1);
+/// The most routes: links and index files can lead many paths to one file.
+const MAX_ROUTES: usize = 2 * MAX_ENTRIES;
+/// How often the sweeper looks for deleted or replaced open files.
+const SWEEP: Duration = Duration::from_secs(1);
 
-/// What tells one state of a file from another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    identity: [u64; 2],
-    len: u64,
-    modified: (i64, i64),
-    changed: (i64, i64),
+/// Where a request path led, and how to tell it still leads there.
+#[derive(Debug)]
+pub struct Route {
+    /// The path that is checked on each use: the root and the request's
+    /// segments (and the index file's name for a folder), links not
+    /// resolved.
+    lookup: PathBuf,
+    /// Where the file was found, links resolved: its type, its
+    /// precompressed variants and live reload's watch go by it, as for a
+    /// file that is not cached.
+    pub path: PathBuf,
+    /// Whether links led from `lookup` to `path`.
+    linked: bool,
+    /// The version the route was admitted with; its entry's.
+    version: Version,
+    /// The file's type, from its name (`path`).
+    pub content_type: Cow<'static, str>,
+    pub entry: Arc<Entry>,
 }
 
-impl Stamp {
-    fn of(metadata: &Metadata) -> Stamp {
-        Stamp {
-            identity: sys::file_identity(metadata),
-            len: metadata.len(),
-            modified: sys::modified_parts(metadata),
-            changed: sys::changed_parts(metadata),
-        }
+impl Route {
+    /// The file's metadata now, if the route still leads to the version it
+    /// was admitted with.
+    fn current(&self) -> Option<Metadata> {
+        let metadata = if self.linked {
+            // The links are followed again: they must still end where they
+            // ended. The real path has no links left to follow.
+            let real = fs::canonicalize(&self.lookup).ok()?;
+            if real != self.path {
+                return None;
+            }
+            fs::metadata(&real).ok()?
+        } else {
+            // Not following a link here: a link put in the file's place
+            // is a change of route.
+            fs::symlink_metadata(&self.lookup).ok()?
+        };
+        (metadata.is_file() && Version::of(&metadata) == self.version).then_some(metadata)
     }
 }
 
-/// A cached file.
+/// A cached version of a file.
 #[derive(Debug)]
 pub struct Entry {
-    /// The path that is stat'ed to check the entry: the root and the
-    /// request's segments (and the index file's name for a folder), links
-    /// not resolved.
-    lookup: PathBuf,
-    /// Where the file was found, links resolved: its type and live reload's
-    /// watch go by it, as for a file that is not cached.
-    pub path: PathBuf,
-    stamp: Stamp,
+    version: Version,
     pub data: Data,
-    /// What a response says of the file, worked out once: its type, its
-    /// validators and its Last-Modified field's value. The stamp pins the
-    /// metadata they come from.
-    pub content_type: Cow<'static, str>,
+    /// What a response says of the file, worked out once: its validators
+    /// and its Last-Modified field's value.
     pub validators: Validators,
     pub last_modified: Option<String>,
+    /// When it was last used, by the cache's clock.
+    used: AtomicU64,
 }
 
 /// What a cache entry holds of the file's content.
@@ -113,16 +137,36 @@ impl Entry {
             Data::Open(_) => (0, 1),
         }
     }
+
+    fn is_open(&self) -> bool {
+        matches!(self.data, Data::Open(_))
+    }
 }
 
-#[derive(Debug, Default)]
+/// A route that still holds, and the file's metadata now.
+#[derive(Debug)]
+pub struct Hit {
+    pub route: Arc<Route>,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug)]
 pub struct FileCache {
     state: RwLock<State>,
+    /// The most files kept open: this cache's share of the descriptors.
+    max_open: usize,
+    /// Counts uses, to find the least recently used entries.
+    clock: AtomicU64,
+    /// The sweeper, woken when a file is kept open.
+    sweeper: OnceLock<Thread>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<Box<str>, Arc<Entry>>,
+    /// By normalized request path.
+    routes: HashMap<Box<str>, Arc<Route>>,
+    /// By version; every route's entry is here.
+    files: HashMap<Version, Arc<Entry>>,
     /// The bytes all entries hold.
     bytes: usize,
     /// The files entries hold open.
@@ -130,62 +174,153 @@ struct State {
 }
 
 impl State {
-    fn remove(&mut self, key: &str) {
-        if let Some(entry) = self.entries.remove(key) {
-            let (bytes, open) = entry.weight();
-            self.bytes -= bytes;
-            self.open -= open;
+    fn insert_entry(&mut self, entry: Arc<Entry>) {
+        let (bytes, open) = entry.weight();
+        self.bytes += bytes;
+        self.open += open;
+        self.files.insert(entry.version, entry);
+    }
+
+    /// Removes the entries `doomed` picks, and the routes to them.
+    fn remove_entries(&mut self, doomed: impl Fn(&Version, &Entry) -> bool) -> usize {
+        let before = self.files.len();
+        let (mut bytes, mut open) = (0, 0);
+        self.files.retain(|version, entry| {
+            let drop = doomed(version, entry);
+            if drop {
+                let (b, o) = entry.weight();
+                bytes += b;
+                open += o;
+            }
+            !drop
+        });
+        self.bytes -= bytes;
+        self.open -= open;
+        let files = &self.files;
+        self.routes
+            .retain(|_, route| files.contains_key(&route.version));
+        before - self.files.len()
+    }
+
+    /// Removes the route at `key` (if it is still `only`, when given), and
+    /// its entry if no other route leads there.
+    fn remove_route(&mut self, key: &str, only: Option<&Arc<Route>>) {
+        let Some(current) = self.routes.get(key) else {
+            return;
+        };
+        if only.is_some_and(|route| !Arc::ptr_eq(route, current)) {
+            return;
+        }
+        let Some(route) = self.routes.remove(key) else {
+            return;
+        };
+        if !self.routes.values().any(|r| r.version == route.version) {
+            self.remove_entries(|version, _| *version == route.version);
         }
     }
 
-    /// Drops entries (in the map's order) until one weighing `weight` fits.
-    fn make_room(&mut self, (bytes, open): (usize, usize)) {
-        while self.bytes + bytes > MAX_BYTES
-            || self.open + open > MAX_OPEN
-            || self.entries.len() >= MAX_ENTRIES
-        {
-            let Some(victim) = self.entries.keys().next().cloned() else {
-                return;
-            };
-            self.remove(&victim);
+    fn counts(&self) -> Counts {
+        Counts {
+            bytes: self.bytes,
+            open: self.open,
+            files: self.files.len(),
+            routes: self.routes.len(),
         }
+    }
+
+    /// Evicts the least recently used entries of those `kind` picks, with
+    /// their routes, until `fits` holds. Evicts at least a sixteenth of
+    /// them at once, so that a cache being filled with new files does not
+    /// sort its entries for every one.
+    fn evict(&mut self, kind: impl Fn(&Entry) -> bool, fits: impl Fn(&Counts) -> bool) {
+        let mut left = self.counts();
+        if fits(&left) {
+            return;
+        }
+        let mut candidates: Vec<(u64, Version)> = self
+            .files
+            .iter()
+            .filter(|(_, entry)| kind(entry))
+            .map(|(version, entry)| (entry.used.load(Ordering::Relaxed), *version))
+            .collect();
+        candidates.sort_unstable_by_key(|&(used, _)| used);
+        let mut routes_to: HashMap<Version, usize> = HashMap::new();
+        for route in self.routes.values() {
+            *routes_to.entry(route.version).or_default() += 1;
+        }
+        let at_least = (candidates.len() / 16).max(1);
+        let mut doomed = HashSet::new();
+        for (_, version) in candidates {
+            if doomed.len() >= at_least && fits(&left) {
+                break;
+            }
+            if let Some(entry) = self.files.get(&version) {
+                let (bytes, open) = entry.weight();
+                left.bytes -= bytes;
+                left.open -= open;
+                left.files -= 1;
+                left.routes -= routes_to.get(&version).copied().unwrap_or(0);
+            }
+            doomed.insert(version);
+        }
+        self.remove_entries(|version, _| doomed.contains(version));
     }
 }
 
+/// What the cache's bounds are about.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    bytes: usize,
+    open: usize,
+    files: usize,
+    routes: usize,
+}
+
 impl FileCache {
-    /// The entry for the request path `key` and the file's metadata now, if
-    /// the file is still the one cached. One that changed is dropped.
+    /// A cache that keeps at most `max_open` files open.
+    pub fn new(max_open: usize) -> FileCache {
+        FileCache {
+            state: RwLock::new(State::default()),
+            max_open,
+            clock: AtomicU64::new(0),
+            sweeper: OnceLock::new(),
+        }
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The route at the normalized request path `key`, if it still leads
+    /// to the version cached. One that no longer does is dropped.
     // Out of line: `fs::metadata` takes a deep frame, which must not stay
     // on the stack under the response being made.
     #[inline(never)]
-    pub fn get(&self, key: &str) -> Option<(Arc<Entry>, Metadata)> {
-        let entry = {
+    pub fn get(&self, key: &str) -> Option<Hit> {
+        let route = {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(state.entries.get(key)?)
+            Arc::clone(state.routes.get(key)?)
         };
-        match fs::metadata(&entry.lookup) {
-            Ok(metadata) if metadata.is_file() && Stamp::of(&metadata) == entry.stamp => {
-                Some((entry, metadata))
+        match route.current() {
+            Some(metadata) => {
+                let now = self.clock.fetch_add(1, Ordering::Relaxed);
+                route.entry.used.store(now, Ordering::Relaxed);
+                Some(Hit { route, metadata })
             }
-            _ => {
-                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-                if state
-                    .entries
-                    .get(key)
-                    .is_some_and(|current| Arc::ptr_eq(current, &entry))
-                {
-                    state.remove(key);
-                }
+            None => {
+                self.write().remove_route(key, Some(&route));
                 None
             }
         }
     }
 
     /// Takes `file` (just opened and stat'ed as `metadata`, found at `path`
-    /// for the request path `key`) into the cache if it has settled: a small
-    /// one's bytes, a larger one open (where `sys::KEEP_FILES_OPEN`). The
-    /// file comes back when it is not taken, to be served as usual. `lookup`
-    /// gives the path to check it by.
+    /// for the normalized request path `key`) into the cache if its version
+    /// has settled: a small one's bytes, a larger one open (where
+    /// `sys::KEEP_FILES_OPEN` and the budget allow). A version cached
+    /// under another route already is shared, and `file` closed. The file
+    /// comes back when it is not taken, to be served as usual. `lookup`
+    /// gives the path to check the route by.
     pub fn admit(
         &self,
         key: &str,
@@ -193,52 +328,160 @@ impl FileCache {
         path: &Path,
         file: File,
         metadata: &Metadata,
-    ) -> Result<Arc<Entry>, File> {
-        let len = metadata.len();
-        let settled = metadata
-            .modified()
-            .ok()
-            .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-            .is_some_and(|age| age >= SETTLE);
-        if !settled || key.len() > MAX_KEY || (len > MAX_FILE && !sys::KEEP_FILES_OPEN) {
+    ) -> Result<Arc<Route>, File> {
+        self.admit_at(SystemTime::now(), key, lookup, path, file, metadata)
+    }
+
+    /// `admit`, with the time it is now.
+    fn admit_at(
+        &self,
+        now: SystemTime,
+        key: &str,
+        lookup: impl FnOnce() -> Option<PathBuf>,
+        path: &Path,
+        file: File,
+        metadata: &Metadata,
+    ) -> Result<Arc<Route>, File> {
+        let version = Version::of(metadata);
+        let keep_open = version.len > MAX_FILE;
+        if key.len() > MAX_KEY
+            || !version.has_settled(now)
+            || (keep_open && (!sys::KEEP_FILES_OPEN || self.max_open == 0))
+        {
             return Err(file);
         }
         let Some(lookup) = lookup() else {
             return Err(file);
         };
-        let data = if len > MAX_FILE {
-            Data::Open(file)
-        } else {
-            let mut bytes = vec![0; len as usize];
-            if sys::read_exact_at(&file, &mut bytes, 0).is_err() {
-                return Err(file);
-            }
-            Data::Bytes(bytes.into())
+        let cached = {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            state.files.get(&version).cloned()
         };
-        let entry = Arc::new(Entry {
+        let entry = match cached {
+            Some(entry) => entry,
+            None => Arc::new(Entry {
+                version,
+                data: if keep_open {
+                    Data::Open(file)
+                } else {
+                    let mut bytes = vec![0; version.len as usize];
+                    if sys::read_exact_at(&file, &mut bytes, 0).is_err() {
+                        return Err(file);
+                    }
+                    Data::Bytes(bytes.into())
+                },
+                validators: Validators::of(metadata),
+                last_modified: metadata.modified().ok().and_then(http_date),
+                used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+            }),
+        };
+        let mut state = self.write();
+        state.remove_route(key, None);
+        // Another thread may have cached this version meanwhile: one entry.
+        let entry = match state.files.get(&version) {
+            Some(existing) => Arc::clone(existing),
+            None => {
+                let (bytes, open) = entry.weight();
+                let max_open = self.max_open;
+                state.evict(Entry::is_open, |c| c.open + open <= max_open);
+                state.evict(|e| !e.is_open(), |c| c.bytes + bytes <= MAX_BYTES);
+                state.evict(|_| true, |c| c.files < MAX_ENTRIES);
+                state.insert_entry(Arc::clone(&entry));
+                entry
+            }
+        };
+        state.evict(|_| true, |c| c.routes < MAX_ROUTES);
+        let route = Arc::new(Route {
+            linked: lookup != path,
             lookup,
             path: path.to_path_buf(),
-            stamp: Stamp::of(metadata),
-            data,
+            version,
             content_type: content_type(path),
-            validators: Validators::of(metadata),
-            last_modified: metadata.modified().ok().and_then(http_date),
+            entry: Arc::clone(&entry),
         });
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        state.remove(key);
-        state.make_room(entry.weight());
-        let (bytes, open) = entry.weight();
-        state.bytes += bytes;
-        state.open += open;
-        state.entries.insert(key.into(), Arc::clone(&entry));
-        Ok(entry)
+        // The eviction may have taken this very entry (a cache whose bound
+        // is a single file): then the route is not kept either.
+        if state.files.contains_key(&version) {
+            state.routes.insert(key.into(), Arc::clone(&route));
+        }
+        let opened = entry.is_open();
+        drop(state);
+        if opened && let Some(sweeper) = self.sweeper.get() {
+            sweeper.unpark();
+        }
+        Ok(route)
+    }
+
+    /// Closes every file the cache holds open (a response still sending
+    /// one keeps it until it is done), and says how many there were: for
+    /// when the process has run out of descriptors.
+    pub fn close_open_files(&self) -> usize {
+        self.write().remove_entries(|_, entry| entry.is_open())
+    }
+
+    /// Drops the routes to open files that no longer lead to the version
+    /// cached (deleted, replaced, edited), and the files no route leads to
+    /// any more. Says whether files are still held open.
+    fn sweep(&self) -> bool {
+        let open: Vec<(Box<str>, Arc<Route>)> = {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            if state.open == 0 {
+                return false;
+            }
+            state
+                .routes
+                .iter()
+                .filter(|(_, route)| route.entry.is_open())
+                .map(|(key, route)| (key.clone(), Arc::clone(route)))
+                .collect()
+        };
+        let stale: Vec<(Box<str>, Arc<Route>)> = open
+            .into_iter()
+            .filter(|(_, route)| route.current().is_none())
+            .collect();
+        let mut state = self.write();
+        for (key, route) in &stale {
+            state.remove_route(key, Some(route));
+        }
+        state.open > 0
+    }
+
+    /// Starts the thread that sweeps the cache while it holds files open
+    /// and sleeps while it holds none. It ends with the cache.
+    pub fn start_sweeper(cache: &Arc<FileCache>) {
+        if !sys::KEEP_FILES_OPEN || cache.max_open == 0 {
+            return;
+        }
+        let weak: Weak<FileCache> = Arc::downgrade(cache);
+        let spawned = thread::Builder::new()
+            .name("cache-sweeper".into())
+            .spawn(move || {
+                loop {
+                    let Some(cache) = weak.upgrade() else { return };
+                    let holding = cache.sweep();
+                    drop(cache);
+                    if holding {
+                        thread::park_timeout(SWEEP);
+                    } else {
+                        thread::park();
+                    }
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                let _ = cache.sweeper.set(handle.thread().clone());
+            }
+            Err(e) => log::warn!(
+                "cannot start the file cache's sweeper ({e}): deleted files it keeps open \
+                 are closed only when their path is asked for again"
+            ),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     struct Dir(PathBuf);
 
@@ -248,15 +491,24 @@ mod tests {
                 std::env::temp_dir().join(format!("tinyhttpd-cache-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
-            Dir(dir)
+            Dir(fs::canonicalize(dir).unwrap())
         }
 
-        /// Writes `name` and dates it a minute back, so it has settled.
         fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
             let path = self.0.join(name);
-            let mut file = File::create(&path).unwrap();
-            file.write_all(bytes).unwrap();
-            file.set_modified(SystemTime::now() - Duration::from_secs(60))
+            fs::write(&path, bytes).unwrap();
+            path
+        }
+
+        /// Writes `name` with its modification time set to `secs` after the
+        /// epoch, whenever it is written.
+        fn write_dated(&self, name: &str, bytes: &[u8], secs: u64) -> PathBuf {
+            let path = self.write(name, bytes);
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
                 .unwrap();
             path
         }
@@ -268,19 +520,37 @@ mod tests {
         }
     }
 
-    fn admit(cache: &FileCache, key: &str, path: &Path) -> Option<Vec<u8>> {
+    /// A time at which every file written by the test has settled.
+    fn later() -> SystemTime {
+        SystemTime::now() + Duration::from_secs(3600)
+    }
+
+    /// Admits `path` under `key`, checked by `lookup` (the path itself
+    /// unless given), as if an hour had passed.
+    fn admit_via(cache: &FileCache, key: &str, lookup: &Path, path: &Path) -> Option<Vec<u8>> {
         let file = File::open(path).unwrap();
         let metadata = file.metadata().unwrap();
-        let entry = cache
-            .admit(key, || Some(path.to_path_buf()), path, file, &metadata)
+        let route = cache
+            .admit_at(
+                later(),
+                key,
+                || Some(lookup.to_path_buf()),
+                path,
+                file,
+                &metadata,
+            )
             .ok()?;
-        assert_eq!(entry.validators, Validators::of(&metadata));
-        assert_eq!(entry.content_type, content_type(path));
-        Some(bytes(&entry))
+        assert_eq!(route.entry.validators, Validators::of(&metadata));
+        assert_eq!(route.content_type, content_type(path));
+        Some(bytes(&route.entry))
+    }
+
+    fn admit(cache: &FileCache, key: &str, path: &Path) -> Option<Vec<u8>> {
+        admit_via(cache, key, path, path)
     }
 
     fn hit(cache: &FileCache, key: &str) -> Option<Vec<u8>> {
-        cache.get(key).map(|(entry, _)| bytes(&entry))
+        cache.get(key).map(|hit| bytes(&hit.route.entry))
     }
 
     /// An entry's content, read from the open file if it is one.
@@ -288,18 +558,22 @@ mod tests {
         match &entry.data {
             Data::Bytes(bytes) => bytes.to_vec(),
             Data::Open(file) => {
-                let mut bytes = vec![0; entry.stamp.len as usize];
+                let mut bytes = vec![0; entry.version.len as usize];
                 sys::read_exact_at(file, &mut bytes, 0).unwrap();
                 bytes
             }
         }
     }
 
+    fn counts(cache: &FileCache) -> Counts {
+        cache.state.read().unwrap().counts()
+    }
+
     #[test]
     fn a_hit_is_the_file_as_it_is_now() {
         let dir = Dir::new("hit");
-        let cache = FileCache::default();
-        let path = dir.write("a.txt", b"first");
+        let cache = FileCache::new(MAX_OPEN);
+        let path = dir.write_dated("a.txt", b"first", 1_000);
         assert_eq!(
             admit(&cache, "/a.txt", &path).as_deref(),
             Some(&b"first"[..])
@@ -307,16 +581,21 @@ mod tests {
         assert_eq!(hit(&cache, "/a.txt").as_deref(), Some(&b"first"[..]));
         assert_eq!(hit(&cache, "/b.txt"), None);
 
-        // Same size, back-dated again to the same second: the nanoseconds
-        // and the change time still tell.
-        dir.write("a.txt", b"again");
-        assert_eq!(hit(&cache, "/a.txt"), None);
-        assert_eq!(cache.state.read().unwrap().bytes, 0);
+        // Same size, the modification time set back to the very same
+        // second: the change time still tells (Unix). The wait lets the
+        // clock it comes from tick.
+        if cfg!(unix) {
+            std::thread::sleep(Duration::from_millis(20));
+            dir.write_dated("a.txt", b"again", 1_000);
+            assert_eq!(hit(&cache, "/a.txt"), None);
+            let c = counts(&cache);
+            assert_eq!((c.bytes, c.files, c.routes), (0, 0, 0));
+        }
 
         // Renamed over: another inode.
-        let path = dir.write("a.txt", b"third");
+        let path = dir.write_dated("a.txt", b"third", 1_000);
         admit(&cache, "/a.txt", &path).unwrap();
-        let other = dir.write("new.txt", b"third");
+        let other = dir.write_dated("new.txt", b"third", 1_000);
         fs::rename(&other, &path).unwrap();
         assert_eq!(hit(&cache, "/a.txt"), None);
 
@@ -324,16 +603,20 @@ mod tests {
         admit(&cache, "/a.txt", &path).unwrap();
         fs::remove_file(&path).unwrap();
         assert_eq!(hit(&cache, "/a.txt"), None);
+        assert_eq!(counts(&cache).files, 0);
     }
 
     #[test]
-    fn fresh_files_are_not_cached_and_large_ones_are_kept_open() {
-        let dir = Dir::new("fresh");
-        let cache = FileCache::default();
-        let path = dir.0.join("fresh.txt");
-        fs::write(&path, b"just written").unwrap();
-        assert_eq!(admit(&cache, "/fresh.txt", &path), None);
-        assert_eq!(hit(&cache, "/fresh.txt"), None);
+    fn only_settled_files_are_cached_and_large_ones_are_kept_open() {
+        let dir = Dir::new("settled");
+        let cache = FileCache::new(MAX_OPEN);
+        // Written just now, even if dated long ago: its change time is now.
+        let path = dir.write_dated("fresh.txt", b"just written", 1_000);
+        let file = File::open(&path).unwrap();
+        let metadata = file.metadata().unwrap();
+        let lookup = || Some(path.clone());
+        let admitted = cache.admit("/fresh.txt", lookup, &path, file, &metadata);
+        assert_eq!(admitted.is_ok(), !cfg!(unix));
 
         let small = dir.write("small.bin", &vec![7; MAX_FILE as usize]);
         assert!(admit(&cache, "/small.bin", &small).is_some());
@@ -343,47 +626,171 @@ mod tests {
         if sys::KEEP_FILES_OPEN {
             assert_eq!(kept.as_deref(), Some(&big_bytes[..]));
             assert_eq!(hit(&cache, "/big.bin").as_deref(), Some(&big_bytes[..]));
-            let state = cache.state.read().unwrap();
-            assert_eq!((state.bytes, state.open), (MAX_FILE as usize, 1));
+            let c = counts(&cache);
+            assert_eq!((c.open, c.files), (1, 2 + usize::from(!cfg!(unix))));
         } else {
             assert_eq!(kept, None);
+        }
+        // A budget that leaves the cache no descriptors keeps none open.
+        let closed = FileCache::new(0);
+        assert_eq!(admit(&closed, "/big.bin", &big), None);
+        assert!(admit(&closed, "/small.bin", &small).is_some());
+    }
+
+    #[test]
+    fn one_entry_per_file_whatever_the_route() {
+        let dir = Dir::new("routes");
+        let cache = FileCache::new(MAX_OPEN);
+        fs::create_dir(dir.0.join("d")).unwrap();
+        let index = dir.write("d/index.html", &vec![b'i'; MAX_FILE as usize + 10]);
+        for key in ["/d/", "/d/index.html"] {
+            let kept = admit(&cache, key, &index);
+            assert_eq!(kept.is_some(), sys::KEEP_FILES_OPEN, "{key}");
+        }
+        if sys::KEEP_FILES_OPEN {
+            let c = counts(&cache);
+            assert_eq!((c.files, c.routes, c.open), (1, 2, 1));
+            let first = Arc::clone(&cache.get("/d/").unwrap().route.entry);
+            let second = Arc::clone(&cache.get("/d/index.html").unwrap().route.entry);
+            assert!(Arc::ptr_eq(&first, &second));
+            // Gone from one route, the entry stays for the other; gone from
+            // both, it is dropped.
+            let mut state = cache.write();
+            state.remove_route("/d/", None);
+            assert_eq!((state.files.len(), state.routes.len()), (1, 1));
+            state.remove_route("/d/index.html", None);
+            assert_eq!(
+                (state.files.len(), state.routes.len(), state.open),
+                (0, 0, 0)
+            );
         }
     }
 
     #[test]
-    fn the_cache_stays_within_its_bounds() {
-        let dir = Dir::new("bound");
-        let cache = FileCache::default();
-        let path = dir.write("16k.bin", &vec![1; MAX_FILE as usize]);
-        let fits = MAX_BYTES / MAX_FILE as usize;
-        for i in 0..fits + 10 {
-            admit(&cache, &format!("/{i}"), &path).unwrap();
-        }
-        {
-            let state = cache.state.read().unwrap();
-            assert_eq!(state.bytes, fits * MAX_FILE as usize);
-            assert_eq!(state.entries.len(), fits);
-        }
-        let cache = FileCache::default();
-        let empty = dir.write("empty.txt", b"");
-        for i in 0..MAX_ENTRIES + 10 {
-            admit(&cache, &format!("/{i}/empty.txt"), &empty).unwrap();
-        }
-        assert_eq!(cache.state.read().unwrap().entries.len(), MAX_ENTRIES);
+    fn the_least_recently_used_files_go_first() {
+        let dir = Dir::new("lru");
+        // Room for two open files.
+        let cache = FileCache::new(2);
+        let big = |name: &str| dir.write(name, &vec![b'x'; MAX_FILE as usize + 1]);
+        let (a, b, c) = (big("a.bin"), big("b.bin"), big("c.bin"));
         if sys::KEEP_FILES_OPEN {
-            let cache = FileCache::default();
-            let big = dir.write("big.bin", &vec![1; MAX_FILE as usize + 1]);
-            for i in 0..MAX_OPEN + 10 {
-                admit(&cache, &format!("/big{i}"), &big).unwrap();
-            }
-            let state = cache.state.read().unwrap();
-            assert_eq!(state.open, MAX_OPEN);
-            let open = state
-                .entries
-                .values()
-                .filter(|e| matches!(e.data, Data::Open(_)));
-            assert_eq!(open.count(), MAX_OPEN);
-            assert!(state.bytes <= MAX_BYTES);
+            admit(&cache, "/a.bin", &a).unwrap();
+            admit(&cache, "/b.bin", &b).unwrap();
+            assert!(hit(&cache, "/a.bin").is_some());
+            admit(&cache, "/c.bin", &c).unwrap();
+            assert!(hit(&cache, "/b.bin").is_none(), "b was used least recently");
+            assert!(hit(&cache, "/a.bin").is_some());
+            assert!(hit(&cache, "/c.bin").is_some());
+            assert_eq!(counts(&cache).open, 2);
         }
+
+        // Small files, past the byte bound: the ones never used again go,
+        // the one used after them stays.
+        let cache = FileCache::new(MAX_OPEN);
+        let fits = MAX_BYTES / MAX_FILE as usize;
+        let paths: Vec<PathBuf> = (0..fits + 10)
+            .map(|i| dir.write(&format!("{i}.bin"), &i.to_le_bytes().repeat(2048)))
+            .collect();
+        for (i, path) in paths.iter().enumerate() {
+            admit(&cache, &format!("/{i}.bin"), path).unwrap();
+            if i == 0 {
+                // Used again at once: more recently than all but itself.
+                assert!(hit(&cache, "/0.bin").is_some());
+            }
+            if i == fits / 2 {
+                assert!(hit(&cache, "/0.bin").is_some());
+            }
+        }
+        let c = counts(&cache);
+        assert!(c.bytes <= MAX_BYTES);
+        assert!(c.files > fits - fits / 16 - 2, "{c:?}");
+        assert!(hit(&cache, "/0.bin").is_some());
+        assert!(hit(&cache, "/1.bin").is_none());
+        assert!(hit(&cache, &format!("/{}.bin", fits + 9)).is_some());
+    }
+
+    #[test]
+    fn entries_and_routes_are_bounded() {
+        let dir = Dir::new("bounds");
+        let cache = FileCache::new(MAX_OPEN);
+        for i in 0..MAX_ENTRIES + 10 {
+            let path = dir.write(&format!("{i}.txt"), b"");
+            admit(&cache, &format!("/{i}.txt"), &path).unwrap();
+        }
+        let files = counts(&cache).files;
+        // Evicted a sixteenth at once.
+        assert!(
+            files <= MAX_ENTRIES && files >= MAX_ENTRIES - MAX_ENTRIES / 16,
+            "{files}"
+        );
+        // Many routes to one file.
+        let cache = FileCache::new(MAX_OPEN);
+        let path = dir.write("one.txt", b"one");
+        for i in 0..MAX_ROUTES + 10 {
+            admit(&cache, &format!("/{i}/one.txt"), &path).unwrap();
+            assert!(counts(&cache).routes <= MAX_ROUTES);
+        }
+        assert!(counts(&cache).files <= 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_route_through_links_is_followed_again() {
+        use std::os::unix::fs::symlink;
+        let dir = Dir::new("links");
+        let css = dir.write("one.css", b"a{}");
+        let js = dir.0.join("two.js");
+        fs::hard_link(&css, &js).unwrap();
+        let link = dir.0.join("theme");
+        symlink("one.css", &link).unwrap();
+        let cache = FileCache::new(MAX_OPEN);
+        admit_via(&cache, "/theme", &link, &css).unwrap();
+        assert!(hit(&cache, "/theme").is_some());
+        // Pointed at the hard link: the same inode, under another name.
+        fs::remove_file(&link).unwrap();
+        symlink("two.js", &link).unwrap();
+        assert!(hit(&cache, "/theme").is_none());
+
+        // A route that went through no link: a link put in its file's
+        // place, to the same inode, is a change of route.
+        admit(&cache, "/one.css", &css).unwrap();
+        assert!(hit(&cache, "/one.css").is_some());
+        fs::remove_file(&css).unwrap();
+        symlink("two.js", &css).unwrap();
+        assert!(hit(&cache, "/one.css").is_none());
+    }
+
+    #[test]
+    fn deleted_and_replaced_open_files_are_swept() {
+        if !sys::KEEP_FILES_OPEN {
+            return;
+        }
+        let dir = Dir::new("sweep");
+        let cache = FileCache::new(MAX_OPEN);
+        let content = vec![b'v'; MAX_FILE as usize + 1];
+        let (a, b, c) = (
+            dir.write("a.bin", &content),
+            dir.write("b.bin", &content),
+            dir.write("c.bin", &content),
+        );
+        let small = dir.write("small.txt", b"small");
+        for (key, path) in [("/a.bin", &a), ("/b.bin", &b), ("/c.bin", &c)] {
+            admit(&cache, key, path).unwrap();
+        }
+        admit(&cache, "/small.txt", &small).unwrap();
+        assert!(cache.sweep());
+        assert_eq!(counts(&cache).open, 3);
+        // Deleted, replaced by a rename, and left alone.
+        fs::remove_file(&a).unwrap();
+        fs::rename(dir.write("new.bin", &content), &b).unwrap();
+        assert!(cache.sweep());
+        let c_ = counts(&cache);
+        assert_eq!((c_.open, c_.files, c_.routes), (1, 2, 2));
+        assert!(hit(&cache, "/c.bin").is_some());
+        // Out of descriptors: every open file goes, the bytes stay.
+        assert_eq!(cache.close_open_files(), 1);
+        assert!(!cache.sweep());
+        assert!(hit(&cache, "/c.bin").is_none());
+        assert!(hit(&cache, "/small.txt").is_some());
     }
 }

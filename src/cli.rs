@@ -157,6 +157,9 @@ pub struct Config {
     /// Lives as long as the program, so responses borrow it.
     pub cache_control: &'static str,
     pub max_connections: usize,
+    /// How many files the file cache may keep open: its share of the
+    /// descriptors, which `main` works out at start.
+    pub kept_open_files: usize,
     pub timeouts: Timeouts,
     /// Whether the user chose the port (if not, the next free one is taken).
     pub port_given: bool,
@@ -265,6 +268,7 @@ impl Cli {
             access_log: !self.quiet,
             cache_control: Box::leak(self.cache_control.into_boxed_str()),
             max_connections: self.max_connections as usize,
+            kept_open_files: crate::cache::MAX_OPEN,
             timeouts: Timeouts {
                 head: self.head_timeout,
                 idle: self.idle_timeout,

@@ -1,8 +1,9 @@
 //! Validators and conditional requests (RFC 9110 sections 8.8 and 13).
 //!
 //! A file's validators are its `Last-Modified` date and a strong `ETag` made
-//! from its identity, size and modification time to the nanosecond, so any
-//! edit changes it. `evaluate` applies the preconditions in the order section
+//! from its version (see `version`): identity, size, modification time and
+//! change time to the nanosecond, so any edit changes it, even one whose
+//! modification time a tool set back. `evaluate` applies the preconditions in the order section
 //! 13.2.2 gives, one small function per field, each answering "absent or
 //! ignored" (`None`), true or false. `if_range` decides whether a `Range`
 //! still applies. Nothing here does I/O.
@@ -13,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::request::Request;
 use crate::syntax;
-use crate::sys;
+use crate::version::Version;
 
 /// The validators of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,24 +25,38 @@ pub struct Validators {
 }
 
 impl Validators {
-    /// The tag is `"DEVICE-INODE-SIZE-SECONDS.NANOSECONDS"`, each in hex
-    /// (a negative time as its two's complement, as `{:x}` writes it).
+    /// The tag is `"DEVICE-INODE-SIZE-MSECS.MNANOS-CSECS.CNANOS"` (the
+    /// modification and change times), each number in hex (a negative time
+    /// as its two's complement, as `{:x}` writes it); without the change
+    /// time where the system has none.
     pub fn of(metadata: &Metadata) -> Validators {
-        let [device, file] = sys::file_identity(metadata);
-        let (secs, nanos) = sys::modified_parts(metadata);
+        let version = Version::of(metadata);
+        let [device, file] = version.identity;
+        let (m_secs, m_nanos) = version.modified;
         // Room for the longest tag and a suffix, so it is allocated once.
-        let mut etag = String::with_capacity(96);
+        let mut etag = String::with_capacity(128);
         etag.push('"');
         for (value, after) in [
             (device, '-'),
             (file, '-'),
-            (metadata.len(), '-'),
-            (secs as u64, '.'),
-            (nanos as u64, '"'),
+            (version.len, '-'),
+            (m_secs as u64, '.'),
+            (m_nanos as u64, '-'),
         ] {
             push_hex(&mut etag, value);
             etag.push(after);
         }
+        match version.changed {
+            Some((c_secs, c_nanos)) => {
+                push_hex(&mut etag, c_secs as u64);
+                etag.push('.');
+                push_hex(&mut etag, c_nanos as u64);
+            }
+            None => {
+                etag.pop();
+            }
+        }
+        etag.push('"');
         Validators {
             etag,
             last_modified: metadata.modified().ok(),
@@ -507,6 +522,19 @@ mod tests {
         assert_ne!(first.etag, second.etag);
         assert!(first.etag.starts_with('"') && first.etag.ends_with('"'));
         assert!(EntityTag::parse(first.etag.as_bytes()).is_some());
+        // Every field of the version, in hex, as `{:x}` writes them.
+        let version = Version::of(&std::fs::metadata(&path).unwrap());
+        let [device, inode] = version.identity;
+        let (m_secs, m_nanos) = version.modified;
+        let mut want = format!(
+            "\"{device:x}-{inode:x}-{:x}-{m_secs:x}.{m_nanos:x}",
+            version.len
+        );
+        if let Some((c_secs, c_nanos)) = version.changed {
+            want.push_str(&format!("-{c_secs:x}.{c_nanos:x}"));
+        }
+        want.push('"');
+        assert_eq!(second.etag, want);
         drop(file);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -14,6 +14,7 @@ use crate::page;
 use crate::request::ParseError;
 use crate::response::{Response, Status};
 use crate::syntax::escape_html;
+use crate::sys;
 
 /// The methods `OPTIONS` and 405 responses list (RFC 9110 section 10.2.1).
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -25,6 +26,9 @@ pub enum HttpError {
     /// for the log.
     Unauthorized(Cow<'static, str>),
     Forbidden(&'static str),
+    /// A folder's index file is there but cannot be served (permissions, a
+    /// FIFO): says which and why.
+    UnusableIndex(String),
     NotFound(&'static str),
     /// The path names nothing at all (as opposed to something hidden or
     /// outside the root): the handler may still answer it (single-page-app
@@ -56,7 +60,7 @@ impl HttpError {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Unauthorized(_) => Status::Unauthorized,
-            HttpError::Forbidden(_) => Status::Forbidden,
+            HttpError::Forbidden(_) | HttpError::UnusableIndex(_) => Status::Forbidden,
             HttpError::NotFound(_) | HttpError::NoSuchFile | HttpError::WrongCase(_) => {
                 Status::NotFound
             }
@@ -86,6 +90,7 @@ impl HttpError {
                 Cow::Borrowed(why)
             }
             HttpError::Unauthorized(why) => why.clone(),
+            HttpError::UnusableIndex(why) => Cow::Owned(format!("index file {why}")),
             HttpError::NoSuchFile => Cow::Borrowed("no such file"),
             HttpError::WrongCase(existing) => {
                 Cow::Owned(format!("no such file; {existing} differs only in case"))
@@ -93,6 +98,18 @@ impl HttpError {
             HttpError::Io(e) => Cow::Owned(e.to_string()),
             other => Cow::Borrowed(other.status().reason()),
         }
+    }
+
+    /// Whether the site's owner should hear of this even with `--quiet`:
+    /// the server failed (5xx), or the site is set up so that it cannot
+    /// work (an index file that cannot be served).
+    pub fn needs_attention(&self) -> bool {
+        self.status().code() >= 500 || matches!(self, HttpError::UnusableIndex(_))
+    }
+
+    /// Whether opening a file failed for want of a descriptor.
+    pub fn is_out_of_descriptors(&self) -> bool {
+        matches!(self, HttpError::Io(e) if sys::is_out_of_descriptors(e))
     }
 
     /// The response a client gets: the status, a short HTML page naming it,

@@ -48,16 +48,18 @@ pub struct Site {
     pub live_reload: Option<Arc<Watcher>>,
     /// Files already served (small ones' bytes, larger ones open), by
     /// request path.
-    pub cache: FileCache,
+    pub cache: Arc<FileCache>,
 }
 
 impl Site {
     /// Opens the root and starts what the configuration asks for.
     pub fn new(config: Config) -> Site {
+        let cache = Arc::new(FileCache::new(config.kept_open_files));
+        FileCache::start_sweeper(&cache);
         Site {
             root_dir: File::open(&config.root).ok(),
             live_reload: config.live_reload.then(Watcher::start),
-            cache: FileCache::default(),
+            cache,
             config,
         }
     }
@@ -92,7 +94,31 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     if let Some(response) = serve_cached(request, &target, &root, site) {
         return response;
     }
-    serve_resolved(request, &target, &root, site)
+    match serve_resolved(request, &target, &root, site) {
+        Err(error) if error.is_out_of_descriptors() => retry(error, request, &target, &root, site),
+        answer => answer,
+    }
+}
+
+/// Out of descriptors: the descriptor budget (see `main`) should have made
+/// this impossible, but another process may have filled the system's table,
+/// or the limit may have been lowered under us. The cache gives back the
+/// files it keeps open, and the request is tried once more.
+#[inline(never)]
+fn retry(
+    error: HttpError,
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &resolve::ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let closed = site.cache.close_open_files();
+    log::warn!(
+        "out of file descriptors ({}): the file cache closed the {closed} files it kept open; \
+         trying once more",
+        error.reason()
+    );
+    serve_resolved(request, target, root, site)
 }
 
 /// A file from the cache, if it is there and still the file on disk.
@@ -107,12 +133,13 @@ fn serve_cached(
     root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Option<Result<Response, HttpError>> {
-    let (entry, metadata) = site.cache.get(target.path)?;
-    let content = Content::Cached(Arc::clone(&entry));
+    let hit = site.cache.get(&resolve::cache_key(target)?)?;
+    let route = &hit.route;
+    let content = Content::Cached(Arc::clone(&route.entry));
     Some(serve_file(
-        content,
-        &metadata,
-        &entry.path,
+        (content, route.content_type.clone()),
+        &hit.metadata,
+        &route.path,
         request,
         root,
         site,
@@ -168,7 +195,7 @@ fn serve_resolved(
 }
 
 /// A file `target` resolved to, opened: kept in the cache under the
-/// target's path if it may be, then served.
+/// target's normalized path if it may be, then served.
 fn serve_opened(
     file: File,
     metadata: &Metadata,
@@ -179,9 +206,16 @@ fn serve_opened(
     site: &Site,
 ) -> Result<Response, HttpError> {
     let lookup = || resolve::file_path(target, root);
-    let content = match site.cache.admit(target.path, lookup, path, file, metadata) {
-        Ok(entry) => Content::Cached(entry),
-        Err(file) => Content::Open(file),
+    let admitted = match resolve::cache_key(target) {
+        Some(key) => site.cache.admit(&key, lookup, path, file, metadata),
+        None => Err(file),
+    };
+    let content = match admitted {
+        Ok(route) => (
+            Content::Cached(Arc::clone(&route.entry)),
+            route.content_type.clone(),
+        ),
+        Err(file) => (Content::Open(file), content_type(path)),
     };
     serve_file(content, metadata, path, request, root, site)
 }
@@ -228,10 +262,11 @@ fn clean_url(
     }))
 }
 
-/// A file's response, from its content and the metadata that goes with it.
+/// A file's response, from its content and type and the metadata that goes
+/// with them.
 #[inline(never)]
 fn serve_file(
-    content: Content,
+    content: (Content, Cow<'static, str>),
     metadata: &Metadata,
     path: &Path,
     request: &Request<'_>,
@@ -406,7 +441,8 @@ fn not_found(
             path,
         }) = resolve::resolve(&index, root)
         {
-            return serve_file(Content::Open(file), &metadata, &path, request, root, site);
+            let content = (Content::Open(file), content_type(&path));
+            return serve_file(content, &metadata, &path, request, root, site);
         }
     }
     if let Some(watcher) = &site.live_reload
@@ -542,21 +578,17 @@ enum Form {
 /// the response. The representation is the file itself, its precompressed
 /// variant, or the page with the live-reload script; each has validators of
 /// its own. `metadata` is the open file's own, so what is announced matches
-/// what is sent even if the path has been replaced since.
+/// what is sent even if the path has been replaced since. The type comes
+/// with the content: a cached file's was worked out when it was cached,
+/// from the same path.
 fn pick_representation(
-    content: Content,
+    (content, content_type): (Content, Cow<'static, str>),
     metadata: &Metadata,
     path: &Path,
     request: &Request<'_>,
     root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Representation {
-    // A cached file's type and validators were worked out when it was
-    // cached, from the same path and (the cache checked) the same metadata.
-    let content_type = match &content {
-        Content::Cached(entry) => entry.content_type.clone(),
-        Content::Open(_) => content_type(path),
-    };
     // With live reload, an HTML page opened as a page (not fetched, not a
     // range) carries the reload script, and so its own length and tag.
     let has_range = request.header("range").is_some();
@@ -591,6 +623,8 @@ fn pick_representation(
         None => (content, Form::Plain),
     };
     let metadata = variant_metadata.as_ref().unwrap_or(metadata);
+    // A cached file's validators were worked out when it was cached, from
+    // (the cache checked) the same version.
     let (validators, last_modified) = match &content {
         Content::Cached(entry) => (entry.validators.clone(), entry.last_modified.clone()),
         Content::Open(_) => (

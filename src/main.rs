@@ -37,6 +37,7 @@ mod server;
 mod syntax;
 #[allow(unsafe_code)]
 mod sys;
+mod version;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -70,7 +71,7 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(&message),
     };
-    fit_connections_to_descriptors(&mut config);
+    budget_descriptors(&mut config);
     let listener = match bind(&config) {
         Ok(listener) => listener,
         Err(message) => return fail(&message),
@@ -149,27 +150,59 @@ fn announce(addr: SocketAddr, qr: bool) {
     }
 }
 
-/// Each connection holds up to three descriptors: its socket, the registry's
-/// clone of it, and the file it is sending. Raise the soft limit as far as
-/// the hard one allows and keep the connection cap within it, so the server
-/// degrades by shedding idle connections rather than by failing `accept`.
-fn fit_connections_to_descriptors(config: &mut Config) {
-    const PER_CONNECTION: u64 = 3;
-    const RESERVED: u64 = 64;
-    match sys::raise_open_file_limit() {
-        Ok(limit) => {
-            let fits = usize::try_from(limit.saturating_sub(RESERVED) / PER_CONNECTION)
-                .unwrap_or(usize::MAX);
-            if fits < config.max_connections {
-                log::warn!(
-                    "the open-file limit ({limit}) allows {fits} connections, not {}: using {fits}",
-                    config.max_connections
-                );
-                config.max_connections = fits.max(1);
-            }
+/// What one connection holds open at most at once: its socket, the file it
+/// is answering with, and that file's precompressed variant while the
+/// answer is worked out (or a folder being listed). The registry shares the
+/// socket, it holds no descriptor of its own.
+const PER_CONNECTION: u64 = 3;
+/// Kept back for the rest: the standard streams, the listener, the served
+/// folder, the live-reload watcher's reads, and a margin.
+const RESERVED: u64 = 32;
+
+/// Raises the soft limit on open files as far as the system allows, then
+/// shares the descriptors out: an eighth of what is left after `RESERVED`
+/// (at most `cache::MAX_OPEN`) to files the cache keeps open, the rest to
+/// connections, `PER_CONNECTION` each. The connection cap comes down (with
+/// a warning) if the limit cannot hold it, so the server degrades by
+/// shedding idle connections rather than by failing `accept` or `open`.
+fn budget_descriptors(config: &mut Config) {
+    let limit = sys::raise_open_file_limit().or_else(|e| {
+        log::debug!("open-file limit not raised: {e}");
+        sys::open_file_limit()
+    });
+    let limit = match limit {
+        Ok(limit) => limit,
+        Err(e) => {
+            log::debug!("open-file limit unknown ({e}): connections are not capped by it");
+            return;
         }
-        Err(e) => log::debug!("open-file limit left as it is: {e}"),
+    };
+    let (connections, kept_open) = share_descriptors(limit, config.max_connections);
+    log::debug!(
+        "open files: a limit of {limit}; {RESERVED} kept back, {kept_open} for the file cache, \
+         {PER_CONNECTION} for each of {connections} connections"
+    );
+    if connections < config.max_connections {
+        log::warn!(
+            "the open-file limit ({limit}) allows {connections} connections, not {}: using \
+             {connections}",
+            config.max_connections
+        );
     }
+    config.max_connections = connections;
+    config.kept_open_files = kept_open;
+}
+
+/// The connections (at most `wanted`, at least one) and the files kept
+/// open that `limit` descriptors hold.
+fn share_descriptors(limit: u64, wanted: usize) -> (usize, usize) {
+    let available = limit.saturating_sub(RESERVED);
+    let kept_open = (available / 8).min(cache::MAX_OPEN as u64);
+    let fits = (available - kept_open) / PER_CONNECTION;
+    let connections = usize::try_from(fits)
+        .unwrap_or(usize::MAX)
+        .clamp(1, wanted.max(1));
+    (connections, kept_open as usize)
 }
 
 /// A panic in a connection's thread ends that connection only; say so in the
@@ -245,4 +278,35 @@ fn init_logging(quiet: bool, verbose: u8) {
         builder.parse_filters(&spec);
     }
     builder.init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_are_shared_between_connections_and_the_cache() {
+        let cases = [
+            // (limit, connections wanted, connections, kept open)
+            // macOS's default: 224 after the reserve, 28 to the cache.
+            (256, 2048, 65, 28),
+            (256, 10, 10, 28),
+            // macOS raised to OPEN_MAX, and Linux's usual hard limits.
+            (10_240, 2048, 2048, 256),
+            (1_048_576, 2048, 2048, 256),
+            (4096, 2048, 1269, 256),
+            // Tiny limits still leave one connection.
+            (40, 2048, 2, 1),
+            (10, 2048, 1, 0),
+        ];
+        for (limit, wanted, connections, kept_open) in cases {
+            assert_eq!(
+                share_descriptors(limit, wanted),
+                (connections, kept_open),
+                "{limit}"
+            );
+            let used = RESERVED + connections as u64 * PER_CONNECTION + kept_open as u64;
+            assert!(used <= limit || connections == 1, "{limit}: {used}");
+        }
+    }
 }

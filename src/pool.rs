@@ -14,6 +14,12 @@
 //! that has had nothing for `idle_lifetime` exits, as long as another is still
 //! waiting; the thread that called `run` never exits. A panic while serving
 //! a connection is logged by the panic hook and ends that connection only.
+//!
+//! An `accept` that fails for want of a descriptor leaves the connection
+//! queued, so the next one fails at once too: the pool first asks for
+//! descriptors back (`relieve`, which closes the files the cache keeps
+//! open), then waits before trying again, longer each time, so a limit
+//! that stays full never keeps a thread spinning.
 #![forbid(unsafe_code)]
 
 use std::io;
@@ -32,10 +38,12 @@ pub const IDLE_LIFETIME: Duration = Duration::from_secs(2);
 /// The most threads kept waiting for connections; past this, a thread whose
 /// connection ends exits instead of waiting.
 const MAX_WAITING: usize = 256;
-/// How long to wait after a failed `accept` (out of descriptors, say).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// How long to wait after a failed `accept` (out of descriptors, say), at
+/// first; each failure in a row doubles it, up to `MAX_ACCEPT_BACKOFF`.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-pub struct Pool<F> {
+pub struct Pool<F, R> {
     listener: TcpListener,
     name: &'static str,
     stack_size: usize,
@@ -44,20 +52,28 @@ pub struct Pool<F> {
     /// Threads started over the pool's life, for tests.
     started: AtomicUsize,
     serve: F,
+    /// Gives descriptors back when `accept` finds none, saying how many.
+    relieve: R,
 }
 
-impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
+impl<F, R> Pool<F, R>
+where
+    F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    R: Fn() -> usize + Send + Sync + 'static,
+{
     /// Accepts connections on `listener` forever, calling `serve` for each on
-    /// the thread that accepted it. The calling thread is the first of the
-    /// pool and never leaves it: this does not return.
+    /// the thread that accepted it, and `relieve` when out of descriptors.
+    /// The calling thread is the first of the pool and never leaves it: this
+    /// does not return.
     pub fn run(
         listener: TcpListener,
         name: &'static str,
         stack_size: usize,
         idle_lifetime: Duration,
         serve: F,
+        relieve: R,
     ) {
-        Pool::new(listener, name, stack_size, idle_lifetime, serve).work(true);
+        Pool::new(listener, name, stack_size, idle_lifetime, serve, relieve).work(true);
     }
 
     fn new(
@@ -66,6 +82,7 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
         stack_size: usize,
         idle_lifetime: Duration,
         serve: F,
+        relieve: R,
     ) -> Arc<Self> {
         if let Err(e) = sys::set_accept_timeout(&listener, idle_lifetime) {
             log::debug!("idle threads will not exit: cannot time out accept: {e}");
@@ -77,15 +94,19 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
             waiting: AtomicUsize::new(1),
             started: AtomicUsize::new(0),
             serve,
+            relieve,
         })
     }
 
     /// Accepts and serves until this thread is not needed. The caller has
     /// counted this thread as waiting.
     fn work(self: &Arc<Self>, permanent: bool) {
+        // Failed accepts in a row, for the wait before the next.
+        let mut failures = 0;
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
+                    failures = 0;
                     if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
                         self.start_thread();
                     }
@@ -98,7 +119,7 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
                     }
                 }
                 Err(e) => {
-                    if self.accept_failed(e, permanent) {
+                    if self.accept_failed(e, permanent, &mut failures) {
                         return;
                     }
                 }
@@ -109,22 +130,39 @@ impl<F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static> Pool<F> {
     /// After `accept` failed: whether this thread leaves the pool.
     // Out of line: every connection's thread carries `work`'s frame.
     #[inline(never)]
-    fn accept_failed(&self, e: io::Error, permanent: bool) -> bool {
+    fn accept_failed(&self, e: io::Error, permanent: bool, failures: &mut u32) -> bool {
         if !permanent && self.retire() {
             return true;
         }
-        // No connection within the idle lifetime: wait again. Otherwise out
-        // of descriptors (EMFILE) or memory, or a connection reset before we
-        // took it. Out of descriptors, every waiting thread fails at once,
-        // over and over: all but one leave, and that one waits a moment and
-        // tries again.
-        if !matches!(
+        // No connection within the idle lifetime: wait again.
+        if matches!(
             e.kind(),
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
         ) {
-            log::warn!("accept failed: {e}");
-            thread::sleep(ACCEPT_BACKOFF);
+            return false;
         }
+        // Out of descriptors (EMFILE) or memory, or a connection reset
+        // before we took it. Out of descriptors, every waiting thread fails
+        // at once, over and over: all but one leave. That one asks for
+        // descriptors back and tries again at once if it got some; if not,
+        // it waits, twice as long after each failure in a row.
+        if sys::is_out_of_descriptors(&e) {
+            let freed = (self.relieve)();
+            if freed > 0 {
+                log::warn!("accept failed: {e}; {freed} descriptors given back, trying again");
+                return false;
+            }
+        }
+        let wait = ACCEPT_BACKOFF
+            .saturating_mul(1 << (*failures).min(16))
+            .min(MAX_ACCEPT_BACKOFF);
+        if *failures == 0 {
+            log::warn!("accept failed: {e}; trying again in {wait:?}, then less often");
+        } else {
+            log::debug!("accept failed again: {e}; trying again in {wait:?}");
+        }
+        *failures += 1;
+        thread::sleep(wait);
         false
     }
 
@@ -180,13 +218,16 @@ mod tests {
     }
 
     /// Starts a pool on a thread of its own; returns it and its address.
-    fn start<F>(idle_lifetime: Duration, serve: F) -> (Arc<Pool<F>>, SocketAddr)
+    type Relieve = fn() -> usize;
+
+    fn start<F>(idle_lifetime: Duration, serve: F) -> (Arc<Pool<F, Relieve>>, SocketAddr)
     where
         F: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let pool = Pool::new(listener, "test", 64 * 1024, idle_lifetime, serve);
+        let relieve: Relieve = || 0;
+        let pool = Pool::new(listener, "test", 64 * 1024, idle_lifetime, serve, relieve);
         let first = Arc::clone(&pool);
         thread::spawn(move || first.work(true));
         (pool, addr)

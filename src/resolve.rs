@@ -184,10 +184,22 @@ pub fn resolve(target: &Target<'_>, root: &ServedRoot<'_>) -> Result<Resolved, H
             }
             return Ok(Resolved::Redirect { location });
         }
-        if let Ok(index) = open_inside(opened.path.join(root.index), root)
-            && let Some(file) = index.into_file()
-        {
-            return Ok(file);
+        // An index file that is there but cannot be served is an error
+        // the site's owner must hear of, not a reason to list the folder.
+        let unusable = |why: &str| HttpError::UnusableIndex(format!("{}: {why}", root.index));
+        match open_inside(opened.path.join(root.index), root) {
+            Ok(index) if index.metadata.is_dir() => {}
+            Ok(index) => {
+                return index
+                    .into_file()
+                    .ok_or_else(|| unusable("not a regular file"));
+            }
+            Err(HttpError::NoSuchFile | HttpError::NotFound(_)) => {}
+            Err(HttpError::Forbidden(why)) => return Err(unusable(why)),
+            Err(HttpError::Io(e)) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(unusable(&e.to_string()));
+            }
+            Err(e) => return Err(e),
         }
         let mut url_path = String::from("/");
         for segment in segments {
@@ -320,6 +332,27 @@ pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> 
         path.push(root.index);
     }
     Some(path)
+}
+
+/// The name the file cache knows a target's path by: decoded, without
+/// dot-segments or empty segments, so that every spelling of a path is one
+/// key (`/a`, `//a`, `/%61`, `/x/../a`). A trailing slash stays, as it
+/// changes what the path names. `None` for a path that resolves nowhere.
+/// The common path, plain already, is not copied.
+pub fn cache_key<'a>(target: &Target<'a>) -> Option<Cow<'a, str>> {
+    let decoded = clean_path(target.path).ok()?;
+    if !decoded.contains("//") {
+        return Some(decoded);
+    }
+    let mut key = String::with_capacity(decoded.len());
+    for segment in decoded.split('/').filter(|segment| !segment.is_empty()) {
+        key.push('/');
+        key.push_str(segment);
+    }
+    if key.is_empty() || decoded.ends_with('/') {
+        key.push('/');
+    }
+    Some(Cow::Owned(key))
 }
 
 /// For a clean URL: the still-encoded path of `NAME.html` for a target
@@ -551,6 +584,34 @@ pub mod tests {
         for &(path, expected) in cases {
             assert_eq!(sibling(path).as_deref(), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn cache_keys_are_one_per_path() {
+        let key = |path| cache_key(&Target { path, query: None });
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/a", Some("/a")),
+            ("//a", Some("/a")),
+            ("/%61", Some("/a")),
+            ("/x/../a", Some("/a")),
+            ("/./a", Some("/a")),
+            ("/x/%2e%2e/a", Some("/a")),
+            ("/d/", Some("/d/")),
+            ("/d//", Some("/d/")),
+            ("//d/./", Some("/d/")),
+            ("/d", Some("/d")),
+            ("/", Some("/")),
+            ("//", Some("/")),
+            ("/a%2Fb", Some("/a/b")),
+            ("/caf%C3%A9", Some("/café")),
+            ("/..", None),
+            ("/%zz", None),
+            ("/a\\b", None),
+        ];
+        for &(path, want) in cases {
+            assert_eq!(key(path).as_deref(), want, "{path}");
+        }
+        assert!(matches!(key("/plain/path.js"), Some(Cow::Borrowed(_))));
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn prepare(listener: &TcpListener) {
 /// `max_connections` at once. `prepare` has been called on `listener`.
 pub fn run(listener: TcpListener, site: Arc<Site>) {
     let registry = Arc::new(Registry::new(site.config.max_connections));
+    let cache = Arc::clone(&site.cache);
     let serve =
         move |stream: TcpStream, peer: SocketAddr| serve_or_refuse(stream, peer, &registry, &site);
     Pool::run(
@@ -81,6 +82,7 @@ pub fn run(listener: TcpListener, site: Arc<Site>) {
         STACK_SIZE,
         pool::IDLE_LIFETIME,
         serve,
+        move || cache.close_open_files(),
     );
 }
 
@@ -208,7 +210,7 @@ enum Plan {
 }
 
 impl Answer {
-    fn to(request: &Request<'_>, head_len: usize, site: &Site) -> Answer {
+    fn to(request: &Request<'_>, head_len: usize, site: &Site, peer: SocketAddr) -> Answer {
         let persistence = match (wants_keep_alive(request), request.minor) {
             (false, _) => Persistence::Close,
             (true, 0) => Persistence::EchoKeepAlive,
@@ -222,7 +224,11 @@ impl Answer {
             Ok((framing, expects_continue)) => Plan::Reply {
                 framing,
                 send_continue: expects_continue && request.minor >= 1,
-                reply: handler::handle(request, site),
+                reply: handler::handle(request, site).inspect_err(|error| {
+                    if error.needs_attention() {
+                        warn_of(error, request, peer);
+                    }
+                }),
             },
         };
         Answer {
@@ -301,7 +307,7 @@ impl Connection {
         let answer = loop {
             match request::parse(self.inbox.pending()) {
                 Ok(Parsed::Complete(request, head_len)) => {
-                    break Answer::to(&request, head_len, &self.outbox.site);
+                    break Answer::to(&request, head_len, &self.outbox.site, self.inbox.peer);
                 }
                 Ok(Parsed::Partial) => {}
                 Err(e) => {
@@ -616,6 +622,21 @@ impl Inbox {
             }
         }
     }
+}
+
+/// Says at warn level (so even with `--quiet`) that answering a request
+/// failed on our side, with the cause the access line would give.
+// Out of line: it formats, which takes stack that the answer's path must
+// not carry.
+#[inline(never)]
+fn warn_of(error: &HttpError, request: &Request<'_>, peer: SocketAddr) {
+    log::warn!(
+        "{peer} \"{} {}\": {} {}",
+        escape_for_log(request.method),
+        escape_for_log(request.target),
+        error.status().code(),
+        error.reason()
+    );
 }
 
 /// A client that closed its side while we still expected its request's

@@ -16,7 +16,6 @@
 //!   `openat2(2)`, which refuses (rather than follows) any symlink and any
 //!   escape from that folder: one system call instead of resolving every
 //!   component in user space.
-//! - `raise_open_file_limit` lifts the soft limit on open files to the hard one.
 //! - `defer_accept` sets `TCP_DEFER_ACCEPT` on the listener, so a connection
 //!   is handed to `accept` once its first bytes have arrived.
 //! - `set_backlog` lets 4,096 connections wait for `accept`, where std's
@@ -26,12 +25,14 @@
 //! Elsewhere (macOS, Windows, other systems, and a Linux build
 //! with `RUSTFLAGS='--cfg portable'`, which is how the portable path is
 //! tested on Linux) each does the same work more slowly through std, or says
-//! `Unsupported` and the caller does without. What Unix and Windows each
-//! offer through std (`unix`, `windows`): a file's identity and change time
-//! for validators and the file cache, reading at an offset, the accept
-//! timeout, the desktop's opener, which file names the file system aliases,
-//! whether a write that timed out may be tried again, and whether the cache
-//! may keep files open. Every `unsafe` block says why it is
+//! `Unsupported` and the caller does without. The limit on open files is
+//! read and raised on Linux and macOS whichever path is taken (`limit`).
+//! What Unix and Windows each offer through std (`unix`, `windows`): a
+//! file's identity and change time for its version, whether an error means
+//! no descriptor was left, reading at an offset, the accept timeout, the
+//! desktop's opener, which file names the file system aliases, whether a
+//! write that timed out may be tried again, and whether the cache may keep
+//! files open. Every `unsafe` block says why it is
 //! sound; `main.rs` allows unsafe code for this module alone.
 
 use std::fs::File;
@@ -63,20 +64,11 @@ mod imp {
         fn send(fd: i32, buf: *const u8, len: usize, flags: i32) -> isize;
         // long syscall(long number, ...);
         fn syscall(number: i64, ...) -> i64;
-        fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
-        fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
         // int setsockopt(int fd, int level, int name, const void *value, socklen_t len);
         fn setsockopt(fd: i32, level: i32, name: i32, value: *const i32, len: u32) -> i32;
         fn listen(fd: i32, backlog: i32) -> i32;
         // int ioctl(int fd, unsigned long request, ...);
         fn ioctl(fd: i32, request: u64, ...) -> i32;
-    }
-
-    /// struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; } with 64-bit rlim_t.
-    #[repr(C)]
-    struct Rlimit {
-        cur: u64,
-        max: u64,
     }
 
     /// struct open_how from <linux/openat2.h>.
@@ -87,7 +79,6 @@ mod imp {
         resolve: u64,
     }
 
-    const RLIMIT_NOFILE: i32 = 7;
     const IPPROTO_TCP: i32 = 6;
     const TCP_DEFER_ACCEPT: i32 = 9;
     const MSG_MORE: i32 = 0x8000;
@@ -206,26 +197,6 @@ mod imp {
         Ok(File::from(owned))
     }
 
-    pub fn raise_open_file_limit() -> io::Result<u64> {
-        let mut limit = Rlimit { cur: 0, max: 0 };
-        // SAFETY: `limit` is a valid, writable `struct rlimit` for the call.
-        if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if limit.cur >= limit.max {
-            return Ok(limit.cur);
-        }
-        let raised = Rlimit {
-            cur: limit.max,
-            max: limit.max,
-        };
-        // SAFETY: `raised` is a valid `struct rlimit` that lives across the call.
-        if unsafe { setrlimit(RLIMIT_NOFILE, &raised) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(limit.max)
-    }
-
     pub fn defer_accept(listener: &TcpListener, seconds: u32) -> io::Result<()> {
         let value = i32::try_from(seconds).unwrap_or(i32::MAX);
         // SAFETY: the descriptor is borrowed from a live `TcpListener`; the
@@ -321,13 +292,6 @@ mod imp {
         ))
     }
 
-    pub fn raise_open_file_limit() -> io::Result<u64> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "not on this platform",
-        ))
-    }
-
     pub fn defer_accept(_listener: &TcpListener, _seconds: u32) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -340,6 +304,116 @@ mod imp {
             io::ErrorKind::Unsupported,
             "std listens with a backlog of 128 and offers no way to change it",
         ))
+    }
+}
+
+/// The limit on open files, where `struct rlimit` and `RLIMIT_NOFILE` are
+/// spelled out here: 64-bit Linux on the architectures above (whichever
+/// path the rest takes) and macOS. Both have a 64-bit `rlim_t`.
+#[cfg(any(
+    all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ),
+    target_os = "macos"
+))]
+mod limit {
+    use std::io;
+
+    /// struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; }
+    #[repr(C)]
+    struct Rlimit {
+        cur: u64,
+        max: u64,
+    }
+
+    unsafe extern "C" {
+        fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+        fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+    }
+
+    #[cfg(target_os = "linux")]
+    const RLIMIT_NOFILE: i32 = 7;
+    #[cfg(target_os = "macos")]
+    const RLIMIT_NOFILE: i32 = 8;
+
+    /// The most the soft limit may be raised to. macOS refuses a soft
+    /// limit above `OPEN_MAX` (10,240, <sys/syslimits.h>) whatever the hard
+    /// limit says, which is often "unlimited": Go's runtime caps it the same
+    /// way.
+    #[cfg(target_os = "macos")]
+    fn ceiling(hard: u64) -> u64 {
+        hard.min(10_240)
+    }
+    #[cfg(not(target_os = "macos"))]
+    fn ceiling(hard: u64) -> u64 {
+        hard
+    }
+
+    fn get() -> io::Result<Rlimit> {
+        let mut limit = Rlimit { cur: 0, max: 0 };
+        // SAFETY: `limit` is a valid, writable `struct rlimit` for the call.
+        if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(limit)
+    }
+
+    pub fn open_file_limit() -> io::Result<u64> {
+        get().map(|limit| limit.cur)
+    }
+
+    pub fn raise_open_file_limit() -> io::Result<u64> {
+        let limit = get()?;
+        let target = ceiling(limit.max);
+        if limit.cur >= target {
+            return Ok(limit.cur);
+        }
+        let raised = Rlimit {
+            cur: target,
+            max: limit.max,
+        };
+        // SAFETY: `raised` is a valid `struct rlimit` that lives across the call.
+        if unsafe { setrlimit(RLIMIT_NOFILE, &raised) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(target)
+    }
+}
+
+/// Elsewhere the limit is not read: Windows has no such small per-process
+/// limit, and other systems are not described here.
+#[cfg(not(any(
+    all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ),
+    target_os = "macos"
+)))]
+mod limit {
+    use std::io;
+
+    fn unsupported() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the open-file limit is not read on this platform",
+        )
+    }
+
+    pub fn open_file_limit() -> io::Result<u64> {
+        Err(unsupported())
+    }
+
+    pub fn raise_open_file_limit() -> io::Result<u64> {
+        Err(unsupported())
     }
 }
 
@@ -360,8 +434,13 @@ mod unix {
         (metadata.mtime(), metadata.mtime_nsec())
     }
 
-    pub fn changed_parts(metadata: &Metadata) -> (i64, i64) {
-        (metadata.ctime(), metadata.ctime_nsec())
+    pub fn changed_parts(metadata: &Metadata) -> Option<(i64, i64)> {
+        Some((metadata.ctime(), metadata.ctime_nsec()))
+    }
+
+    /// `ENFILE` and `EMFILE`: the same numbers on Linux, macOS and the BSDs.
+    pub fn is_out_of_descriptors(error: &io::Error) -> bool {
+        matches!(error.raw_os_error(), Some(23 | 24))
     }
 
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -428,8 +507,13 @@ mod windows {
 
     /// std offers no change time on Windows (only on nightly): the
     /// identity, size and last-write time must do.
-    pub fn changed_parts(_metadata: &Metadata) -> (i64, i64) {
-        (0, 0)
+    pub fn changed_parts(_metadata: &Metadata) -> Option<(i64, i64)> {
+        None
+    }
+
+    /// `ERROR_TOO_MANY_OPEN_FILES`, and Winsock's `WSAEMFILE` for sockets.
+    pub fn is_out_of_descriptors(error: &io::Error) -> bool {
+        matches!(error.raw_os_error(), Some(4 | 10024))
     }
 
     pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -475,8 +559,13 @@ pub use os::file_identity;
 pub use os::modified_parts;
 
 /// A file's status change time (`chmod`, `rename`, `link` and writes set
-/// it) as seconds and nanoseconds; `(0, 0)` where std does not offer it.
+/// it, and no tool can set it back) as seconds and nanoseconds; `None`
+/// where std does not offer it (Windows).
 pub use os::changed_parts;
+
+/// Whether an error says the process or the system has no descriptor left
+/// for another file or socket (`EMFILE`, `ENFILE`).
+pub use os::is_out_of_descriptors;
 
 /// Whether the file cache may keep files open between requests.
 pub use os::KEEP_FILES_OPEN;
@@ -547,11 +636,17 @@ pub use imp::queued;
 /// the caller should resolve the path the slow way.
 pub use imp::open_beneath;
 
-/// Raises the soft limit on open files to the hard limit and returns the
-/// soft limit now in force. Many systems start processes with a soft limit
-/// of 1,024, which a thread-per-connection server exhausts long before the
-/// machine is busy (Go's runtime raises it at start for the same reason).
-pub use imp::raise_open_file_limit;
+/// Raises the soft limit on open files as far as the system allows (to
+/// the hard limit; on macOS no further than `OPEN_MAX`, 10,240) and returns
+/// the soft limit now in force. Linux often starts processes with a soft
+/// limit of 1,024 and macOS with 256, which a thread-per-connection server
+/// exhausts long before the machine is busy (Go's runtime raises it at
+/// start for the same reason). `Unsupported` where the limit is not read.
+pub use limit::raise_open_file_limit;
+
+/// The soft limit on open files in force now; `Unsupported` where it is
+/// not read.
+pub use limit::open_file_limit;
 
 /// Asks the kernel to queue a new connection for `accept` only once the
 /// client has sent something, or `seconds` have passed (Linux's
@@ -644,10 +739,17 @@ mod tests {
         );
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+/// The limit is read and raised on Linux whichever path the rest takes.
+#[cfg(all(test, target_os = "linux"))]
+mod limit_tests {
+    use super::*;
 
     #[test]
     fn the_open_file_limit_is_raised_to_the_hard_limit() {
         let soft = raise_open_file_limit().unwrap();
+        assert_eq!(open_file_limit().unwrap(), soft);
         let status = std::fs::read_to_string("/proc/self/limits").unwrap();
         let line = status
             .lines()
@@ -656,5 +758,14 @@ mod tests {
         let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
         assert_eq!(numbers[0], soft.to_string(), "{line}");
         assert_eq!(numbers[0], numbers[1], "{line}");
+    }
+
+    #[test]
+    fn running_out_of_descriptors_is_recognised() {
+        for (errno, out) in [(24, true), (23, true), (2, false), (13, false)] {
+            let error = io::Error::from_raw_os_error(errno);
+            assert_eq!(is_out_of_descriptors(&error), out, "{errno}");
+        }
+        assert!(!is_out_of_descriptors(&io::Error::other("other")));
     }
 }

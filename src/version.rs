@@ -1,0 +1,144 @@
+//! A file's version: the one answer to "is this still the file we saw?".
+//!
+//! The file cache uses it to decide whether an entry still stands for the
+//! file on disk, the validators build the `ETag` from it, and live reload
+//! compares it to tell a page that a file it loaded changed. All three must
+//! agree: a version the cache would call unchanged must keep its tag, and a
+//! change the tag shows must reach the pages too.
+//!
+//! A version is the file's identity (device and inode on Unix), its size,
+//! its modification time and, where the system keeps one, its status change
+//! time, each to the nanosecond. The modification time alone is not enough:
+//! tools set it back on purpose (`cp -p`, `rsync -t`, `tar x`, `touch -d`),
+//! while the change time is set by the kernel on every write, `chmod`,
+//! rename and link, and nothing can set it back.
+//!
+//! Two writes within one tick of the file system's clock can still leave
+//! every field equal, if the size stays the same. `has_settled` says when
+//! that can no longer happen to a version: once the later of its two times
+//! is further back than the coarsest clock a served file may sit on (FAT
+//! and exFAT keep modification times in 2-second steps), any later write
+//! must show a later time. Nothing here does I/O.
+#![forbid(unsafe_code)]
+
+use std::fs::Metadata;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::sys;
+
+/// How long a version must have been left alone before the next write is
+/// sure to show: longer than FAT's 2-second step, with a margin for a clock
+/// that rounds up.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
+/// What tells one state of a file from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Version {
+    /// Device and inode on Unix; on Windows the creation time stands in
+    /// (see `sys::file_identity`).
+    pub identity: [u64; 2],
+    pub len: u64,
+    /// The modification time, as seconds since the epoch and nanoseconds.
+    pub modified: (i64, i64),
+    /// The status change time likewise, where the system has one.
+    pub changed: Option<(i64, i64)>,
+}
+
+impl Version {
+    pub fn of(metadata: &Metadata) -> Version {
+        Version {
+            identity: sys::file_identity(metadata),
+            len: metadata.len(),
+            modified: sys::modified_parts(metadata),
+            changed: sys::changed_parts(metadata),
+        }
+    }
+
+    /// Whether no write can come that would leave this version's fields as
+    /// they are: the later of its two times is more than `SETTLE` before
+    /// `now`. A time in the future has not settled.
+    pub fn has_settled(&self, now: SystemTime) -> bool {
+        let last = nanos(self.modified).max(self.changed.map_or(i128::MIN, nanos));
+        let now = match now.duration_since(UNIX_EPOCH) {
+            Ok(since) => since.as_nanos() as i128,
+            Err(before) => -(before.duration().as_nanos() as i128),
+        };
+        now - last > SETTLE.as_nanos() as i128
+    }
+}
+
+/// Seconds and nanoseconds as nanoseconds since the epoch.
+fn nanos((secs, nanos): (i64, i64)) -> i128 {
+    i128::from(secs) * 1_000_000_000 + i128::from(nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(modified: (i64, i64), changed: Option<(i64, i64)>) -> Version {
+        Version {
+            identity: [1, 2],
+            len: 3,
+            modified,
+            changed,
+        }
+    }
+
+    fn at(secs: u64, millis: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn settling_goes_by_the_later_of_both_times() {
+        let cases = [
+            // (modified, changed, now, settled)
+            ((1000, 0), Some((1000, 0)), at(1003, 1), true),
+            ((1000, 0), Some((1000, 0)), at(1003, 0), false),
+            // Back-dated by a tool: the change time says it was just written.
+            ((10, 0), Some((1000, 0)), at(1002, 0), false),
+            ((10, 0), Some((1000, 0)), at(1004, 0), true),
+            // No change time (Windows): the modification time decides.
+            ((1000, 0), None, at(1002, 999), false),
+            ((1000, 0), None, at(1004, 0), true),
+            // Dated in the future: not settled.
+            ((5000, 0), Some((1000, 0)), at(1004, 0), false),
+            // Before the epoch.
+            ((-100, 0), Some((-100, 0)), at(0, 0), true),
+            ((-1, 500_000_000), None, at(1, 0), false),
+        ];
+        for (modified, changed, now, settled) in cases {
+            assert_eq!(
+                version(modified, changed).has_settled(now),
+                settled,
+                "{modified:?} {changed:?} {now:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_field_tells_versions_apart() {
+        let path = std::env::temp_dir().join(format!("tinyhttpd-version-{}", std::process::id()));
+        std::fs::write(&path, "one").unwrap();
+        let first = Version::of(&std::fs::metadata(&path).unwrap());
+        assert_eq!(first, Version::of(&std::fs::metadata(&path).unwrap()));
+        assert_eq!(first.len, 3);
+        // Rewritten with the same size and the modification time set back
+        // to what it was: on Unix the change time still tells.
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&path, "two").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        let second = Version::of(&std::fs::metadata(&path).unwrap());
+        assert_eq!(second.modified, first.modified);
+        if cfg!(unix) {
+            assert_ne!(second, first);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+}
