@@ -1,8 +1,9 @@
-//! The small-file cache seen from outside: a file served again comes from
-//! memory, and whatever happens to the file on disk, the next response is
-//! the file as it is now, exactly as without the cache. The files here are
-//! dated an hour back, as in a checkout, so the cache takes them (it leaves
-//! files modified within the last second alone).
+//! The file cache seen from outside: a file served again comes from memory
+//! (or a descriptor kept open), and whatever happens to the file on disk,
+//! the next response is the file as it is now, exactly as without the
+//! cache. The cache takes a file only once it has settled (its modification
+//! and change times are more than `common::SETTLE` back), so the tests that
+//! want a file cached wait for that first.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::{Client, Response, Server, TempDir};
+use common::{Client, Response, Server, TempDir, wait_until_settled};
 
 fn an_hour_ago() -> SystemTime {
     SystemTime::now() - Duration::from_secs(3600)
@@ -54,15 +55,20 @@ fn file_reads(server: &Server) -> u64 {
 fn a_settled_small_file_is_read_once_and_a_fresh_one_every_time() {
     let dir = TempDir::new("cache-reads");
     write_dated(&dir, "settled.js", &[b'a'; 1000], an_hour_ago());
-    dir.write("fresh.js", [b'b'; 1000]);
     write_dated(&dir, "large.bin", &[b'c'; 64 * 1024], an_hour_ago());
+    wait_until_settled(&dir.path);
+    // Back-dated, but just written: its change time says so, and it is
+    // not cached, as a second write within the same tick of the file
+    // system's clock, of the same size and dated back the same, would leave
+    // every field of the file as it is.
+    write_dated(&dir, "fresh.js", &[b'b'; 1000], an_hour_ago());
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
     for (target, byte, reads_for_five) in [
         ("/settled.js", b'a', 0),
         ("/fresh.js", b'b', 5),
-        // Larger files are not cached: each is sent with a `sendfile`,
-        // which Linux counts as a read.
+        // Larger files are kept open, not read into memory: each is sent
+        // with a `sendfile`, which Linux counts as a read.
         ("/large.bin", b'c', 5),
     ] {
         let first = get(&mut client, target, "");
@@ -82,6 +88,7 @@ fn an_edited_file_is_served_as_it_is_now() {
     let dir = TempDir::new("cache-edits");
     let path = dir.path.join("app.js");
     write_dated(&dir, "app.js", b"export const v = 1;", an_hour_ago());
+    wait_until_settled(&dir.path);
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
     let first = get(&mut client, "/app.js", "");
@@ -105,21 +112,32 @@ fn an_edited_file_is_served_as_it_is_now() {
     assert_eq!(get(&mut client, "/app.js", "").status, 404);
 }
 
-/// The same size and the very same modification time, set back by a tool:
-/// on Unix the change time still tells (Windows has no change time in std,
-/// and its tags do not tell either).
+/// The same size and the very same modification time, set back by a tool
+/// (`cp -p`, `rsync -t`, `touch -d`): on Unix the change time still tells,
+/// and the tag says so too, so a revalidating browser gets the new bytes
+/// (Windows has no change time in std; see the README).
 #[cfg(unix)]
 #[test]
-fn an_edit_that_keeps_size_and_time_is_still_seen() {
+fn a_back_dated_edit_of_the_same_size_is_served_with_a_new_tag() {
     let dir = TempDir::new("cache-same-time");
     let when = an_hour_ago();
     write_dated(&dir, "data.txt", b"first", when);
+    wait_until_settled(&dir.path);
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
-    assert_eq!(get(&mut client, "/data.txt", "").body, b"first");
+    let first = get(&mut client, "/data.txt", "");
+    assert_eq!(first.body, b"first");
+    let etag = first.header("etag").unwrap().to_string();
     assert_eq!(get(&mut client, "/data.txt", "").body, b"first");
     write_dated(&dir, "data.txt", b"again", when);
-    assert_eq!(get(&mut client, "/data.txt", "").body, b"again");
+    let revalidated = get(&mut client, "/data.txt", &format!("If-None-Match: {etag}\r\n"));
+    assert_eq!(revalidated.status, 200);
+    assert_eq!(revalidated.body, b"again");
+    assert_ne!(revalidated.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        revalidated.header("last-modified"),
+        first.header("last-modified")
+    );
 }
 
 #[cfg(unix)]
@@ -129,6 +147,7 @@ fn a_link_pointed_elsewhere_serves_its_new_target() {
     write_dated(&dir, "one.css", b"a{}", an_hour_ago());
     write_dated(&dir, "two.css", b"b{}", an_hour_ago());
     common::symlink_on_unix("one.css", dir.path.join("theme.css"));
+    wait_until_settled(&dir.path);
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
     assert_eq!(get(&mut client, "/theme.css", "").body, b"a{}");
@@ -144,11 +163,38 @@ fn a_link_pointed_elsewhere_serves_its_new_target() {
     assert_eq!(get(&mut client, "/theme.css", "").status, 404);
 }
 
+/// A link pointed at a hard link of its old target under another name is
+/// the same file (the same inode, the same version) with another type.
+#[cfg(unix)]
+#[test]
+fn a_hard_link_alias_is_answered_with_its_own_type() {
+    let dir = TempDir::new("cache-hard-link");
+    write_dated(&dir, "theme.css", b"a{}", an_hour_ago());
+    std::fs::hard_link(dir.path.join("theme.css"), dir.path.join("theme.js")).unwrap();
+    common::symlink_on_unix("theme.css", dir.path.join("current"));
+    wait_until_settled(&dir.path);
+    let server = Server::start(&dir.path, &["--quiet"]);
+    let mut client = server.connect();
+    for _ in 0..2 {
+        let css = get(&mut client, "/current", "");
+        assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    }
+    std::fs::remove_file(dir.path.join("current")).unwrap();
+    common::symlink_on_unix("theme.js", dir.path.join("current"));
+    let js = get(&mut client, "/current", "");
+    assert_eq!(js.body, b"a{}");
+    assert_eq!(
+        js.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+}
+
 #[test]
 fn cached_files_answer_ranges_conditionals_and_head_exactly() {
     let dir = TempDir::new("cache-ranges");
     let content: Vec<u8> = (0..=255u8).collect();
     write_dated(&dir, "data.bin", &content, an_hour_ago());
+    wait_until_settled(&dir.path);
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
     let whole = get(&mut client, "/data.bin", "");
@@ -205,11 +251,12 @@ fn a_cached_index_gives_way_to_the_listing_when_removed() {
     let dir = TempDir::new("cache-index");
     write_dated(&dir, "docs/index.html", b"<p>docs</p>", an_hour_ago());
     write_dated(&dir, "docs/a.txt", b"a", an_hour_ago());
+    wait_until_settled(&dir.path);
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
     assert_eq!(get(&mut client, "/docs/", "").body, b"<p>docs</p>");
     assert_eq!(get(&mut client, "/docs/", "").body, b"<p>docs</p>");
-    // The same file by its own name is its own entry, and the same bytes.
+    // The same file by its own name: the same entry, the same bytes.
     assert_eq!(
         get(&mut client, "/docs/index.html", "").body,
         b"<p>docs</p>"
@@ -221,22 +268,13 @@ fn a_cached_index_gives_way_to_the_listing_when_removed() {
     assert_eq!(get(&mut client, "/docs/index.html", "").status, 404);
 }
 
-/// The files the server holds open, as /proc names them.
-#[cfg(target_os = "linux")]
-fn open_files(server: &Server) -> Vec<String> {
-    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
-        .unwrap()
-        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
-        .map(|target| target.to_string_lossy().into_owned())
-        .collect()
-}
-
 #[test]
 fn a_larger_file_kept_open_still_follows_every_change() {
     let dir = TempDir::new("cache-open");
     let path = dir.path.join("video.bin");
     let first: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
     write_dated(&dir, "video.bin", &first, an_hour_ago());
+    wait_until_settled(&dir.path);
     let server = Server::start(&dir.path, &["--quiet"]);
     let mut client = server.connect();
     assert_eq!(get(&mut client, "/video.bin", "").body, first);
@@ -245,7 +283,7 @@ fn a_larger_file_kept_open_still_follows_every_change() {
     // that would keep its name taken).
     #[cfg(target_os = "linux")]
     {
-        let held = open_files(&server);
+        let held = common::open_files(server.pid());
         let name = path.to_string_lossy();
         assert!(held.iter().any(|f| *f == name), "{held:?}");
     }
@@ -258,18 +296,69 @@ fn a_larger_file_kept_open_still_follows_every_change() {
     std::fs::write(&path, &second).unwrap();
     assert_eq!(get(&mut client, "/video.bin", "").body, second);
 
-    // Replaced by a new file renamed over it: the new one is served, and
-    // the old one, now deleted, is let go.
+    // Replaced by a new file renamed over it: the new one is served.
     let third = vec![3u8; 50 * 1024];
     write_dated(&dir, "video.new", &third, an_hour_ago());
     std::fs::rename(dir.path.join("video.new"), &path).unwrap();
     assert_eq!(get(&mut client, "/video.bin", "").body, third);
     assert_eq!(get(&mut client, "/video.bin", "").body, third);
-    #[cfg(target_os = "linux")]
-    {
-        let held = open_files(&server);
-        assert!(!held.iter().any(|f| f.ends_with("(deleted)")), "{held:?}");
-    }
     std::fs::remove_file(&path).unwrap();
     assert_eq!(get(&mut client, "/video.bin", "").status, 404);
+}
+
+/// Every spelling of a path, and a folder and its index file by name, share
+/// one descriptor.
+#[cfg(target_os = "linux")]
+#[test]
+fn one_file_is_held_open_once_whatever_the_path_says() {
+    let dir = TempDir::new("cache-spellings");
+    let big = vec![b'x'; 64 * 1024];
+    write_dated(&dir, "a.bin", &big, an_hour_ago());
+    write_dated(&dir, "d/index.html", &big, an_hour_ago());
+    wait_until_settled(&dir.path);
+    let server = Server::start(&dir.path, &["--quiet"]);
+    let mut client = server.connect();
+    let held = |name: &str| {
+        let path = dir.path.join(name).to_string_lossy().into_owned();
+        let files = common::open_files(server.pid());
+        files.iter().filter(|f| **f == path).count()
+    };
+    for target in ["/a.bin", "/%61.bin", "//a.bin", "/d/../a.bin", "/a.bin"] {
+        assert_eq!(get(&mut client, target, "").body, big, "{target}");
+    }
+    assert_eq!(held("a.bin"), 1);
+    for target in ["/d/", "/d/index.html", "/d//index.html", "/d/"] {
+        assert_eq!(get(&mut client, target, "").body, big, "{target}");
+    }
+    assert_eq!(held("d/index.html"), 1);
+}
+
+/// A file kept open that is deleted, or replaced by a rename, is closed
+/// within a few seconds with no request for it, so its disk space is freed
+/// (and the drive it is on can be unmounted).
+#[cfg(target_os = "linux")]
+#[test]
+fn deleted_and_replaced_files_are_let_go_without_a_request() {
+    let dir = TempDir::new("cache-release");
+    let big = vec![b'y'; 64 * 1024];
+    write_dated(&dir, "old-bundle.js", &big, an_hour_ago());
+    write_dated(&dir, "video.bin", &big, an_hour_ago());
+    wait_until_settled(&dir.path);
+    let server = Server::start(&dir.path, &["--quiet"]);
+    for target in ["/old-bundle.js", "/video.bin"] {
+        assert_eq!(server.get(target).body, big);
+    }
+    let held = || common::open_files(server.pid());
+    let name = |file: &str| dir.path.join(file).to_string_lossy().into_owned();
+    assert!(held().contains(&name("old-bundle.js")), "{:?}", held());
+    assert!(held().contains(&name("video.bin")), "{:?}", held());
+
+    std::fs::remove_file(dir.path.join("old-bundle.js")).unwrap();
+    write_dated(&dir, "video.new", b"new", an_hour_ago());
+    std::fs::rename(dir.path.join("video.new"), dir.path.join("video.bin")).unwrap();
+    common::wait_until(Duration::from_secs(5), "deleted files closed", || {
+        !held().iter().any(|f| f.ends_with("(deleted)"))
+    });
+    let files = held();
+    assert!(!files.contains(&name("video.bin")), "{files:?}");
 }

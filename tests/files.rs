@@ -361,6 +361,29 @@ fn special_files_are_refused_without_opening_them() {
     assert!(!server.get("/").text().contains("pipe"));
 }
 
+/// An index file that is there but cannot be served is a 403 with its
+/// reason, said even with `--quiet`, never a listing that hides the
+/// problem. A FIFO stands for any unusable index here: permissions would
+/// not stop the root user CI runs as.
+#[cfg(unix)]
+#[test]
+fn an_index_that_cannot_be_served_is_a_403_in_the_log() {
+    let dir = TempDir::new("fifo-index");
+    dir.write("docs/guide.txt", "guide");
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path.join("docs/index.html"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let server = Server::start(&dir.path, &["--quiet"]);
+    let response = server.get("/docs/");
+    assert_eq!(response.status, 403);
+    assert!(!response.text().contains("guide.txt"), "{}", response.text());
+    server.wait_for_log(
+        "\"GET /docs/\": 403 index file index.html: not a regular file",
+    );
+}
+
 /// Names Windows reads more into than the name: trailing dots and spaces
 /// (dropped), streams and drives (`:`), device names (with any extension),
 /// 8.3 short names, backslashes. Each names nothing, on every platform, and

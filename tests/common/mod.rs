@@ -66,6 +66,74 @@ impl Drop for TempDir {
     }
 }
 
+/// How long a file must be left alone before the server's file cache takes
+/// it: `version::SETTLE` in the server.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
+/// Waits until every file under `dir` has settled (see `SETTLE`): its
+/// modification and change times are further back than that, so the
+/// server caches it when it is served. The change time cannot be set back,
+/// so a test that wants a file cached waits for it; it is the file
+/// system's own clock that is waited for, with a deadline.
+pub fn wait_until_settled(dir: &Path) {
+    let margin = Duration::from_millis(100);
+    let deadline = Instant::now() + SETTLE + TIMEOUT;
+    loop {
+        let newest = newest_change(dir);
+        let age = std::time::SystemTime::now()
+            .duration_since(newest)
+            .unwrap_or_default();
+        if age > SETTLE + margin {
+            return;
+        }
+        assert!(Instant::now() < deadline, "files under {dir:?} never settled");
+        thread::sleep((SETTLE + margin - age).min(Duration::from_millis(200)));
+    }
+}
+
+/// The latest modification or change time of any file under `dir`.
+fn newest_change(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let metadata = std::fs::symlink_metadata(entry.path()).unwrap();
+        if metadata.is_dir() {
+            newest = newest.max(newest_change(&entry.path()));
+            continue;
+        }
+        newest = newest.max(metadata.modified().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let changed = std::time::UNIX_EPOCH
+                + Duration::new(metadata.ctime() as u64, metadata.ctime_nsec() as u32);
+            newest = newest.max(changed);
+        }
+    }
+    newest
+}
+
+/// The files a process holds open, as /proc names them (`PATH (deleted)`
+/// for one that was deleted).
+#[cfg(target_os = "linux")]
+pub fn open_files(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Waits until `condition` holds, for at most `limit`; `what` says what
+/// was waited for.
+pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The real binary, listening on a port it picked; killed when dropped.
 pub struct Server {
     child: Child,
