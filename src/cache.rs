@@ -157,8 +157,12 @@ pub struct FileCache {
     max_open: usize,
     /// Counts uses, to find the least recently used entries.
     clock: AtomicU64,
-    /// The sweeper, woken when a file is kept open.
-    sweeper: OnceLock<Thread>,
+    /// The cache itself, for the sweeper thread to hold without keeping
+    /// the cache alive.
+    me: Weak<FileCache>,
+    /// The sweeper, started when the first file is kept open and woken
+    /// when another is (`None` if it could not be started).
+    sweeper: OnceLock<Option<Thread>>,
 }
 
 #[derive(Debug, Default)]
@@ -278,13 +282,14 @@ struct Counts {
 
 impl FileCache {
     /// A cache that keeps at most `max_open` files open.
-    pub fn new(max_open: usize) -> FileCache {
-        FileCache {
+    pub fn new(max_open: usize) -> Arc<FileCache> {
+        Arc::new_cyclic(|me| FileCache {
             state: RwLock::new(State::default()),
             max_open,
             clock: AtomicU64::new(0),
+            me: Weak::clone(me),
             sweeper: OnceLock::new(),
-        }
+        })
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
@@ -406,7 +411,7 @@ impl FileCache {
         }
         let opened = entry.is_open();
         drop(state);
-        if opened && let Some(sweeper) = self.sweeper.get() {
+        if opened && let Some(sweeper) = self.sweeper.get_or_init(|| self.start_sweeper()) {
             sweeper.unpark();
         }
         Ok(route)
@@ -448,16 +453,14 @@ impl FileCache {
 
     /// Starts the thread that sweeps the cache while it holds files open
     /// and sleeps while it holds none. It ends with the cache.
-    pub fn start_sweeper(cache: &Arc<FileCache>) {
-        if !sys::KEEP_FILES_OPEN || cache.max_open == 0 {
-            return;
-        }
-        let weak: Weak<FileCache> = Arc::downgrade(cache);
+    #[inline(never)]
+    fn start_sweeper(&self) -> Option<Thread> {
+        let cache = Weak::clone(&self.me);
         let spawned = thread::Builder::new()
             .name("cache-sweeper".into())
             .spawn(move || {
                 loop {
-                    let Some(cache) = weak.upgrade() else { return };
+                    let Some(cache) = cache.upgrade() else { return };
                     let holding = cache.sweep();
                     drop(cache);
                     if holding {
@@ -468,13 +471,23 @@ impl FileCache {
                 }
             });
         match spawned {
-            Ok(handle) => {
-                let _ = cache.sweeper.set(handle.thread().clone());
+            Ok(handle) => Some(handle.thread().clone()),
+            Err(e) => {
+                log::warn!(
+                    "cannot start the file cache's sweeper ({e}): deleted files it keeps open \
+                     are closed only when their path is asked for again"
+                );
+                None
             }
-            Err(e) => log::warn!(
-                "cannot start the file cache's sweeper ({e}): deleted files it keeps open \
-                 are closed only when their path is asked for again"
-            ),
+        }
+    }
+}
+
+impl Drop for FileCache {
+    /// Wakes the sweeper, which then finds the cache gone and ends.
+    fn drop(&mut self) {
+        if let Some(Some(sweeper)) = self.sweeper.get() {
+            sweeper.unpark();
         }
     }
 }
@@ -720,7 +733,7 @@ mod tests {
         let files = counts(&cache).files;
         // Evicted a sixteenth at once.
         assert!(
-            files <= MAX_ENTRIES && files >= MAX_ENTRIES - MAX_ENTRIES / 16,
+            (MAX_ENTRIES - MAX_ENTRIES / 16..=MAX_ENTRIES).contains(&files),
             "{files}"
         );
         // Many routes to one file.

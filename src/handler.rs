@@ -54,12 +54,10 @@ pub struct Site {
 impl Site {
     /// Opens the root and starts what the configuration asks for.
     pub fn new(config: Config) -> Site {
-        let cache = Arc::new(FileCache::new(config.kept_open_files));
-        FileCache::start_sweeper(&cache);
         Site {
             root_dir: File::open(&config.root).ok(),
             live_reload: config.live_reload.then(Watcher::start),
-            cache,
+            cache: FileCache::new(config.kept_open_files),
             config,
         }
     }

@@ -130,7 +130,11 @@ fn a_back_dated_edit_of_the_same_size_is_served_with_a_new_tag() {
     let etag = first.header("etag").unwrap().to_string();
     assert_eq!(get(&mut client, "/data.txt", "").body, b"first");
     write_dated(&dir, "data.txt", b"again", when);
-    let revalidated = get(&mut client, "/data.txt", &format!("If-None-Match: {etag}\r\n"));
+    let revalidated = get(
+        &mut client,
+        "/data.txt",
+        &format!("If-None-Match: {etag}\r\n"),
+    );
     assert_eq!(revalidated.status, 200);
     assert_eq!(revalidated.body, b"again");
     assert_ne!(revalidated.header("etag"), Some(etag.as_str()));

@@ -378,10 +378,12 @@ fn an_index_that_cannot_be_served_is_a_403_in_the_log() {
     let server = Server::start(&dir.path, &["--quiet"]);
     let response = server.get("/docs/");
     assert_eq!(response.status, 403);
-    assert!(!response.text().contains("guide.txt"), "{}", response.text());
-    server.wait_for_log(
-        "\"GET /docs/\": 403 index file index.html: not a regular file",
+    assert!(
+        !response.text().contains("guide.txt"),
+        "{}",
+        response.text()
     );
+    server.wait_for_log("\"GET /docs/\": 403 index file index.html: not a regular file");
 }
 
 /// Names Windows reads more into than the name: trailing dots and spaces

@@ -86,7 +86,10 @@ pub fn wait_until_settled(dir: &Path) {
         if age > SETTLE + margin {
             return;
         }
-        assert!(Instant::now() < deadline, "files under {dir:?} never settled");
+        assert!(
+            Instant::now() < deadline,
+            "files under {dir:?} never settled"
+        );
         thread::sleep((SETTLE + margin - age).min(Duration::from_millis(200)));
     }
 }
