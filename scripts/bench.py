@@ -17,7 +17,9 @@ lighttpd from Debian's packages when they are missing and builds the release
 binary (and the baseline with cc). Settings: ROUNDS (default 6) and SECONDS_PER_RUN (default 5) in the
 environment; BENCH_ONLY=tinyhttpd limits the servers (comma-separated);
 BENCH_SCENARIOS="1 KiB c256,1 KiB close c32" limits the scenarios (names as in
-the table, comma-separated; the 1,000-connection run is "1000").
+the table, comma-separated; the 1,000-connection run is "1000"); BEFORE=PATH
+adds the tinyhttpd binary at PATH as a server of its own, "tinyhttpd-before",
+to compare two builds in one run.
 """
 
 import os
@@ -68,14 +70,27 @@ def wait_until_listening(port, proc, timeout=10.0):
     raise RuntimeError("server never listened")
 
 
+# How long a file must be left alone before tinyhttpd caches it
+# (src/version.rs), in seconds.
+SETTLE = 3
+
+
 def backdate(root):
-    """Dates every file an hour back, as in a checkout: files modified
-    within the last second are never cached (see src/cache.rs), and a
-    comparison must not depend on how soon after this it starts."""
+    """Dates every file an hour back, as in a checkout, then waits until
+    every file has settled: tinyhttpd caches a file only once its
+    modification and change times are more than SETTLE seconds old, and a
+    comparison must not depend on how soon after this it starts. The change
+    time cannot be set back, so that part is a wait."""
     then = time.time() - 3600
+    newest = 0.0
     for folder, _dirs, files in os.walk(root):
         for name in files:
-            os.utime(os.path.join(folder, name), (then, then))
+            path = os.path.join(folder, name)
+            os.utime(path, (then, then))
+            newest = max(newest, os.stat(path).st_ctime)
+    wait = newest + SETTLE + 0.2 - time.time()
+    if wait > 0:
+        time.sleep(wait)
 
 
 def make_fixtures(root):
@@ -222,12 +237,20 @@ mimetype.assign = (".bin" => "application/octet-stream", ".txt" => "text/plain")
     return launch(["lighttpd", "-D", "-f", conf], port)
 
 
+def start_before(fixtures, tmp, _binary):
+    return start_tinyhttpd(fixtures, tmp, os.environ["BEFORE"])
+
+
 SERVERS = {
     "tinyhttpd": start_tinyhttpd,
     "nginx": start_nginx,
     "lighttpd": start_lighttpd,
     "baseline": start_baseline,
 }
+# BEFORE=PATH adds another build of tinyhttpd, measured in the same run, to
+# compare two builds side by side.
+if os.environ.get("BEFORE"):
+    SERVERS["tinyhttpd-before"] = start_before
 # The baseline has no listings, and spawns a thread per connection (no
 # reuse), so it only stands in the keep-alive file scenarios.
 SKIPS = {"baseline": {"1 KiB close c32", "2,000-entry listing c8"}}

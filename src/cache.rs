@@ -67,26 +67,41 @@ const SWEEP: Duration = Duration::from_secs(1);
 /// Where a request path led, and how to tell it still leads there.
 #[derive(Debug)]
 pub struct Route {
-    /// The path that is checked on each use: the root and the request's
-    /// segments (and the index file's name for a folder), links not
-    /// resolved.
-    lookup: PathBuf,
-    /// Where the file was found, links resolved: its type, its
-    /// precompressed variants and live reload's watch go by it, as for a
-    /// file that is not cached.
-    pub path: PathBuf,
-    /// Whether links led from `lookup` to `path`.
-    linked: bool,
-    /// The version the route was admitted with; its entry's.
-    version: Version,
+    place: Place,
     /// The file's type, from its name (`path`).
     pub content_type: Cow<'static, str>,
     pub entry: Arc<Entry>,
 }
 
 impl Route {
-    /// The file's metadata now, if the route still leads to the version it
-    /// was admitted with.
+    /// Where the file was found, links resolved: its type, its
+    /// precompressed variants and live reload's watch go by it, as for a
+    /// file that is not cached.
+    pub fn path(&self) -> &Path {
+        &self.place.path
+    }
+}
+
+/// What a route is checked by, apart from its entry: the sweeper checks
+/// copies of these, so that it never holds an entry (and its open file)
+/// beyond the cache's own.
+#[derive(Debug, Clone)]
+struct Place {
+    /// The path that is checked on each use: the root and the request's
+    /// segments (and the index file's name for a folder), links not
+    /// resolved.
+    lookup: PathBuf,
+    /// Where the file was found, links resolved.
+    path: PathBuf,
+    /// Whether links led from `lookup` to `path`.
+    linked: bool,
+    /// The version the route was admitted with; its entry's.
+    version: Version,
+}
+
+impl Place {
+    /// The file's metadata now, if the path still leads to the version it
+    /// led to.
     fn current(&self) -> Option<Metadata> {
         let metadata = if self.linked {
             // The links are followed again: they must still end where they
@@ -202,24 +217,28 @@ impl State {
         self.open -= open;
         let files = &self.files;
         self.routes
-            .retain(|_, route| files.contains_key(&route.version));
+            .retain(|_, route| files.contains_key(&route.place.version));
         before - self.files.len()
     }
 
-    /// Removes the route at `key` (if it is still `only`, when given), and
-    /// its entry if no other route leads there.
-    fn remove_route(&mut self, key: &str, only: Option<&Arc<Route>>) {
+    /// Removes the route at `key` (if it still leads to `only`, when
+    /// given), and its entry if no other route leads there.
+    fn remove_route(&mut self, key: &str, only: Option<&Version>) {
         let Some(current) = self.routes.get(key) else {
             return;
         };
-        if only.is_some_and(|route| !Arc::ptr_eq(route, current)) {
+        if only.is_some_and(|version| *version != current.place.version) {
             return;
         }
         let Some(route) = self.routes.remove(key) else {
             return;
         };
-        if !self.routes.values().any(|r| r.version == route.version) {
-            self.remove_entries(|version, _| *version == route.version);
+        if !self
+            .routes
+            .values()
+            .any(|r| r.place.version == route.place.version)
+        {
+            self.remove_entries(|version, _| *version == route.place.version);
         }
     }
 
@@ -250,7 +269,7 @@ impl State {
         candidates.sort_unstable_by_key(|&(used, _)| used);
         let mut routes_to: HashMap<Version, usize> = HashMap::new();
         for route in self.routes.values() {
-            *routes_to.entry(route.version).or_default() += 1;
+            *routes_to.entry(route.place.version).or_default() += 1;
         }
         let at_least = (candidates.len() / 16).max(1);
         let mut doomed = HashSet::new();
@@ -306,14 +325,14 @@ impl FileCache {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(state.routes.get(key)?)
         };
-        match route.current() {
+        match route.place.current() {
             Some(metadata) => {
                 let now = self.clock.fetch_add(1, Ordering::Relaxed);
                 route.entry.used.store(now, Ordering::Relaxed);
                 Some(Hit { route, metadata })
             }
             None => {
-                self.write().remove_route(key, Some(&route));
+                self.write().remove_route(key, Some(&route.place.version));
                 None
             }
         }
@@ -397,10 +416,12 @@ impl FileCache {
         };
         state.evict(|_| true, |c| c.routes < MAX_ROUTES);
         let route = Arc::new(Route {
-            linked: lookup != path,
-            lookup,
-            path: path.to_path_buf(),
-            version,
+            place: Place {
+                linked: lookup != path,
+                lookup,
+                path: path.to_path_buf(),
+                version,
+            },
             content_type: content_type(path),
             entry: Arc::clone(&entry),
         });
@@ -428,7 +449,7 @@ impl FileCache {
     /// cached (deleted, replaced, edited), and the files no route leads to
     /// any more. Says whether files are still held open.
     fn sweep(&self) -> bool {
-        let open: Vec<(Box<str>, Arc<Route>)> = {
+        let open: Vec<(Box<str>, Place)> = {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
             if state.open == 0 {
                 return false;
@@ -437,16 +458,17 @@ impl FileCache {
                 .routes
                 .iter()
                 .filter(|(_, route)| route.entry.is_open())
-                .map(|(key, route)| (key.clone(), Arc::clone(route)))
+                .map(|(key, route)| (key.clone(), route.place.clone()))
                 .collect()
         };
-        let stale: Vec<(Box<str>, Arc<Route>)> = open
+        let stale: Vec<(Box<str>, Version)> = open
             .into_iter()
-            .filter(|(_, route)| route.current().is_none())
+            .filter(|(_, place)| place.current().is_none())
+            .map(|(key, place)| (key, place.version))
             .collect();
         let mut state = self.write();
-        for (key, route) in &stale {
-            state.remove_route(key, Some(route));
+        for (key, version) in &stale {
+            state.remove_route(key, Some(version));
         }
         state.open > 0
     }

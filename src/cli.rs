@@ -69,11 +69,12 @@ pub struct Cli {
     #[arg(long, value_name = "VALUE", default_value = "no-cache")]
     pub cache_control: String,
 
-    /// Most connections open at once. At the cap, the oldest connections
+    /// Most connections open at once (2048 by default, fewer if the
+    /// open-file limit cannot hold them). At the cap, the oldest connections
     /// waiting for a request are closed to make room; when all are busy a
     /// newcomer gets 503.
-    #[arg(long, value_name = "N", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_connections: u32,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
 
     /// Seconds a kept-alive connection may sit idle between requests.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
@@ -157,6 +158,9 @@ pub struct Config {
     /// Lives as long as the program, so responses borrow it.
     pub cache_control: &'static str,
     pub max_connections: usize,
+    /// Whether the user chose `max_connections` (if not, the open-file limit
+    /// may lower it without a warning).
+    pub max_connections_given: bool,
     /// How many files the file cache may keep open: its share of the
     /// descriptors, which `main` works out at start.
     pub kept_open_files: usize,
@@ -186,6 +190,9 @@ pub struct Config {
     /// anyone.
     pub credentials: Credentials,
 }
+
+/// Connections at once unless `--max-connections` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 2048;
 
 /// The environment variable `--auth` values may come from instead.
 pub const AUTH_VARIABLE: &str = "TINYHTTPD_AUTH";
@@ -267,7 +274,8 @@ impl Cli {
             hidden: self.hidden,
             access_log: !self.quiet,
             cache_control: Box::leak(self.cache_control.into_boxed_str()),
-            max_connections: self.max_connections as usize,
+            max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
+            max_connections_given: self.max_connections.is_some(),
             kept_open_files: crate::cache::MAX_OPEN,
             timeouts: Timeouts {
                 head: self.head_timeout,

@@ -137,7 +137,7 @@ fn serve_cached(
     Some(serve_file(
         (content, route.content_type.clone()),
         &hit.metadata,
-        &route.path,
+        route.path(),
         request,
         root,
         site,

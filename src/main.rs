@@ -71,11 +71,13 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(&message),
     };
-    budget_descriptors(&mut config);
     let listener = match bind(&config) {
         Ok(listener) => listener,
         Err(message) => return fail(&message),
     };
+    // After binding: a command line that cannot work gets its one line of
+    // error and nothing else.
+    budget_descriptors(&mut config);
     let addr = match listener.local_addr() {
         Ok(addr) => addr,
         Err(e) => {
@@ -163,8 +165,9 @@ const RESERVED: u64 = 32;
 /// shares the descriptors out: an eighth of what is left after `RESERVED`
 /// (at most `cache::MAX_OPEN`) to files the cache keeps open, the rest to
 /// connections, `PER_CONNECTION` each. The connection cap comes down (with
-/// a warning) if the limit cannot hold it, so the server degrades by
-/// shedding idle connections rather than by failing `accept` or `open`.
+/// a warning if the user chose it) if the limit cannot hold it, so the
+/// server degrades by shedding idle connections rather than by failing
+/// `accept` or `open`.
 fn budget_descriptors(config: &mut Config) {
     let limit = sys::raise_open_file_limit().or_else(|e| {
         log::debug!("open-file limit not raised: {e}");
@@ -183,11 +186,17 @@ fn budget_descriptors(config: &mut Config) {
          {PER_CONNECTION} for each of {connections} connections"
     );
     if connections < config.max_connections {
-        log::warn!(
+        let message = format!(
             "the open-file limit ({limit}) allows {connections} connections, not {}: using \
              {connections}",
             config.max_connections
         );
+        // Only a number the user asked for is worth a warning.
+        if config.max_connections_given {
+            log::warn!("{message}");
+        } else {
+            log::info!("{message}");
+        }
     }
     config.max_connections = connections;
     config.kept_open_files = kept_open;

@@ -60,14 +60,54 @@ fn soft_limit(server: &Server) -> u64 {
     line.split_whitespace().nth(3).unwrap().parse().unwrap()
 }
 
-/// The lowest descriptor number the server has free: with its soft limit
-/// set to this, its next `open` or `accept` fails with EMFILE.
+/// The descriptor numbers under which the server holds these files open.
+fn descriptors_of(server: &Server, dir: &TempDir, names: &[&str]) -> Vec<u64> {
+    let paths: Vec<String> = names
+        .iter()
+        .map(|name| dir.path.join(name).to_string_lossy().into_owned())
+        .collect();
+    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .unwrap()
+        .filter_map(|fd| {
+            let fd = fd.ok()?;
+            let target = std::fs::read_link(fd.path()).ok()?;
+            paths
+                .contains(&target.to_string_lossy().into_owned())
+                .then(|| fd.file_name().to_str()?.parse().ok())?
+        })
+        .collect()
+}
+
+/// The lowest descriptor number the server has free as /proc lists them:
+/// with its soft limit set to this, its next `open` or `accept` fails with
+/// EMFILE, as long as no descriptor below it is closed meanwhile (see
+/// `settle_descriptors`). A thread waiting in `accept` holds a number
+/// that /proc does not list, which may be this one.
 fn lowest_free_descriptor(server: &Server) -> u64 {
     let taken: Vec<u64> = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
         .unwrap()
         .filter_map(|fd| fd.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     (0..).find(|n| !taken.contains(n)).unwrap()
+}
+
+/// Waits until the server holds no file under `dir` open but those it
+/// keeps open in its cache, `kept`: a file sent is closed a moment after
+/// the client has the last of it, and a descriptor freed after the limit
+/// is set would let an `open` through.
+fn settle_descriptors(server: &Server, dir: &TempDir, kept: &[&str]) {
+    // The served folder itself is held open for good.
+    let under = format!("{}/", dir.path.to_string_lossy());
+    let kept: Vec<String> = kept
+        .iter()
+        .map(|name| dir.path.join(name).to_string_lossy().into_owned())
+        .collect();
+    common::wait_until(common::TIMEOUT, "files sent were closed", || {
+        common::open_files(server.pid())
+            .iter()
+            .filter(|f| f.starts_with(&under))
+            .all(|f| kept.contains(f))
+    });
 }
 
 fn held_open(server: &Server, dir: &TempDir, name: &str) -> bool {
@@ -120,7 +160,12 @@ fn out_of_descriptors_the_cache_gives_them_back() {
     check_large(&get(&mut client, "/f0.bin"), 0);
     check_large(&get(&mut client, "/f1.bin"), 1);
     assert!(held_open(&server, &dir, "f0.bin") && held_open(&server, &dir, "f1.bin"));
-    set_soft_limit(&server, lowest_free_descriptor(&server));
+    settle_descriptors(&server, &dir, &["f0.bin", "f1.bin"]);
+    // Just above the files the cache holds, so that closing them frees
+    // descriptors under the limit. Every number below is taken: a thread
+    // waiting in `accept` holds one that /proc does not list.
+    let cached = descriptors_of(&server, &dir, &["f0.bin", "f1.bin"]);
+    set_soft_limit(&server, cached.iter().max().unwrap() + 1);
     check_large(&get(&mut client, "/f2.bin"), 2);
     server.wait_for_log(
         "out of file descriptors (Too many open files (os error 24)): the file cache closed the 2 \
@@ -143,6 +188,7 @@ fn a_500_is_a_warning_even_with_quiet() {
     let mut client = server.connect();
     assert_eq!(get(&mut client, "/fresh.txt").text(), "fresh");
     let normal = soft_limit(&server);
+    settle_descriptors(&server, &dir, &[]);
     set_soft_limit(&server, lowest_free_descriptor(&server));
     let failed = get(&mut client, "/fresh.txt");
     assert_eq!(failed.status, 500);
@@ -167,4 +213,35 @@ fn a_500_is_a_warning_even_with_quiet() {
     // waiting in `accept`), the rest at debug level.
     let warnings = server.log().matches("accept failed:").count();
     assert!((1..=2).contains(&warnings), "{}", server.log());
+}
+
+/// A connection cap the user chose and the limit cannot hold is lowered
+/// with a warning; the default is fitted to the limit with a line at info
+/// level.
+#[test]
+fn a_cap_the_limit_cannot_hold_is_lowered() {
+    let dir = TempDir::new("fd-cap");
+    let start = |args: &[&str]| {
+        let mut command = Command::new("prlimit");
+        command
+            .args(["--nofile=256:256", BIN, "--port", "0", "--root"])
+            .arg(&dir.path)
+            .args(args);
+        Server::spawn(command)
+    };
+    let chosen = start(&["--quiet", "--max-connections", "100"]);
+    chosen.wait_for_log(
+        "WARN  tinyhttpd] the open-file limit (256) allows 65 connections, not 100: using 65",
+    );
+    let default = start(&[]);
+    assert_eq!(default.get("/").status, 200);
+    // Lines leave in order: the access line comes after the start's.
+    let log = default.wait_for_log("\"GET /\" 200");
+    assert!(
+        log.contains(
+            "INFO  tinyhttpd] the open-file limit (256) allows 65 connections, not 2048: using 65"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("WARN"), "{log}");
 }

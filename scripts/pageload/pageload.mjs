@@ -172,11 +172,21 @@ function buildApp(root) {
   return { edited, before, after };
 }
 
+// Dates every file a week back, as in a checkout, then waits until each has
+// settled: tinyhttpd caches a file only once its modification and change
+// times are more than 3 s old (src/version.rs), and the change time cannot
+// be set back.
 function backdate(root) {
   const then = Date.now() / 1000 - WEEK;
+  let newest = 0;
   for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) fs.utimesSync(path.join(entry.parentPath, entry.name), then, then);
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    fs.utimesSync(file, then, then);
+    newest = Math.max(newest, fs.statSync(file).ctimeMs);
   }
+  const wait = newest + 3200 - Date.now();
+  if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
 }
 
 // ---------------------------------------------------------------- servers
