@@ -233,12 +233,13 @@ impl State {
         let Some(route) = self.routes.remove(key) else {
             return;
         };
-        if !self
-            .routes
-            .values()
-            .any(|r| r.place.version == route.place.version)
+        let version = route.place.version;
+        if !self.routes.values().any(|r| r.place.version == version)
+            && let Some(entry) = self.files.remove(&version)
         {
-            self.remove_entries(|version, _| *version == route.place.version);
+            let (bytes, open) = entry.weight();
+            self.bytes -= bytes;
+            self.open -= open;
         }
     }
 
