@@ -38,12 +38,12 @@ const POLL: Duration = Duration::from_millis(250);
 /// After a change, how long the changed files must stay as they are before
 /// the pages are told: the rest of an editor's save, or a build's burst of
 /// writes, lands first, and the pages reload once.
-const SETTLE: Duration = Duration::from_millis(100);
-/// How many `SETTLE` steps a file that has vanished may take to come back
+const QUIET_STEP: Duration = Duration::from_millis(100);
+/// How many `QUIET_STEP`s a file that has vanished may take to come back
 /// (an editor that deletes and recreates, or renames the old file away
 /// first) before its absence is the change.
 const MISSING_STEPS: u32 = 4;
-/// The most `SETTLE` steps a change waits: a file still being written after
+/// The most `QUIET_STEP`s a change waits: a file still being written after
 /// them is reported as it is, and again when it changes later.
 const MAX_STEPS: u32 = 6;
 /// The most paths remembered. Past it, the path served longest ago is
@@ -372,7 +372,7 @@ fn forget_oldest(state: &mut State) {
     }
 }
 
-/// Waits until the changed paths stay as they are for a `SETTLE` step (and
+/// Waits until the changed paths stay as they are for one `QUIET_STEP` (and
 /// a vanished one has had `MISSING_STEPS` to come back), at most
 /// `MAX_STEPS`, and returns them with their settled stamps. `probe` reads a
 /// path's stamp. Steps are counted, not timed, so a busy machine makes the
@@ -383,7 +383,7 @@ fn settle(
 ) -> Vec<(PathBuf, Stamp)> {
     let mut last = changed;
     for step in 1..=MAX_STEPS {
-        thread::sleep(SETTLE);
+        thread::sleep(QUIET_STEP);
         let now: Vec<(PathBuf, Stamp)> = last
             .iter()
             .map(|(path, _)| (path.clone(), probe(path)))
