@@ -15,11 +15,12 @@
 //! waiting; the thread that called `run` never exits. A panic while serving
 //! a connection is logged by the panic hook and ends that connection only.
 //!
-//! An `accept` that fails for want of a descriptor leaves the connection
-//! queued, so the next one fails at once too: the pool first asks for
-//! descriptors back (`relieve`, which closes the files the cache keeps
-//! open), then waits before trying again, longer each time, so a limit
-//! that stays full never keeps a thread spinning.
+//! An `accept` that finds no descriptor free fails at once, and fails again
+//! at once for as long as none is (Linux takes the descriptor before it
+//! waits for a connection, and leaves a waiting connection queued): the pool
+//! first asks for descriptors back (`relieve`, which closes the files the
+//! cache keeps open), then waits before trying again, longer each time, so
+//! a limit that stays full never keeps a thread spinning.
 #![forbid(unsafe_code)]
 
 use std::io;
