@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Soak test of tinyhttpd: hours of mixed load in minutes; not part of `cargo test`.
+"""Soak test of tinyhttpd: long mixed load, watching memory and descriptors; not part of `cargo test`.
 
 Starts the server on 127.0.0.1 over a folder of generated files and keeps
 CONNECTIONS keep-alive connections busy for MINUTES with a mix of requests,
-driven by wrk (scripts/soak.lua):
+driven by wrk (one thread, scripts/soak.lua):
 
 - small files (under 16 KiB), which the server keeps in memory;
 - larger files (64 KiB to 1 MiB), which it keeps open;
 - files a background thread here rewrites every second, half saved anew
-  and renamed over, half overwritten in place, so they are never cached;
+  and renamed over, half overwritten in place at the same size: the server
+  caches only files that have not changed for a few seconds, so these are
+  served uncached;
 - listings of folders of 300 entries (HTML, sorted, JSON);
 - ranges: one range, several (multipart), a suffix, and one past the end
   (416);
@@ -17,33 +19,40 @@ driven by wrk (scripts/soak.lua):
 - paths that do not exist (404), each asked for once: a counter is part of
   the path.
 
+The load starts only once every file but the rewritten ones last changed
+at least 4 seconds before, so the server caches them from the start.
+
 Every SAMPLE_SECONDS it prints the server's resident memory (VmRSS), open
 descriptors, threads, the requests per second and unexpected answers in
-that interval, and the CPU taken by the server and by wrk (so a load
-generator that cannot keep up shows). At the end it compares memory and
-descriptors at the end of the warm-up (the first 2 minutes or 10% of the
-run, whichever is shorter) with the maximum and final values after it,
-fits the slope of memory over the second half of the run, and prints wrk's
-totals. A last sample is taken after the load has stopped and the server
-has been idle for a few seconds.
+that interval, and the CPU and memory taken by the server and by wrk (so a
+load generator that cannot keep up, or grows, shows). At the end it
+compares memory and descriptors at the end of the warm-up (the first 2
+minutes or 10% of the run, whichever is shorter) with the maximum and
+final values after it, fits the slope of memory over the second half of
+the run, and prints the request totals. A last sample is taken after the
+load has stopped and the server has been idle for 5 seconds.
 
 Exit status 1 when descriptors after the warm-up ever exceed the warm-up's
 count by more than MARGIN_FDS, when any answer was unexpected (an error
 status other than the 404s and 416s asked for), when wrk saw socket
-errors, or when the server logged a warning or died. Memory is reported,
-not judged: how much a healthy server's heap settles at depends on glibc's
-malloc, the machine's cores and the mix.
+errors, or when the server logged anything (with --quiet it logs only
+warnings and errors) or died. Memory is reported, not judged: where a
+healthy server's heap settles depends on glibc's malloc (its arenas and
+per-thread caches), the number of cores and the mix.
 
 Run it through scripts/soak.sh, which installs wrk when it is missing.
 Settings, in the environment: MINUTES (default 30), CONNECTIONS (64),
-SAMPLE_SECONDS (10), WRK_THREADS (1), MARGIN_FDS (16), and MIX, the weight
-of each kind of request, for example "small=40,large=5,churn=5,listing=5,
-range=10,conditional=20,missing=15" (the default; a weight of 0 leaves a
-kind out). Besides those, "alias" asks for the small files by ever new
-spellings of their paths (`/small/%66001.txt`, `/small//f001.txt`), each
-of which the server's cache keeps as an entry of its own; it is 0 unless
-asked for. The rest of the environment reaches the server, so
-`MALLOC_ARENA_MAX=2 scripts/soak.sh` runs it with two malloc arenas.
+SAMPLE_SECONDS (10), WRK_THREADS (1), MARGIN_FDS (16), and MIX, weights
+of the kinds of requests that replace the default ones,
+"small=40,large=5,churn=5,listing=5,range=10,conditional=20,missing=15,
+alias=0": MIX=missing=0 leaves out the 404s, MIX=alias=20 adds the one
+kind not in the default mix, the small files asked for by ever new
+spellings of their paths (`/alias-0-7/../small/f0001.txt`). A cache keyed
+by the path as sent, as the server's was before it normalized paths, keeps
+each spelling as an entry of its own until its bounds are reached. The rest of the environment reaches the server:
+`MALLOC_ARENA_MAX=2 scripts/soak.sh` runs it with two malloc arenas,
+`GLIBC_TUNABLES=glibc.malloc.tcache_count=0 scripts/soak.sh` without
+glibc's per-thread caches of freed memory.
 """
 
 import ctypes
@@ -302,11 +311,15 @@ def candidates(made, port):
     return kinds
 
 
-def check(port, kinds):
-    """Sends each distinct request once and checks its status, so that a
-    mistake in the plan shows before the load, not as errors during it."""
+def check(port, kinds, mix):
+    """Sends each distinct request of the kinds in the mix once and checks
+    its status, so that a mistake in the plan shows before the load, not as
+    errors during it. (Kinds left out are not asked for at all: every alias
+    would stay in the server's cache.)"""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     for kind, entries in kinds.items():
+        if not mix[kind]:
+            continue
         for entry in entries:
             if isinstance(entry, Fresh):
                 path, headers = f"{entry.prefix}check{entry.suffix}", {}
@@ -402,6 +415,8 @@ def read_counts(folder):
 
 
 class Sample:
+    """The server's (and wrk's) state at `t` seconds into the load."""
+
     def __init__(self, t, server, wrk_pid, counts, previous):
         fields = status_fields(server)
         self.t = t
@@ -418,17 +433,16 @@ class Sample:
         self.previous = previous
 
     def row(self):
+        """This sample's line of the table; rates are since the one before."""
         p = self.previous
-        span = self.t - p.t if p else 0
-        def rate(now, before):
-            return (now - before) / span if span else 0.0
-        responses = self.counts["responses"] - (p.counts["responses"] if p else 0)
-        unexpected = self.counts["unexpected"] - (p.counts["unexpected"] if p else 0)
-        server_cpu = rate(self.server_cpu, p.server_cpu if p else 0) / HZ * 100
-        wrk_cpu = rate(self.wrk_cpu, p.wrk_cpu if p else 0) / HZ * 100
+        span = self.t - p.t
+        responses = self.counts["responses"] - p.counts["responses"]
+        unexpected = self.counts["unexpected"] - p.counts["unexpected"]
+        server_cpu = (self.server_cpu - p.server_cpu) / HZ / span * 100
+        wrk_cpu = (self.wrk_cpu - p.wrk_cpu) / HZ / span * 100
         return (
             f"{self.t:7.0f} {self.rss:8.1f} {self.fds:5} {self.threads:7} "
-            f"{responses / span if span else 0:9,.0f} {unexpected:10} "
+            f"{responses / span:9,.0f} {unexpected:10} "
             f"{server_cpu:9.0f}% {wrk_cpu:6.0f}% {self.wrk_rss:8.1f}"
         )
 
@@ -491,7 +505,7 @@ def run(binary):
         server, port = start_server(binary, root, server_log)
         host = f"127.0.0.1:{port}"
         kinds = candidates(made, port)
-        check(port, kinds)
+        check(port, kinds, mix)
         plan_path = os.path.join(tmp, "plan.lua")
         write_plan(plan_path, kinds, mix, host, rng)
 
@@ -602,10 +616,15 @@ def report(samples, idle, idle_wait, warmup, seconds, wrk, churn_rounds, failure
         failures.append(f"socket errors {errors}")
 
 
+def interrupted(_signal, _frame):
+    raise KeyboardInterrupt
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/tinyhttpd"
-    # A kill from outside ends the run like Ctrl-C: children stopped, files removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    # A kill from outside ends the run as Ctrl-C does: children stopped,
+    # files removed.
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         sys.exit(run(os.path.abspath(binary)))
     except KeyboardInterrupt:
