@@ -340,6 +340,9 @@ pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> 
 /// changes what the path names. `None` for a path that resolves nowhere.
 /// The common path, plain already, is not copied.
 pub fn cache_key<'a>(target: &Target<'a>) -> Option<Cow<'a, str>> {
+    if is_plain(target.path) {
+        return Some(Cow::Borrowed(target.path));
+    }
     let decoded = clean_path(target.path).ok()?;
     if !decoded.contains("//") {
         return Some(decoded);
@@ -353,6 +356,28 @@ pub fn cache_key<'a>(target: &Target<'a>) -> Option<Cow<'a, str>> {
         key.push('/');
     }
     Some(Cow::Owned(key))
+}
+
+/// Whether a still-encoded path is its own key, as most are: nothing
+/// escaped, no backslash, no empty segment but a trailing slash's, no dot
+/// segment. One pass, as it runs for every request the cache answers.
+fn is_plain(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut start = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'%' | b'\\' => return false,
+            b'/' if at > 0 => {
+                if matches!(&bytes[start..at], b"" | b"." | b"..") {
+                    return false;
+                }
+                start = at + 1;
+            }
+            b'/' => start = 1,
+            _ => {}
+        }
+    }
+    !matches!(&bytes[start..], b"." | b"..")
 }
 
 /// For a clean URL: the still-encoded path of `NAME.html` for a target
@@ -612,6 +637,27 @@ pub mod tests {
             assert_eq!(key(path).as_deref(), want, "{path}");
         }
         assert!(matches!(key("/plain/path.js"), Some(Cow::Borrowed(_))));
+        // The one-pass check agrees with the whole work on every case.
+        for &(path, _) in cases {
+            if is_plain(path) {
+                let slow = clean_path(path).ok();
+                assert_eq!(slow.as_deref(), Some(path), "{path}");
+            }
+        }
+        for plain in [
+            "/",
+            "/a",
+            "/a/",
+            "/a.b/c",
+            "/.well-known/x",
+            "/a/...",
+            "/..a/b.",
+        ] {
+            assert!(is_plain(plain), "{plain}");
+        }
+        for not in ["//", "/a//b", "/./a", "/a/.", "/a/..", "/%61", "/a\\b"] {
+            assert!(!is_plain(not), "{not}");
+        }
     }
 
     #[test]
