@@ -2,12 +2,12 @@
 //! ones kept open, so that serving one again costs one `stat` of its path
 //! instead of opening, reading and closing it.
 //!
-//! Two maps. A route leads from a request path, normalized (decoded, empty
-//! and dot-segments removed, so `/a`, `//a`, `/%61` and `/x/../a` are one
-//! route), to the file it named: the path to check it by, where it was found
-//! and its type. An entry is a file's content, one per version of a file
-//! (see `version`), however many routes lead to it: `/docs/` and
-//! `/docs/index.html` share one copy or one descriptor.
+//! Two maps. A route leads from a request path as it came (still
+//! percent-encoded, so a hit costs no decoding) to the file it named: the
+//! path to check it by, where it was found and its type. An entry is a
+//! file's content, one per version of a file (see `version`), however many
+//! routes lead to it: `/a`, `//a`, `/%61`, `/docs/` and `/docs/index.html`
+//! are routes of their own, to one copy or one descriptor.
 //!
 //! A hit answers exactly as the slow path would. A route is used only while
 //! a `stat` of its path shows the very version it was admitted with (same
@@ -59,7 +59,8 @@ const MAX_KEY: usize = 1024;
 /// The most entries: bytes alone would not bound them, as empty files weigh
 /// nothing.
 const MAX_ENTRIES: usize = 4096;
-/// The most routes: links and index files can lead many paths to one file.
+/// The most routes: spellings, links and index files can lead many paths
+/// to one file.
 const MAX_ROUTES: usize = 2 * MAX_ENTRIES;
 /// How often the sweeper looks for deleted or replaced open files.
 const SWEEP: Duration = Duration::from_secs(1);
@@ -182,7 +183,7 @@ pub struct FileCache {
 
 #[derive(Debug, Default)]
 struct State {
-    /// By normalized request path.
+    /// By request path, as it came.
     routes: HashMap<Box<str>, Arc<Route>>,
     /// By version; every route's entry is here.
     files: HashMap<Version, Arc<Entry>>,
@@ -316,8 +317,8 @@ impl FileCache {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The route at the normalized request path `key`, if it still leads
-    /// to the version cached. One that no longer does is dropped.
+    /// The route at the request path `key`, if it still leads to the
+    /// version cached. One that no longer does is dropped.
     // Out of line: `fs::metadata` takes a deep frame, which must not stay
     // on the stack under the response being made.
     #[inline(never)]
@@ -340,7 +341,7 @@ impl FileCache {
     }
 
     /// Takes `file` (just opened and stat'ed as `metadata`, found at `path`
-    /// for the normalized request path `key`) into the cache if its version
+    /// for the request path `key`) into the cache if its version
     /// has settled: a small one's bytes, a larger one open (where
     /// `sys::KEEP_FILES_OPEN` and the budget allow). A version cached
     /// under another route already is shared, and `file` closed. The file

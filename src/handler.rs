@@ -131,7 +131,7 @@ fn serve_cached(
     root: &resolve::ServedRoot<'_>,
     site: &Site,
 ) -> Option<Result<Response, HttpError>> {
-    let hit = site.cache.get(&resolve::cache_key(target)?)?;
+    let hit = site.cache.get(target.path)?;
     let route = &hit.route;
     let content = Content::Cached(Arc::clone(&route.entry));
     Some(serve_file(
@@ -193,7 +193,7 @@ fn serve_resolved(
 }
 
 /// A file `target` resolved to, opened: kept in the cache under the
-/// target's normalized path if it may be, then served.
+/// target's path if it may be, then served.
 fn serve_opened(
     file: File,
     metadata: &Metadata,
@@ -204,11 +204,7 @@ fn serve_opened(
     site: &Site,
 ) -> Result<Response, HttpError> {
     let lookup = || resolve::file_path(target, root);
-    let admitted = match resolve::cache_key(target) {
-        Some(key) => site.cache.admit(&key, lookup, path, file, metadata),
-        None => Err(file),
-    };
-    let content = match admitted {
+    let content = match site.cache.admit(target.path, lookup, path, file, metadata) {
         Ok(route) => (
             Content::Cached(Arc::clone(&route.entry)),
             route.content_type.clone(),

@@ -334,52 +334,6 @@ pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> 
     Some(path)
 }
 
-/// The name the file cache knows a target's path by: decoded, without
-/// dot-segments or empty segments, so that every spelling of a path is one
-/// key (`/a`, `//a`, `/%61`, `/x/../a`). A trailing slash stays, as it
-/// changes what the path names. `None` for a path that resolves nowhere.
-/// The common path, plain already, is not copied.
-pub fn cache_key<'a>(target: &Target<'a>) -> Option<Cow<'a, str>> {
-    if is_plain(target.path) {
-        return Some(Cow::Borrowed(target.path));
-    }
-    let decoded = clean_path(target.path).ok()?;
-    if !decoded.contains("//") {
-        return Some(decoded);
-    }
-    let mut key = String::with_capacity(decoded.len());
-    for segment in decoded.split('/').filter(|segment| !segment.is_empty()) {
-        key.push('/');
-        key.push_str(segment);
-    }
-    if key.is_empty() || decoded.ends_with('/') {
-        key.push('/');
-    }
-    Some(Cow::Owned(key))
-}
-
-/// Whether a still-encoded path is its own key, as most are: nothing
-/// escaped, no backslash, no empty segment but a trailing slash's, no dot
-/// segment. One pass, as it runs for every request the cache answers.
-fn is_plain(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        match byte {
-            b'%' | b'\\' => return false,
-            b'/' if at > 0 => {
-                if matches!(&bytes[start..at], b"" | b"." | b"..") {
-                    return false;
-                }
-                start = at + 1;
-            }
-            b'/' => start = 1,
-            _ => {}
-        }
-    }
-    !matches!(&bytes[start..], b"." | b"..")
-}
-
 /// For a clean URL: the still-encoded path of `NAME.html` for a target
 /// whose last segment, dot-segments removed, is a `NAME` without an
 /// extension. A path naming a folder (ending in `/`) has none. Appending to
@@ -608,55 +562,6 @@ pub mod tests {
         ];
         for &(path, expected) in cases {
             assert_eq!(sibling(path).as_deref(), expected, "{path}");
-        }
-    }
-
-    #[test]
-    fn cache_keys_are_one_per_path() {
-        let key = |path| cache_key(&Target { path, query: None });
-        let cases: &[(&str, Option<&str>)] = &[
-            ("/a", Some("/a")),
-            ("//a", Some("/a")),
-            ("/%61", Some("/a")),
-            ("/x/../a", Some("/a")),
-            ("/./a", Some("/a")),
-            ("/x/%2e%2e/a", Some("/a")),
-            ("/d/", Some("/d/")),
-            ("/d//", Some("/d/")),
-            ("//d/./", Some("/d/")),
-            ("/d", Some("/d")),
-            ("/", Some("/")),
-            ("//", Some("/")),
-            ("/a%2Fb", Some("/a/b")),
-            ("/caf%C3%A9", Some("/café")),
-            ("/..", None),
-            ("/%zz", None),
-            ("/a\\b", None),
-        ];
-        for &(path, want) in cases {
-            assert_eq!(key(path).as_deref(), want, "{path}");
-        }
-        assert!(matches!(key("/plain/path.js"), Some(Cow::Borrowed(_))));
-        // The one-pass check agrees with the whole work on every case.
-        for &(path, _) in cases {
-            if is_plain(path) {
-                let slow = clean_path(path).ok();
-                assert_eq!(slow.as_deref(), Some(path), "{path}");
-            }
-        }
-        for plain in [
-            "/",
-            "/a",
-            "/a/",
-            "/a.b/c",
-            "/.well-known/x",
-            "/a/...",
-            "/..a/b.",
-        ] {
-            assert!(is_plain(plain), "{plain}");
-        }
-        for not in ["//", "/a//b", "/./a", "/a/.", "/a/..", "/%61", "/a\\b"] {
-            assert!(!is_plain(not), "{not}");
         }
     }
 
