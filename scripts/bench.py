@@ -71,7 +71,7 @@ def wait_until_listening(port, proc, timeout=10.0):
 
 
 # How long a file must be left alone before tinyhttpd caches it
-# (src/version.rs), in seconds.
+# (src/fs/version.rs), in seconds.
 SETTLE = 3
 
 

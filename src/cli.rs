@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::auth::Credentials;
-use crate::syntax;
+use crate::http::syntax;
+use crate::serve::auth::Credentials;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
 ///
@@ -276,7 +276,7 @@ impl Cli {
             cache_control: Box::leak(self.cache_control.into_boxed_str()),
             max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             max_connections_given: self.max_connections.is_some(),
-            kept_open_files: crate::cache::MAX_OPEN,
+            kept_open_files: crate::fs::cache::MAX_OPEN,
             timeouts: Timeouts {
                 head: self.head_timeout,
                 idle: self.idle_timeout,

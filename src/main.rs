@@ -9,35 +9,14 @@
 //! `sys`, which holds the system calls std does not expose.
 #![deny(unsafe_code)]
 
-mod addresses;
-mod auth;
-mod body;
-mod cache;
 mod cli;
-mod conditional;
-mod encoding;
-mod error;
-#[cfg(test)]
-mod fuzz_tests;
-mod handler;
-mod host;
-mod listing;
-mod livereload;
-mod mime;
-mod page;
-mod pool;
-mod qr;
-mod range;
-mod registry;
-mod request;
-mod resolve;
-mod response;
-mod sender;
-mod server;
-mod syntax;
+mod dev;
+mod fs;
+mod http;
+mod net;
+mod serve;
 #[allow(unsafe_code)]
 mod sys;
-mod version;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -48,7 +27,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Config, DEFAULT_PORT, LAST_FALLBACK_PORT, io_message};
-use crate::handler::Site;
+use crate::serve::handler::Site;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -94,7 +73,7 @@ fn main() -> ExitCode {
              request, so anyone on the network between them and this server can read them"
         );
     }
-    server::prepare(&listener);
+    net::connection::prepare(&listener);
     log::debug!("serving {}", config.root.display());
     announce(addr, config.qr);
     if config.open {
@@ -105,7 +84,7 @@ fn main() -> ExitCode {
         };
         open_browser(&format!("http://{host}/"));
     }
-    server::run(listener, Arc::new(Site::new(config)));
+    net::connection::run(listener, Arc::new(Site::new(config)));
     ExitCode::SUCCESS
 }
 
@@ -116,7 +95,7 @@ fn main() -> ExitCode {
 fn announce(addr: SocketAddr, qr: bool) {
     let mut text = format!("listening on http://{addr}/\n");
     let reachable: Vec<SocketAddr> = if addr.ip().is_unspecified() {
-        addresses::local()
+        dev::addresses::local()
             .into_iter()
             .filter(|ip| !(addr.is_ipv4() && ip.is_ipv6()))
             .map(|ip| SocketAddr::new(ip, addr.port()))
@@ -132,7 +111,7 @@ fn announce(addr: SocketAddr, qr: bool) {
             text.push_str(&format!("  reachable at {url}\n"));
         }
         if qr {
-            match qr::QrCode::encode(url.as_bytes()) {
+            match dev::qr::QrCode::encode(url.as_bytes()) {
                 Some(code) => {
                     text.push_str(&code.to_terminal());
                     text.push('\n');
@@ -163,7 +142,7 @@ const RESERVED: u64 = 32;
 
 /// Raises the soft limit on open files as far as the system allows, then
 /// shares the descriptors out: an eighth of what is left after `RESERVED`
-/// (at most `cache::MAX_OPEN`) to files the cache keeps open, the rest to
+/// (at most `fs::cache::MAX_OPEN`) to files the cache keeps open, the rest to
 /// connections, `PER_CONNECTION` each. The connection cap comes down (with
 /// a warning if the user chose it) if the limit cannot hold it, so the
 /// server degrades by shedding idle connections rather than by failing
@@ -206,7 +185,7 @@ fn budget_descriptors(config: &mut Config) {
 /// open that `limit` descriptors hold.
 fn share_descriptors(limit: u64, wanted: usize) -> (usize, usize) {
     let available = limit.saturating_sub(RESERVED);
-    let kept_open = (available / 8).min(cache::MAX_OPEN as u64);
+    let kept_open = (available / 8).min(fs::cache::MAX_OPEN as u64);
     let fits = (available - kept_open) / PER_CONNECTION;
     let connections = usize::try_from(fits)
         .unwrap_or(usize::MAX)

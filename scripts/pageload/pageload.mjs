@@ -174,7 +174,7 @@ function buildApp(root) {
 
 // Dates every file a week back, as in a checkout, then waits until each has
 // settled: tinyhttpd caches a file only once its modification and change
-// times are more than 3 s old (src/version.rs), and the change time cannot
+// times are more than 3 s old (src/fs/version.rs), and the change time cannot
 // be set back.
 function backdate(root) {
   const then = Date.now() / 1000 - WEEK;

@@ -15,10 +15,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cache::{Data, Entry};
-use crate::listing::civil_from_days;
-use crate::range::Part;
-use crate::sender::{self, Sender};
+use crate::fs::cache::{Data, Entry};
+use crate::http::range::Part;
+use crate::http::sender::{self, Sender};
+use crate::serve::listing::civil_from_days;
 use crate::sys;
 
 /// The statuses this server sends, with their reason phrases in one place.

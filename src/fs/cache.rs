@@ -41,11 +41,11 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockWriteGuard, Weak};
 use std::thread::{self, Thread};
 use std::time::{Duration, SystemTime};
 
-use crate::conditional::Validators;
-use crate::mime::content_type;
-use crate::response::http_date;
+use crate::fs::version::Version;
+use crate::http::conditional::Validators;
+use crate::http::mime::content_type;
+use crate::http::response::http_date;
 use crate::sys;
-use crate::version::Version;
 
 /// Files up to this size are cached as bytes: those a response copies into
 /// its write buffer anyway (see `response`). Larger ones are kept open.

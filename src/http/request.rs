@@ -13,7 +13,7 @@
 //! `ParseError` into one.
 #![forbid(unsafe_code)]
 
-use crate::syntax::{is_field_value, is_token, list_members, trim_ows};
+use crate::http::syntax::{is_field_value, is_token, list_members, trim_ows};
 
 /// The longest request target accepted; a longer one is answered 414.
 pub const MAX_TARGET: usize = 8 * 1024;

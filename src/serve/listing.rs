@@ -12,8 +12,8 @@ use std::fmt::Write;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::page;
-use crate::syntax::{push_encoded, push_html_escaped};
+use crate::http::page;
+use crate::http::syntax::{push_encoded, push_html_escaped};
 
 /// One file or folder in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

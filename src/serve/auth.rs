@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::request::Request;
+use crate::http::request::Request;
 
 /// The realm and charset of the challenge (RFC 7617 sections 2 and 2.1:
 /// UTF-8 is the only charset allowed, and it tells browsers to encode the
@@ -178,7 +178,7 @@ fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Parsed, parse};
+    use crate::http::request::{Parsed, parse};
 
     fn check(credentials: &Credentials, authorization: Option<&str>) -> Result<(), Refusal> {
         let field = authorization

@@ -8,8 +8,8 @@
 //! `Accept-Encoding` at all meaning the plain file.
 #![forbid(unsafe_code)]
 
-use crate::request::Request;
-use crate::syntax::{list_members, split_parameters, weight};
+use crate::http::request::Request;
+use crate::http::syntax::{list_members, split_parameters, weight};
 
 /// A content coding a precompressed variant can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,7 @@ fn parse_member(member: &[u8]) -> Option<(&[u8], u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Parsed, parse};
+    use crate::http::request::{Parsed, parse};
     use Coding::*;
 
     fn accepted(values: &[&str]) -> Vec<Coding> {

@@ -12,9 +12,9 @@
 use std::fs::Metadata;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::request::Request;
-use crate::syntax;
-use crate::version::Version;
+use crate::fs::version::Version;
+use crate::http::request::Request;
+use crate::http::syntax;
 
 /// The validators of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,7 +283,7 @@ impl<'a> EntityTag<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Parsed, parse};
+    use crate::http::request::{Parsed, parse};
 
     const ETAG: &str = "\"abc-1\"";
     /// Sun, 06 Nov 1994 08:49:37 GMT, plus a fraction the dates cannot see.

@@ -8,12 +8,12 @@
 use std::borrow::Cow;
 use std::io;
 
-use crate::auth;
-use crate::body::BodyError;
-use crate::page;
-use crate::request::ParseError;
-use crate::response::{Response, Status};
-use crate::syntax::escape_html;
+use crate::http::page;
+use crate::http::request::ParseError;
+use crate::http::request_body::BodyError;
+use crate::http::response::{Response, Status};
+use crate::http::syntax::escape_html;
+use crate::serve::auth;
 use crate::sys;
 
 /// The methods `OPTIONS` and 405 responses list (RFC 9110 section 10.2.1).
@@ -182,7 +182,7 @@ impl From<BodyError> for HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::response::Body;
+    use crate::http::response::Body;
 
     #[test]
     fn io_errors_map_to_statuses_without_leaking_detail() {

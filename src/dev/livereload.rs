@@ -26,9 +26,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::response::Stream;
-use crate::sender::Sender;
-use crate::version::Version;
+use crate::fs::version::Version;
+use crate::http::response::Stream;
+use crate::http::sender::Sender;
 
 /// Where pages listen for changes; under a dot-folder, so it can never shadow
 /// a served file.

@@ -9,7 +9,7 @@
 //! It knows nothing of what goes inside a page.
 #![forbid(unsafe_code)]
 
-use crate::syntax::push_html_escaped;
+use crate::http::syntax::push_html_escaped;
 
 /// Listings put size and time in the second and third columns; the time
 /// gives way on a narrow screen.

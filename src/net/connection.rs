@@ -26,16 +26,16 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::body::{self, ChunkedDecoder, Framing};
 use crate::cli::Timeouts;
-use crate::error::HttpError;
-use crate::handler::{self, Site};
-use crate::pool::{self, Pool};
-use crate::registry::{Admission, Registration, Registry, State};
-use crate::request::{self, Parsed, Request};
-use crate::response::{self, Body, Persistence, Response};
-use crate::sender::Sender;
-use crate::syntax::list_members;
+use crate::http::error::HttpError;
+use crate::http::request::{self, Parsed, Request};
+use crate::http::request_body::{self, ChunkedDecoder, Framing};
+use crate::http::response::{self, Body, Persistence, Response};
+use crate::http::sender::Sender;
+use crate::http::syntax::list_members;
+use crate::net::pool::{self, Pool};
+use crate::net::registry::{Admission, Registration, Registry, State};
+use crate::serve::handler::{self, Site};
 use crate::sys;
 
 /// How many connections may wait for `accept` (see `sys::set_backlog`).
@@ -216,7 +216,7 @@ impl Answer {
             (true, 0) => Persistence::EchoKeepAlive,
             (true, _) => Persistence::KeepAlive,
         };
-        let framed = body::framing(request)
+        let framed = request_body::framing(request)
             .map_err(HttpError::from)
             .and_then(|framing| Ok((framing, expectation(request)?)));
         let plan = match framed {

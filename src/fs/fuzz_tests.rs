@@ -10,11 +10,11 @@
 //! count keeps `cargo test` quick; `TINYHTTPD_FUZZ_CASES` raises it.
 #![forbid(unsafe_code)]
 
-use crate::body::{self, ChunkedDecoder, Framing};
-use crate::error::HttpError;
-use crate::request::{self, Parsed};
-use crate::resolve::Resolved;
-use crate::resolve::tests::Fixture;
+use crate::fs::resolve::Resolved;
+use crate::fs::resolve::tests::Fixture;
+use crate::http::error::HttpError;
+use crate::http::request::{self, Parsed};
+use crate::http::request_body::{self, ChunkedDecoder, Framing};
 
 const DEFAULT_CASES: usize = 100_000;
 
@@ -157,8 +157,8 @@ fn check_head(input: &[u8], fixture: &Fixture, reach: &mut Reach) {
 
 /// Returns whether the target resolved to something servable.
 fn check_request(request: &request::Request<'_>, rest: &[u8], fixture: &Fixture) -> bool {
-    match body::framing(request) {
-        Ok(Framing::Length(n)) => assert!(n <= body::MAX_BODY),
+    match request_body::framing(request) {
+        Ok(Framing::Length(n)) => assert!(n <= request_body::MAX_BODY),
         Ok(Framing::Chunked) => {
             let mut decoder = ChunkedDecoder::new();
             match decoder.feed(rest) {

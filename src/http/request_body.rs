@@ -10,8 +10,8 @@
 //! No I/O happens here.
 #![forbid(unsafe_code)]
 
-use crate::request::Request;
-use crate::syntax::{list_members, trim_ows};
+use crate::http::request::Request;
+use crate::http::syntax::{list_members, trim_ows};
 
 /// The largest request body the server reads (and discards) before answering
 /// 413 and closing.
@@ -322,7 +322,7 @@ impl ChunkedDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Parsed, parse};
+    use crate::http::request::{Parsed, parse};
 
     fn framing_of(head: &str) -> Result<Framing, BodyError> {
         let full = format!("{head}\r\n\r\n");

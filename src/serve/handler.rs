@@ -13,22 +13,22 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::auth;
-use crate::cache::{Data, FileCache};
 use crate::cli::Config;
-use crate::conditional::{self, Outcome, Validators};
-use crate::encoding::{self, Coding};
-use crate::error::{ALLOW, HttpError};
-use crate::host;
-use crate::listing::{self, Format};
-use crate::livereload::{self, Watcher};
-use crate::mime::content_type;
-use crate::page;
-use crate::range::{self, ByteRange, Ranges};
-use crate::request::Request;
-use crate::resolve::{self, Resolved, Target};
-use crate::response::{Body, Content, Response, Status, http_date};
-use crate::syntax;
+use crate::dev::livereload::{self, Watcher};
+use crate::fs::cache::{Data, FileCache};
+use crate::fs::resolve::{self, Resolved, Target};
+use crate::http::conditional::{self, Outcome, Validators};
+use crate::http::encoding::{self, Coding};
+use crate::http::error::{ALLOW, HttpError};
+use crate::http::mime::content_type;
+use crate::http::page;
+use crate::http::range::{self, ByteRange, Ranges};
+use crate::http::request::Request;
+use crate::http::response::{Body, Content, Response, Status, http_date};
+use crate::http::syntax;
+use crate::serve::auth;
+use crate::serve::host;
+use crate::serve::listing::{self, Format};
 use crate::sys;
 
 /// Methods registered for HTTP that a static server does not allow: 405 for

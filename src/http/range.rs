@@ -10,7 +10,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::SystemTime;
 
-use crate::syntax::list_members;
+use crate::http::syntax::list_members;
 
 /// More range-specs than this in one request and the whole `Range` field is
 /// ignored: the file is sent whole with 200. A media player asks for one

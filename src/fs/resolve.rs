@@ -20,9 +20,9 @@ use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::HttpError;
-use crate::listing::Entry;
-use crate::syntax::{encode_segment, percent_decode, push_encoded};
+use crate::http::error::HttpError;
+use crate::http::syntax::{encode_segment, percent_decode, push_encoded};
+use crate::serve::listing::Entry;
 use crate::sys;
 
 /// The parts of a request target that name a resource.
@@ -539,7 +539,7 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<Entry>, HttpErr
 #[cfg(test)]
 pub mod tests {
     use super::*;
-    use crate::response::Status;
+    use crate::http::response::Status;
 
     #[test]
     fn html_siblings() {
