@@ -14,6 +14,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::http::syntax;
+use crate::net::{Options, Timeouts};
+use crate::serve::Settings;
 use crate::serve::auth::Credentials;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
@@ -148,47 +150,23 @@ pub struct Cli {
 /// The validated configuration.
 #[derive(Debug)]
 pub struct Config {
-    /// Canonical path of the served folder.
-    pub root: PathBuf,
+    /// What `serve` reads: the site and how it is served.
+    pub site: Settings,
+    /// What `net` reads: connections and their timeouts.
+    pub net: Options,
     pub addr: SocketAddr,
-    pub index: String,
-    pub listing: bool,
-    pub hidden: bool,
-    pub access_log: bool,
-    /// Lives as long as the program, so responses borrow it.
-    pub cache_control: &'static str,
-    pub max_connections: usize,
-    /// Whether the user chose `max_connections` (if not, the open-file limit
-    /// may lower it without a warning).
+    /// Whether the user chose `net.max_connections` (if not, the open-file
+    /// limit may lower it without a warning).
     pub max_connections_given: bool,
     /// How many files the file cache may keep open: its share of the
     /// descriptors, which `main` works out at start.
     pub kept_open_files: usize,
-    pub timeouts: Timeouts,
     /// Whether the user chose the port (if not, the next free one is taken).
     pub port_given: bool,
-    pub spa: bool,
-    /// Whether `/NAME` may be answered from `NAME.html`.
-    pub clean_urls: bool,
-    /// The canonical path of the custom 404 page.
-    pub not_found_page: Option<PathBuf>,
-    pub precompressed: bool,
-    pub cors: bool,
-    /// `--header` fields, validated; they live as long as the program.
-    pub extra_headers: Vec<(&'static str, &'static str)>,
-    /// Whether `Host` is checked against DNS rebinding: on a loopback address.
-    pub guard_host: bool,
-    /// `--allow-host` names, lower-cased.
-    pub allowed_hosts: Vec<String>,
     /// Whether to open a browser at start.
     pub open: bool,
-    /// Whether pages reload when a file they loaded changes.
-    pub live_reload: bool,
     /// Whether to print network addresses as QR codes too.
     pub qr: bool,
-    /// The users let in, from `--auth` and `AUTH_VARIABLE`; none means
-    /// anyone.
-    pub credentials: Credentials,
 }
 
 /// Connections at once unless `--max-connections` says otherwise.
@@ -196,18 +174,6 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 2048;
 
 /// The environment variable `--auth` values may come from instead.
 pub const AUTH_VARIABLE: &str = "TINYHTTPD_AUTH";
-
-/// How long the server waits on a client.
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    /// From the first byte of a request to the end of its head (and again for
-    /// its body): a total, so a client trickling bytes cannot hold a thread.
-    pub head: Duration,
-    /// Between requests on a kept-alive connection.
-    pub idle: Duration,
-    /// For any one write to a client that stopped reading.
-    pub send: Duration,
-}
 
 impl Cli {
     pub fn into_config(self) -> Result<Config, String> {
@@ -250,38 +216,42 @@ impl Cli {
                 .chain(from_environment.lines().filter(|line| !line.is_empty())),
         )?;
         Ok(Config {
-            credentials,
-            qr: self.qr,
-            root,
+            site: Settings {
+                root,
+                index: self.index,
+                listing: !self.no_listing,
+                hidden: self.hidden,
+                cache_control: Box::leak(self.cache_control.into_boxed_str()),
+                spa: self.spa,
+                clean_urls: !self.no_clean_urls,
+                not_found_page,
+                precompressed: !self.no_precompressed,
+                cors: self.cors,
+                extra_headers,
+                guard_host: self.bind.is_loopback(),
+                allowed_hosts: self
+                    .allow_hosts
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
+                live_reload: self.live_reload,
+                credentials,
+            },
+            net: Options {
+                max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
+                timeouts: Timeouts {
+                    request: self.head_timeout,
+                    idle: self.idle_timeout,
+                    send: self.send_timeout,
+                },
+                access_log: !self.quiet,
+            },
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(DEFAULT_PORT)),
             port_given: self.port.is_some(),
-            spa: self.spa,
-            clean_urls: !self.no_clean_urls,
-            not_found_page,
-            precompressed: !self.no_precompressed,
-            cors: self.cors,
-            extra_headers,
-            guard_host: self.bind.is_loopback(),
-            allowed_hosts: self
-                .allow_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
-            open: self.open,
-            live_reload: self.live_reload,
-            index: self.index,
-            listing: !self.no_listing,
-            hidden: self.hidden,
-            access_log: !self.quiet,
-            cache_control: Box::leak(self.cache_control.into_boxed_str()),
-            max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             max_connections_given: self.max_connections.is_some(),
             kept_open_files: crate::fs::cache::MAX_OPEN,
-            timeouts: Timeouts {
-                head: self.head_timeout,
-                idle: self.idle_timeout,
-                send: self.send_timeout,
-            },
+            open: self.open,
+            qr: self.qr,
         })
     }
 }
@@ -407,21 +377,24 @@ mod tests {
     fn defaults() {
         let config = config(&[]).unwrap();
         assert_eq!(config.addr, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(config.index, "index.html");
-        assert!(config.listing && !config.hidden && config.access_log);
-        assert!(config.root.is_absolute());
-        assert_eq!(config.timeouts.idle, Duration::from_secs(5));
-        assert_eq!(config.timeouts.head, Duration::from_secs(10));
-        assert_eq!(config.timeouts.send, Duration::from_secs(30));
-        assert_eq!(config.cache_control, "no-cache");
-        assert_eq!(config.max_connections, 2048);
+        assert_eq!(config.site.index, "index.html");
+        assert!(config.site.listing && !config.site.hidden && config.net.access_log);
+        assert!(config.site.root.is_absolute());
+        assert_eq!(config.net.timeouts.idle, Duration::from_secs(5));
+        assert_eq!(config.net.timeouts.request, Duration::from_secs(10));
+        assert_eq!(config.net.timeouts.send, Duration::from_secs(30));
+        assert_eq!(config.site.cache_control, "no-cache");
+        assert_eq!(config.net.max_connections, 2048);
     }
 
     #[test]
     fn cache_control() {
         let value = "public, max-age=60";
         assert_eq!(
-            config(&["--cache-control", value]).unwrap().cache_control,
+            config(&["--cache-control", value])
+                .unwrap()
+                .site
+                .cache_control,
             value
         );
         for bad in ["", " ", "no-cache\r\nX-Injected: 1", "a\u{0}b", "caf\u{e9}"] {
@@ -432,9 +405,9 @@ mod tests {
     #[test]
     fn timeouts() {
         let config = config_of("--idle-timeout 0.25 --head-timeout 2 --send-timeout 1.5");
-        assert_eq!(config.timeouts.idle, Duration::from_millis(250));
-        assert_eq!(config.timeouts.head, Duration::from_secs(2));
-        assert_eq!(config.timeouts.send, Duration::from_millis(1500));
+        assert_eq!(config.net.timeouts.idle, Duration::from_millis(250));
+        assert_eq!(config.net.timeouts.request, Duration::from_secs(2));
+        assert_eq!(config.net.timeouts.send, Duration::from_millis(1500));
         for bad in ["0", "-1", "abc", "NaN", "inf", "86401", ""] {
             assert!(cli(&["--idle-timeout", bad]).is_err(), "{bad}");
         }
@@ -444,14 +417,14 @@ mod tests {
     fn ipv6_and_flags() {
         let config = config_of("--bind ::1 --port 0 --no-listing --hidden -q");
         assert_eq!(config.addr, "[::1]:0".parse().unwrap());
-        assert!(!config.listing && config.hidden && !config.access_log);
+        assert!(!config.site.listing && config.site.hidden && !config.net.access_log);
     }
 
     #[test]
     fn positional_folder() {
         let by_flag = config(&["--root", "src"]).unwrap();
-        assert_eq!(config(&["src"]).unwrap().root, by_flag.root);
-        assert!(by_flag.root.ends_with("src"));
+        assert_eq!(config(&["src"]).unwrap().site.root, by_flag.site.root);
+        assert!(by_flag.site.root.ends_with("src"));
         assert!(cli(&["src", "--root", "src"]).is_err());
     }
 

@@ -27,7 +27,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Config, DEFAULT_PORT, LAST_FALLBACK_PORT, io_message};
-use crate::serve::handler::Site;
+use crate::serve::Site;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -66,15 +66,15 @@ fn main() -> ExitCode {
             ));
         }
     };
-    if config.credentials.required() && !addr.ip().is_loopback() {
+    if config.site.credentials.required() && !addr.ip().is_loopback() {
         // RFC 7617 section 4: Basic is only as safe as the connection.
         log::warn!(
             "--auth: browsers send the user name and password in clear text with every \
              request, so anyone on the network between them and this server can read them"
         );
     }
-    net::connection::prepare(&listener);
-    log::debug!("serving {}", config.root.display());
+    net::listener::prepare(&listener);
+    log::debug!("serving {}", config.site.root.display());
     announce(addr, config.qr);
     if config.open {
         let host = if addr.ip().is_unspecified() {
@@ -84,7 +84,8 @@ fn main() -> ExitCode {
         };
         open_browser(&format!("http://{host}/"));
     }
-    net::connection::run(listener, Arc::new(Site::new(config)));
+    let site = Site::new(config.site, config.kept_open_files);
+    net::listener::run(listener, Arc::new(site), config.net);
     ExitCode::SUCCESS
 }
 
@@ -159,16 +160,16 @@ fn budget_descriptors(config: &mut Config) {
             return;
         }
     };
-    let (connections, kept_open) = share_descriptors(limit, config.max_connections);
+    let (connections, kept_open) = share_descriptors(limit, config.net.max_connections);
     log::debug!(
         "open files: a limit of {limit}; {RESERVED} kept back, {kept_open} for the file cache, \
          {PER_CONNECTION} for each of {connections} connections"
     );
-    if connections < config.max_connections {
+    if connections < config.net.max_connections {
         let message = format!(
             "the open-file limit ({limit}) allows {connections} connections, not {}: using \
              {connections}",
-            config.max_connections
+            config.net.max_connections
         );
         // Only a number the user asked for is worth a warning.
         if config.max_connections_given {
@@ -177,7 +178,7 @@ fn budget_descriptors(config: &mut Config) {
             log::info!("{message}");
         }
     }
-    config.max_connections = connections;
+    config.net.max_connections = connections;
     config.kept_open_files = kept_open;
 }
 

@@ -287,7 +287,7 @@ fn auth_asks_for_credentials_on_every_request() {
     // Each line is waited for: a response can reach us before its log line.
     server.wait_for_log("401 (malformed credentials)");
     server.wait_for_log(
-        "WARN  tinyhttpd::serve::handler] refused a request for /notes.txt: \
+        "WARN  tinyhttpd::serve::guards] refused a request for /notes.txt: \
          wrong credentials for user 'alice'",
     );
     server.wait_for_log("\"GET /notes.txt\" 401 (wrong credentials for user 'alice')");

@@ -64,7 +64,11 @@ fn modules() -> Vec<Module> {
                 parts.pop();
             }
             let text = fs::read_to_string(&path).unwrap();
-            Module { name: parts.join("::"), path, text }
+            Module {
+                name: parts.join("::"),
+                path,
+                text,
+            }
         })
         .collect()
 }
@@ -94,7 +98,9 @@ fn code(module: &Module, test_only: &BTreeSet<String>) -> String {
             lines[i].trim() == "#[cfg(test)]"
                 && lines.get(i + 1).is_some_and(|next| {
                     let next = next.trim_start();
-                    let next = next.trim_start_matches("pub(crate) ").trim_start_matches("pub ");
+                    let next = next
+                        .trim_start_matches("pub(crate) ")
+                        .trim_start_matches("pub ");
                     next.starts_with("mod ")
                 })
         })
@@ -108,7 +114,10 @@ fn test_only_modules(modules: &[Module]) -> BTreeSet<String> {
     for module in modules {
         let lines: Vec<&str> = module.text.lines().collect();
         for pair in lines.windows(2) {
-            let declared = pair[1].trim().strip_prefix("mod ").and_then(|r| r.strip_suffix(';'));
+            let declared = pair[1]
+                .trim()
+                .strip_prefix("mod ")
+                .and_then(|r| r.strip_suffix(';'));
             if let (true, Some(child)) = (pair[0].trim() == "#[cfg(test)]", declared) {
                 names.insert(child_name(&module.name, child));
             }
@@ -118,14 +127,22 @@ fn test_only_modules(modules: &[Module]) -> BTreeSet<String> {
 }
 
 fn child_name(parent: &str, child: &str) -> String {
-    if parent == "main" { child.to_string() } else { format!("{parent}::{child}") }
+    if parent == "main" {
+        child.to_string()
+    } else {
+        format!("{parent}::{child}")
+    }
 }
 
 /// Every module path `code` names through `crate::` or `super::`, resolved
 /// to the longest known module it starts with.
 fn references(module: &Module, code: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
     let is_mod_rs = module.path.file_name().is_some_and(|f| f == "mod.rs");
-    let own: Vec<&str> = if module.name == "main" { vec![] } else { module.name.split("::").collect() };
+    let own: Vec<&str> = if module.name == "main" {
+        vec![]
+    } else {
+        module.name.split("::").collect()
+    };
     // The module `super` names from this file.
     let parent: Vec<&str> = match (is_mod_rs, own.len()) {
         (_, 0) => vec![],
@@ -135,17 +152,28 @@ fn references(module: &Module, code: &str, known: &BTreeSet<String>) -> BTreeSet
     };
     let mut found = BTreeSet::new();
     let bytes = code.as_bytes();
-    for (start, root) in ["crate::", "super::"].iter().flat_map(|r| code.match_indices(r).map(|(i, _)| (i, *r))) {
+    for (start, root) in ["crate::", "super::"]
+        .iter()
+        .flat_map(|r| code.match_indices(r).map(|(i, _)| (i, *r)))
+    {
         if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
             continue;
         }
         let rest = &code[start + root.len()..];
         let path: Vec<&str> = rest
             .split("::")
-            .map(|part| part.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or(""))
+            .map(|part| {
+                part.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("")
+            })
             .take_while(|part| !part.is_empty())
             .collect();
-        let mut full: Vec<&str> = if root == "super::" { parent.clone() } else { vec![] };
+        let mut full: Vec<&str> = if root == "super::" {
+            parent.clone()
+        } else {
+            vec![]
+        };
         full.extend(path);
         for len in (1..=full.len()).rev() {
             let candidate = full[..len].join("::");
@@ -166,7 +194,10 @@ fn folder(name: &str) -> &str {
 
 fn rank(name: &str) -> usize {
     let top = folder(name);
-    LAYERS.iter().position(|l| *l == top).unwrap_or(LAYERS.len())
+    LAYERS
+        .iter()
+        .position(|l| *l == top)
+        .unwrap_or(LAYERS.len())
 }
 
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
@@ -189,7 +220,11 @@ fn the_top_level_holds_the_entry_point_and_the_folders() {
     for entry in fs::read_dir(src()).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_dir() { folders.push(name) } else { files.push(name) }
+        if entry.path().is_dir() {
+            folders.push(name)
+        } else {
+            files.push(name)
+        }
     }
     files.sort();
     folders.sort();
@@ -202,7 +237,11 @@ fn the_top_level_holds_the_entry_point_and_the_folders() {
 #[test]
 fn every_file_says_what_it_owns() {
     for module in modules() {
-        assert!(module.text.starts_with("//!"), "{} does not open with a //! comment", module.path.display());
+        assert!(
+            module.text.starts_with("//!"),
+            "{} does not open with a //! comment",
+            module.path.display()
+        );
     }
 }
 
@@ -223,7 +262,11 @@ fn folders_import_only_the_folders_below_them() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports against the layers:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against the layers:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -264,7 +307,16 @@ fn no_module_imports_itself_around_a_loop() {
 
 #[test]
 fn platform_code_lives_in_sys() {
-    let patterns = ["cfg(unix", "cfg(windows", "cfg!(unix", "cfg!(windows", "target_os", "target_family", "std::os::", "portable)"];
+    let patterns = [
+        "cfg(unix",
+        "cfg(windows",
+        "cfg!(unix",
+        "cfg!(windows",
+        "target_os",
+        "target_family",
+        "std::os::",
+        "portable)",
+    ];
     let modules = modules();
     let test_only = test_only_modules(&modules);
     let mut wrong = Vec::new();
@@ -275,11 +327,20 @@ fn platform_code_lives_in_sys() {
         for (number, line) in code(module, &test_only).lines().enumerate() {
             let line = line.split("//").next().unwrap_or("");
             if patterns.iter().any(|p| line.contains(p)) {
-                wrong.push(format!("{}:{}: {}", module.path.display(), number + 1, line.trim()));
+                wrong.push(format!(
+                    "{}:{}: {}",
+                    module.path.display(),
+                    number + 1,
+                    line.trim()
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "platform code outside sys/:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "platform code outside sys/:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -287,21 +348,38 @@ fn files_stay_short_enough_to_read_whole() {
     let mut long = Vec::new();
     for module in modules() {
         let lines = module.text.lines().count();
-        let relative = module.path.strip_prefix(src()).unwrap().to_string_lossy().replace('\\', "/");
+        let relative = module
+            .path
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let excused = LONG_FILES.iter().any(|(file, _)| *file == relative);
         if lines > MAX_LINES && !excused {
             long.push(format!("{relative}: {lines} lines"));
         }
     }
-    assert!(long.is_empty(), "files over {MAX_LINES} lines:\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
 }
 
 /// The checker itself, on made-up text: a reference through `super::` in a
 /// folder's file, one hidden in a test module, one inside a longer name.
 #[test]
 fn references_are_read_as_the_compiler_reads_them() {
-    let known: BTreeSet<String> =
-        ["http", "http::response", "http::date", "serve", "serve::files", "serve::guards"].map(String::from).into();
+    let known: BTreeSet<String> = [
+        "http",
+        "http::response",
+        "http::date",
+        "serve",
+        "serve::files",
+        "serve::guards",
+    ]
+    .map(String::from)
+    .into();
     let module = Module {
         name: "serve::files".into(),
         path: src().join("serve/files.rs"),
@@ -309,5 +387,8 @@ fn references_are_read_as_the_compiler_reads_them() {
     };
     let code = code(&module, &BTreeSet::new());
     let found = references(&module, &code, &known);
-    assert_eq!(found, ["http::response", "serve::guards"].map(String::from).into());
+    assert_eq!(
+        found,
+        ["http::response", "serve::guards"].map(String::from).into()
+    );
 }

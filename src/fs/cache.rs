@@ -41,10 +41,10 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockWriteGuard, Weak};
 use std::thread::{self, Thread};
 use std::time::{Duration, SystemTime};
 
-use crate::fs::version::Version;
+use crate::fs::version::{self, Version};
 use crate::http::conditional::Validators;
+use crate::http::date::http_date;
 use crate::http::mime::content_type;
-use crate::http::response::http_date;
 use crate::sys;
 
 /// Files up to this size are cached as bytes: those a response copies into
@@ -138,11 +138,12 @@ pub struct Entry {
 #[derive(Debug)]
 pub enum Data {
     /// A small file's bytes.
-    Bytes(Box<[u8]>),
+    Bytes(Arc<[u8]>),
     /// A larger file, kept open: it is sent from the page cache as before,
     /// without opening and closing it each time. Read only at explicit
-    /// offsets (the entry is shared between threads).
-    Open(File),
+    /// offsets (the entry is shared between threads). A response sending
+    /// it holds it open until it is done, even once the cache lets it go.
+    Open(Arc<File>),
 }
 
 impl Entry {
@@ -388,7 +389,7 @@ impl FileCache {
             None => Arc::new(Entry {
                 version,
                 data: if keep_open {
-                    Data::Open(file)
+                    Data::Open(Arc::new(file))
                 } else {
                     let mut bytes = vec![0; version.len as usize];
                     if sys::read_exact_at(&file, &mut bytes, 0).is_err() {
@@ -396,7 +397,7 @@ impl FileCache {
                     }
                     Data::Bytes(bytes.into())
                 },
-                validators: Validators::of(metadata),
+                validators: version::validators(metadata),
                 last_modified: metadata.modified().ok().and_then(http_date),
                 used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
             }),
@@ -577,7 +578,7 @@ mod tests {
                 &metadata,
             )
             .ok()?;
-        assert_eq!(route.entry.validators, Validators::of(&metadata));
+        assert_eq!(route.entry.validators, version::validators(&metadata));
         assert_eq!(route.content_type, content_type(path));
         Some(bytes(&route.entry))
     }

@@ -9,10 +9,8 @@
 //! still applies. Nothing here does I/O.
 #![forbid(unsafe_code)]
 
-use std::fs::Metadata;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::fs::version::Version;
 use crate::http::request::Request;
 use crate::http::syntax;
 
@@ -25,44 +23,6 @@ pub struct Validators {
 }
 
 impl Validators {
-    /// The tag is `"DEVICE-INODE-SIZE-MSECS.MNANOS-CSECS.CNANOS"` (the
-    /// modification and change times), each number in hex (a negative time
-    /// as its two's complement, as `{:x}` writes it); without the change
-    /// time where the system has none.
-    pub fn of(metadata: &Metadata) -> Validators {
-        let version = Version::of(metadata);
-        let [device, file] = version.identity;
-        let (m_secs, m_nanos) = version.modified;
-        // Room for the longest tag and a suffix, so it is allocated once.
-        let mut etag = String::with_capacity(128);
-        etag.push('"');
-        for (value, after) in [
-            (device, '-'),
-            (file, '-'),
-            (version.len, '-'),
-            (m_secs as u64, '.'),
-            (m_nanos as u64, '-'),
-        ] {
-            push_hex(&mut etag, value);
-            etag.push(after);
-        }
-        match version.changed {
-            Some((c_secs, c_nanos)) => {
-                push_hex(&mut etag, c_secs as u64);
-                etag.push('.');
-                push_hex(&mut etag, c_nanos as u64);
-            }
-            None => {
-                etag.pop();
-            }
-        }
-        etag.push('"');
-        Validators {
-            etag,
-            last_modified: metadata.modified().ok(),
-        }
-    }
-
     /// The validators of a variant of the file (its compressed form, or the
     /// page with a script added): the same, with `name` inside the tag's
     /// closing quote (`"…-br"`), so each variant's tag is its own and still
@@ -73,24 +33,6 @@ impl Validators {
         self.etag.insert(close, '-');
         self
     }
-}
-
-/// Appends `value` in lowercase hex without leading zeros, as `{:x}` does;
-/// by hand, since a tag is made for every file response and `core::fmt`
-/// costs time and stack.
-fn push_hex(out: &mut String, value: u64) {
-    let mut digits = [0u8; 16];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        digits[at] = b"0123456789abcdef"[(rest & 0xf) as usize];
-        rest >>= 4;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// What the preconditions say.
@@ -247,14 +189,14 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
 }
 
 /// entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (section 8.8.3).
-struct EntityTag<'a> {
+pub struct EntityTag<'a> {
     weak: bool,
     /// The opaque tag, quotes included.
     opaque: &'a [u8],
 }
 
 impl<'a> EntityTag<'a> {
-    fn parse(text: &'a [u8]) -> Option<Self> {
+    pub fn parse(text: &'a [u8]) -> Option<Self> {
         let (weak, opaque) = match text.strip_prefix(b"W/") {
             Some(rest) => (true, rest),
             None => (false, text),
@@ -293,26 +235,6 @@ mod tests {
     const AT: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
     const BEFORE: &str = "Sun, 06 Nov 1994 08:49:36 GMT";
     const AFTER: &str = "Sun, 06 Nov 1994 08:49:38 GMT";
-
-    #[test]
-    fn hex_is_written_as_format_writes_it() {
-        for value in [
-            0,
-            1,
-            15,
-            16,
-            255,
-            0xdead_beef,
-            u64::MAX,
-            -1i64 as u64,
-            1 << 63,
-        ] {
-            let mut out = String::new();
-            push_hex(&mut out, value);
-            assert_eq!(out, format!("{value:x}"));
-        }
-        assert_eq!(format!("{:x}", -2i64), format!("{:x}", -2i64 as u64));
-    }
 
     fn validators() -> Validators {
         Validators {
@@ -503,39 +425,5 @@ mod tests {
             let got = with_request("GET", &fields, |r| if_range(r, &validators()));
             assert_eq!(got, *want, "{values:?}");
         }
-    }
-
-    #[test]
-    fn etags_change_with_content_and_time() {
-        let dir = std::env::temp_dir().join(format!("tinyhttpd-etag-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("f.txt");
-        std::fs::write(&path, "one").unwrap();
-        let first = Validators::of(&std::fs::metadata(&path).unwrap());
-        let file = std::fs::File::options().write(true).open(&path).unwrap();
-        // Same size, a modification time one step of the file system's
-        // clock later: a nanosecond on Linux, 100 ns on Windows (NTFS).
-        let step = Duration::from_nanos(if cfg!(windows) { 100 } else { 1 });
-        let later = first.last_modified.unwrap() + step;
-        file.set_modified(later).unwrap();
-        let second = Validators::of(&std::fs::metadata(&path).unwrap());
-        assert_ne!(first.etag, second.etag);
-        assert!(first.etag.starts_with('"') && first.etag.ends_with('"'));
-        assert!(EntityTag::parse(first.etag.as_bytes()).is_some());
-        // Every field of the version, in hex, as `{:x}` writes them.
-        let version = Version::of(&std::fs::metadata(&path).unwrap());
-        let [device, inode] = version.identity;
-        let (m_secs, m_nanos) = version.modified;
-        let mut want = format!(
-            "\"{device:x}-{inode:x}-{:x}-{m_secs:x}.{m_nanos:x}",
-            version.len
-        );
-        if let Some((c_secs, c_nanos)) = version.changed {
-            want.push_str(&format!("-{c_secs:x}.{c_nanos:x}"));
-        }
-        want.push('"');
-        assert_eq!(second.etag, want);
-        drop(file);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -13,18 +13,27 @@ use crate::http::request::ParseError;
 use crate::http::request_body::BodyError;
 use crate::http::response::{Response, Status};
 use crate::http::syntax::escape_html;
-use crate::serve::auth;
 use crate::sys;
 
 /// The methods `OPTIONS` and 405 responses list (RFC 9110 section 10.2.1).
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
 
+/// Seconds a 503 asks the client to wait (RFC 9110 section 10.2.3). A 503
+/// means every connection slot was busy, and a slot frees as soon as any
+/// connection closes; a client that honours the field (browsers do not,
+/// scripts and load testers may) should come back soon, not in minutes.
+const RETRY_AFTER: &str = "1";
+
 #[derive(Debug)]
 pub enum HttpError {
     BadRequest(&'static str),
-    /// Credentials are required and were missing or wrong; says which,
-    /// for the log.
-    Unauthorized(Cow<'static, str>),
+    /// Credentials are required and were missing or wrong: the challenge
+    /// to send (the `WWW-Authenticate` value of the scheme asked for), and
+    /// which it was, for the log.
+    Unauthorized {
+        challenge: &'static str,
+        note: Cow<'static, str>,
+    },
     Forbidden(&'static str),
     /// A folder's index file is there but cannot be served (permissions, a
     /// FIFO): says which and why.
@@ -59,7 +68,7 @@ impl HttpError {
     pub fn status(&self) -> Status {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
-            HttpError::Unauthorized(_) => Status::Unauthorized,
+            HttpError::Unauthorized { .. } => Status::Unauthorized,
             HttpError::Forbidden(_) | HttpError::UnusableIndex(_) => Status::Forbidden,
             HttpError::NotFound(_) | HttpError::NoSuchFile | HttpError::WrongCase(_) => {
                 Status::NotFound
@@ -89,7 +98,7 @@ impl HttpError {
             HttpError::BadRequest(why) | HttpError::Forbidden(why) | HttpError::NotFound(why) => {
                 Cow::Borrowed(why)
             }
-            HttpError::Unauthorized(why) => why.clone(),
+            HttpError::Unauthorized { note, .. } => note.clone(),
             HttpError::UnusableIndex(why) => Cow::Owned(format!("index file {why}")),
             HttpError::NoSuchFile => Cow::Borrowed("no such file"),
             HttpError::WrongCase(existing) => {
@@ -130,11 +139,13 @@ impl HttpError {
         let response = Response::new(status);
         let response = match self {
             // RFC 9110 section 15.5.2: a 401 MUST carry a challenge.
-            HttpError::Unauthorized(_) => response.header("WWW-Authenticate", auth::CHALLENGE),
+            HttpError::Unauthorized { challenge, .. } => {
+                response.header("WWW-Authenticate", challenge)
+            }
             // RFC 9110 section 15.5.6: a 405 MUST carry Allow.
             HttpError::MethodNotAllowed => response.header("Allow", ALLOW),
             // RFC 9110 section 10.2.3: when to try again.
-            HttpError::ServiceUnavailable => response.header("Retry-After", "1"),
+            HttpError::ServiceUnavailable => response.header("Retry-After", RETRY_AFTER),
             // RFC 9110 section 15.5.17: a 416 says how long the file is.
             HttpError::RangeNotSatisfiable(len) => {
                 response.header("Content-Range", format!("bytes */{len}"))

@@ -9,16 +9,13 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::fs::cache::{Data, Entry};
+use crate::http::date;
 use crate::http::range::Part;
 use crate::http::sender::{self, Sender};
-use crate::serve::listing::civil_from_days;
 use crate::sys;
 
 /// The statuses this server sends, with their reason phrases in one place.
@@ -113,12 +110,15 @@ pub enum Body {
     },
 }
 
-/// Where a file's bytes come from: the file just opened, or the file cache
-/// (see `cache`).
+/// Where a file's bytes come from: a file opened for this response, or
+/// what the file cache shares (`fs::cache`), held here until the response
+/// is sent.
 #[derive(Debug)]
 pub enum Content {
     Open(File),
-    Cached(Arc<Entry>),
+    /// A file shared between threads: read at explicit offsets only.
+    Shared(Arc<File>),
+    Bytes(Arc<[u8]>),
 }
 
 impl Content {
@@ -138,16 +138,14 @@ impl Content {
     ) -> io::Result<()> {
         let file = match self {
             Content::Open(file) => file,
-            Content::Cached(entry) => match &entry.data {
-                Data::Open(file) => file,
-                Data::Bytes(bytes) => {
-                    let part = usize::try_from(offset)
-                        .ok()
-                        .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
-                        .ok_or_else(sender::file_ended)?;
-                    return out.write_pair(scratch, part);
-                }
-            },
+            Content::Shared(file) => file,
+            Content::Bytes(bytes) => {
+                let part = usize::try_from(offset)
+                    .ok()
+                    .and_then(|start| bytes.get(start..start.checked_add(len as usize)?))
+                    .ok_or_else(sender::file_ended)?;
+                return out.write_pair(scratch, part);
+            }
         };
         if len <= INLINE_FILE {
             let head_len = scratch.len();
@@ -163,6 +161,34 @@ impl Content {
             out.write_all(scratch, true)?;
             out.send_file(file, offset, len)
         }
+    }
+}
+
+impl Content {
+    /// The first `len` bytes (as the file's metadata said), for a body that
+    /// is rewritten before it is sent. A file that shrank since it was
+    /// looked at gives what it now holds.
+    pub fn read_all(&self, len: u64) -> io::Result<Vec<u8>> {
+        let file = match self {
+            Content::Open(file) => file,
+            Content::Shared(file) => file,
+            Content::Bytes(bytes) => {
+                let end = usize::try_from(len).map_or(bytes.len(), |len| len.min(bytes.len()));
+                return Ok(bytes[..end].to_vec());
+            }
+        };
+        let mut buf = vec![0; usize::try_from(len).map_err(|_| io::ErrorKind::OutOfMemory)?];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match sys::read_at(file, &mut buf[filled..], filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(filled);
+        Ok(buf)
     }
 }
 
@@ -282,13 +308,13 @@ pub fn write(
     let status = response.status;
     // Written piece by piece rather than with write!: core::fmt's
     // machinery would be the deepest frames of every request (see
-    // `imf_fixdate`).
+    // `date::push_now`).
     scratch.extend_from_slice(b"HTTP/1.1 ");
     push_decimal(scratch, u64::from(status.code()));
     scratch.push(b' ');
     scratch.extend_from_slice(status.reason().as_bytes());
     scratch.extend_from_slice(b"\r\nDate: ");
-    push_date(scratch);
+    date::push_now(scratch);
     scratch.extend_from_slice(b"\r\nServer: tinyhttpd\r\n");
     for (name, value) in &response.headers {
         scratch.extend_from_slice(name.as_bytes());
@@ -382,71 +408,6 @@ fn push_decimal(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
-/// Appends the current time as an HTTP-date. The text changes once a second,
-/// so each thread formats it at most once a second and reuses it.
-fn push_date(out: &mut Vec<u8>) {
-    thread_local! {
-        static CACHE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
-    }
-    let second = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    CACHE.with(|cache| {
-        let (cached, mut text) = cache.get();
-        if cached != second {
-            text = imf_fixdate(second);
-            cache.set((second, text));
-        }
-        out.extend_from_slice(&text);
-    });
-}
-
-/// The seconds since the epoch of the year 10000, which HTTP-dates cannot
-/// express.
-const YEAR_10000: u64 = 253_402_300_800;
-
-/// An HTTP-date (RFC 9110 section 5.6.7) for `time`, or `None` for a time
-/// the format cannot express (before 1970 or after 9999): a file's timestamp
-/// can be anything, and formatting one must not panic.
-pub fn http_date(time: SystemTime) -> Option<String> {
-    let secs = time.duration_since(UNIX_EPOCH).ok()?.as_secs();
-    (secs < YEAR_10000).then(|| imf_fixdate(secs).iter().map(|&b| char::from(b)).collect())
-}
-
-/// The IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 section
-/// 5.6.7) for `secs` since the epoch, which must be before the year 10000.
-/// Written here rather than through `core::fmt`, as it is on every response:
-/// fixed places take a few divisions, where the formatting machinery costs
-/// time and the deepest stack of a request (and every page of stack a
-/// thread touches stays its memory).
-fn imf_fixdate(secs: u64) -> [u8; 29] {
-    const WEEKDAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let secs = secs.min(YEAR_10000 - 1);
-    let days = secs / 86_400;
-    let of_day = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-
-    let mut text = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-    let mut digits = |at: usize, width: usize, mut value: u64| {
-        for place in (at..at + width).rev() {
-            text[place] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    digits(5, 2, day);
-    digits(12, 4, year);
-    digits(17, 2, of_day / 3_600);
-    digits(20, 2, of_day / 60 % 60);
-    digits(23, 2, of_day % 60);
-    text[..3].copy_from_slice(WEEKDAYS[(days % 7) as usize]);
-    text[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
-    text
-}
-
 /// The interim response sent before reading a body the client is holding back
 /// for it (RFC 9110 section 10.1.1).
 pub fn write_continue(out: &mut Sender) -> io::Result<()> {
@@ -457,7 +418,6 @@ pub fn write_continue(out: &mut Sender) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn codes_and_reasons() {
@@ -472,61 +432,12 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_written_as_httpdate_writes_them() {
-        let mut samples = vec![
-            0,
-            784_111_777,
-            951_782_400,    // 2000-02-29
-            4_107_542_400,  // 2100-03-01
-            13_574_563_200, // 2400-02-29
-            YEAR_10000 - 1,
-        ];
-        // And a spread over the whole range, from a fixed generator.
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..20_000 {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            samples.push((state >> 11) % YEAR_10000);
-        }
-        for secs in samples {
-            let time = UNIX_EPOCH + Duration::from_secs(secs);
-            assert_eq!(
-                std::str::from_utf8(&imf_fixdate(secs)).unwrap(),
-                httpdate::fmt_http_date(time),
-                "{secs}"
-            );
-        }
-    }
-
-    #[test]
     fn decimals_are_written_as_format_writes_them() {
         for value in [0, 7, 10, 99, 100, 1_048_576, u64::MAX] {
             let mut out = Vec::new();
             push_decimal(&mut out, value);
             assert_eq!(out, value.to_string().as_bytes());
         }
-    }
-
-    #[test]
-    fn http_dates_never_panic() {
-        let at = |secs| http_date(UNIX_EPOCH + Duration::from_secs(secs));
-        let nov_1994 = Some("Sun, 06 Nov 1994 08:49:37 GMT".to_string());
-        assert_eq!(at(784_111_777), nov_1994);
-        assert_eq!(http_date(UNIX_EPOCH - Duration::from_secs(1)), None);
-        // The last second of the year 9999, and the first after it.
-        assert!(at(253_402_300_799).is_some());
-        assert_eq!(at(253_402_300_800), None);
-    }
-
-    #[test]
-    fn the_cached_date_is_the_current_one() {
-        let mut out = Vec::new();
-        push_date(&mut out);
-        let date = httpdate::parse_http_date(std::str::from_utf8(&out).unwrap()).unwrap();
-        let now = SystemTime::now();
-        let age = now.duration_since(date).unwrap_or_default();
-        assert!(age < Duration::from_secs(2), "{age:?}");
     }
 
     #[test]

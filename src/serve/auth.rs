@@ -4,8 +4,8 @@
 //! and the comparison. A request's credentials are compared with every
 //! accepted pair, each comparison taking the same time whatever the bytes,
 //! so the time an answer takes says nothing about how close a guess was or
-//! which user it named. It decides only yes or no; the 401 and its
-//! `WWW-Authenticate` field are `error.rs`'s business.
+//! which user it named. It decides only yes or no, and gives the challenge
+//! a 401 carries; the 401 itself is `http::error`'s business.
 //!
 //! Basic credentials are sent in clear text on every request: this keeps
 //! strangers on a shared network out of a folder, nothing more.

@@ -10,19 +10,11 @@
 
 use std::fmt::Write;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::fs::resolve::FolderEntry;
+use crate::http::date::push_iso8601;
 use crate::http::page;
 use crate::http::syntax::{push_encoded, push_html_escaped};
-
-/// One file or folder in a listing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Entry {
-    pub name: String,
-    pub is_dir: bool,
-    pub size: u64,
-    pub modified: Option<SystemTime>,
-}
 
 /// What a listing is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +52,7 @@ impl Order {
         order
     }
 
-    pub fn sort(self, entries: &mut [Entry]) {
+    pub fn sort(self, entries: &mut [FolderEntry]) {
         entries.sort_by(|a, b| {
             let by_key = match self.key {
                 Key::Name => a.name.cmp(&b.name),
@@ -104,7 +96,7 @@ pub enum Format {
 /// has its own. `entries` must already be in `order`. The server's version
 /// is part of it, since a new version may render the same entries
 /// differently.
-pub fn etag(url_path: &str, entries: &[Entry], order: Order, format: Format) -> String {
+pub fn etag(url_path: &str, entries: &[FolderEntry], order: Order, format: Format) -> String {
     let mut hasher = DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     (url_path, order, format).hash(&mut hasher);
@@ -116,7 +108,7 @@ pub fn etag(url_path: &str, entries: &[Entry], order: Order, format: Format) -> 
 
 /// The page for the folder whose decoded path is `url_path` (with a trailing
 /// slash).
-pub fn render(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
+pub fn render(url_path: &str, mut entries: Vec<FolderEntry>, order: Order) -> String {
     order.sort(&mut entries);
     let mut page = String::with_capacity(2048 + entries.len() * 160);
     page::open(&mut page, &format!("Index of {url_path}"));
@@ -193,7 +185,7 @@ fn push_breadcrumbs(page: &mut String, url_path: &str) {
 ///
 /// `type` is `"file"` or `"directory"`; `size` is in bytes (0 for folders);
 /// `modified` is ISO 8601 in UTC, or null when the file system has no time.
-pub fn render_json(url_path: &str, mut entries: Vec<Entry>, order: Order) -> String {
+pub fn render_json(url_path: &str, mut entries: Vec<FolderEntry>, order: Order) -> String {
     order.sort(&mut entries);
     let mut out = String::with_capacity(64 + entries.len() * 100);
     out.push_str("{\"path\":");
@@ -256,84 +248,24 @@ fn push_human_size(out: &mut String, bytes: u64) {
     let _ = write!(out, "{value:.1} {}", UNITS[unit]);
 }
 
-/// Appends `YYYY-MM-DDTHH:MM:SSZ` for a time at or after 1970; earlier times
-/// show as the epoch.
-fn push_iso8601(out: &mut String, time: SystemTime) {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-}
-
-/// The proleptic Gregorian date of the day `days` after 1970-01-01. Counts in
-/// 400-year eras (146,097 days) that start on a 1 March, so the leap day falls
-/// at the end of each counted year.
-pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // 1970-01-01 is day 719,468 counted from 0000-03-01.
-    let since_0000_03_01 = days + 719_468;
-    let era = since_0000_03_01 / 146_097;
-    let day_of_era = since_0000_03_01 % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // Months counted from March: 0 = March .. 11 = February.
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+    use std::time::UNIX_EPOCH;
 
-    fn entry(name: &str, is_dir: bool, size: u64) -> Entry {
+    fn entry(name: &str, is_dir: bool, size: u64) -> FolderEntry {
         entry_at(name, is_dir, size, 1_700_000_000)
     }
 
     /// An entry modified `secs` after the epoch.
-    fn entry_at(name: &str, is_dir: bool, size: u64, secs: u64) -> Entry {
-        Entry {
+    fn entry_at(name: &str, is_dir: bool, size: u64, secs: u64) -> FolderEntry {
+        FolderEntry {
             name: name.to_string(),
             is_dir,
             size,
             modified: Some(UNIX_EPOCH + Duration::from_secs(secs)),
         }
-    }
-
-    fn iso8601(time: SystemTime) -> String {
-        let mut out = String::new();
-        push_iso8601(&mut out, time);
-        out
-    }
-
-    #[test]
-    fn dates() {
-        let at = |secs: u64| iso8601(UNIX_EPOCH + Duration::from_secs(secs));
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(951_868_799), "2000-02-29T23:59:59Z");
-        assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(at(4_107_542_400), "2100-03-01T00:00:00Z");
-        assert_eq!(
-            iso8601(UNIX_EPOCH - Duration::from_secs(5)),
-            "1970-01-01T00:00:00Z"
-        );
     }
 
     const BY_NAME: Order = Order {
@@ -400,7 +332,7 @@ mod tests {
             .collect()
     }
 
-    fn sample() -> Vec<Entry> {
+    fn sample() -> Vec<FolderEntry> {
         vec![
             entry_at("b.txt", false, 300, 2),
             entry_at("z", true, 0, 1),
@@ -479,7 +411,7 @@ mod tests {
     fn json() {
         let mut entries = sample();
         entries.truncate(2);
-        entries.push(Entry {
+        entries.push(FolderEntry {
             name: "q\"\\\n\u{1}é".into(),
             is_dir: false,
             size: 7,
@@ -499,7 +431,7 @@ mod tests {
     fn the_tag_changes_with_anything_the_listing_shows() {
         let by_name = Order::from_query(None);
         let base = vec![entry("a.txt", false, 1), entry("b.txt", false, 2)];
-        let tag = |entries: &[Entry], order: Order, format: Format| {
+        let tag = |entries: &[FolderEntry], order: Order, format: Format| {
             etag("/files/", entries, order, format)
         };
         let original = tag(&base, by_name, Format::Html);

@@ -1,6 +1,272 @@
-//! What to answer: the handler that turns a request into a response.
+//! What to answer: from a parsed request to a `Response` or an `HttpError`.
+//!
+//! `handle` is the whole pipeline, in the order a request meets it:
+//! - `guards`: the `Host` check against DNS rebinding, the credentials,
+//!   the method (and OPTIONS, answered there);
+//! - the target, then live reload's event stream;
+//! - the file cache (`fs::cache`), else the resolver (`fs::resolve`);
+//! - `files`: a file, through `representation` (the file itself, its
+//!   precompressed variant or the page with the reload script), the
+//!   preconditions and the ranges;
+//! - `folders`: a folder's listing, rendered by `listing`;
+//! - `fallbacks`: a path that names nothing (a clean URL's page, the
+//!   single-page app's index, the 404 with a hint), redirects, and every
+//!   error's page.
+//!
+//! `navigation` tells what kind of request a browser sent; `host` and
+//! `auth` hold the rules the guards apply.
+//!
+//! May import `http`, `fs`, `dev` and `sys`. Never `net`: nothing here
+//! touches a socket. Never the command line: `main` hands it `Settings`.
+#![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod handler;
+mod fallbacks;
+mod files;
+mod folders;
+mod guards;
 pub mod host;
 pub mod listing;
+mod navigation;
+mod preconditions;
+mod representation;
+pub mod site;
+
+use std::sync::Arc;
+
+use crate::dev::livereload::{self, Watcher};
+use crate::fs::resolve::{self, Resolved, ServedRoot};
+use crate::http::error::HttpError;
+use crate::http::request::Request;
+use crate::http::response::{Body, Response, Status};
+use crate::http::target::{self, Target};
+
+pub use crate::serve::fallbacks::error_response;
+pub use crate::serve::site::{Settings, Site};
+
+/// The answer to `request`. Out of line, as is every branch it takes: a
+/// function's frame holds what all it inlines needs, and the deepest path
+/// of calls sets how much stack every connection's thread touches (see
+/// `net::listener::STACK_SIZE`, and the test that measures it there).
+#[inline(never)]
+pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
+    guards::check(request, site)?;
+    if request.method == "OPTIONS" {
+        return guards::options(request, site);
+    }
+    let target = target::split_target(request.target)?;
+    let root = site.root();
+    if target.path == livereload::EVENTS_PATH
+        && let Some(watcher) = &site.live_reload
+    {
+        return Ok(events(watcher));
+    }
+    if let Some(response) = files::serve_cached(request, &target, &root, site) {
+        return response;
+    }
+    match serve_resolved(request, &target, &root, site) {
+        Err(error) if error.is_out_of_descriptors() => retry(error, request, &target, &root, site),
+        answer => answer,
+    }
+}
+
+/// The way without the cache: what the resolver finds for the target.
+#[inline(never)]
+fn serve_resolved(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let resolved = match resolve::resolve(target, root) {
+        Ok(resolved) => resolved,
+        Err(HttpError::NoSuchFile) => return fallbacks::not_found(request, target, root, site),
+        Err(e) => return Err(e),
+    };
+    match resolved {
+        Resolved::File {
+            file,
+            metadata,
+            path,
+        } => files::serve_opened(file, &metadata, &path, request, target, root, site),
+        Resolved::Directory { path, url_path } if site.settings.listing => {
+            folders::list(request, &path, &url_path, target.query, root, site)
+        }
+        Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
+        // A folder `about/` beside `about.html`: `/about` is the page, as
+        // on GitHub Pages, Netlify and Cloudflare Pages, and `/about/` the
+        // folder. A redirect would make the page unreachable.
+        Resolved::Redirect { location } => {
+            match fallbacks::clean_url(request, target, root, site) {
+                Some(answer) => answer,
+                None => Ok(fallbacks::redirect(location)),
+            }
+        }
+    }
+}
+
+/// Out of descriptors: the descriptor budget (see `main`) should have made
+/// this impossible, but another process may have filled the system's table,
+/// or the limit may have been lowered under us. The cache gives back the
+/// files it keeps open, and the request is tried once more.
+#[inline(never)]
+fn retry(
+    error: HttpError,
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let closed = site.cache.close_open_files();
+    log::warn!(
+        "out of file descriptors ({}): the file cache closed the {closed} files it kept open; \
+         trying once more",
+        error.reason()
+    );
+    serve_resolved(request, target, root, site)
+}
+
+/// The live-reload event stream: no length, it lasts until the page goes
+/// away.
+#[inline(never)]
+fn events(watcher: &Arc<Watcher>) -> Response {
+    Response::new(Status::Ok)
+        .header("Content-Type", "text/event-stream")
+        .header("Cache-Control", "no-store")
+        .body(Body::Stream(Box::new(livereload::Events(Arc::clone(
+            watcher,
+        )))))
+}
+
+/// Adds what `--cors` and `--header` put on every response.
+pub fn decorate(response: &mut Response, site: &Site) {
+    if site.settings.cors {
+        response
+            .headers
+            .push(("Access-Control-Allow-Origin", "*".into()));
+    }
+    for &(name, value) in &site.settings.extra_headers {
+        response.headers.push((name, value.into()));
+    }
+}
+
+/// What the unit tests of this folder share: a site over a folder of their
+/// own, and requests parsed from text.
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::http::request::{Parsed, parse};
+
+    /// A folder under the system's temporary one, removed when dropped.
+    pub struct Folder(pub PathBuf);
+
+    impl Folder {
+        pub fn new(name: &str) -> Folder {
+            let path =
+                std::env::temp_dir().join(format!("tinyhttpd-serve-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Folder(path.canonicalize().unwrap())
+        }
+
+        pub fn write(&self, name: &str, content: &[u8]) -> &Folder {
+            let path = self.0.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+            self
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The settings `tinyhttpd DIR` runs with.
+    pub fn settings(root: &Path) -> Settings {
+        Settings {
+            root: root.to_path_buf(),
+            index: "index.html".into(),
+            listing: true,
+            hidden: false,
+            cache_control: "no-cache",
+            spa: false,
+            clean_urls: true,
+            not_found_page: None,
+            precompressed: true,
+            cors: false,
+            extra_headers: Vec::new(),
+            guard_host: true,
+            allowed_hosts: Vec::new(),
+            live_reload: false,
+            credentials: auth::Credentials::default(),
+        }
+    }
+
+    /// The request `head` (its lines without their CRLF) parsed, given to
+    /// `f`.
+    pub fn with_request<T>(head: &[&str], f: impl FnOnce(&Request<'_>) -> T) -> T {
+        let mut text = head.join("\r\n");
+        text.push_str("\r\n\r\n");
+        match parse(text.as_bytes()) {
+            Ok(Parsed::Complete(request, _)) => f(&request),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A field's value in `response`, if it has the field.
+    pub fn field<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+        response
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// `handle`'s answer for `head` on `site`: the status, and the response
+    /// or the error's.
+    pub fn answer(site: &Site, head: &[&str]) -> Response {
+        with_request(head, |request| {
+            handle(request, site).unwrap_or_else(|e| error_response(e, site))
+        })
+    }
+
+    #[test]
+    fn the_pipeline_answers_a_file_a_listing_a_redirect_and_a_404() {
+        let folder = Folder::new("pipeline");
+        folder.write("a.txt", b"hello").write("d/b.txt", b"b");
+        let site = Site::new(settings(&folder.0), 8);
+        let get = |target: &str| {
+            let line = format!("GET {target} HTTP/1.1");
+            answer(&site, &[&line, "Host: localhost"])
+        };
+        let file = get("/a.txt");
+        assert_eq!((file.status, file.body.len()), (Status::Ok, 5));
+        assert_eq!(
+            field(&file, "Content-Type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(get("/d/").status, Status::Ok);
+        let redirect = get("/d");
+        assert_eq!(redirect.status, Status::MovedPermanently);
+        assert_eq!(field(&redirect, "Location"), Some("/d/"));
+        assert_eq!(get("/missing").status, Status::NotFound);
+        assert_eq!(get("/a.txt#x").status, Status::BadRequest);
+    }
+
+    #[test]
+    fn cors_and_extra_headers_go_on_every_response() {
+        let folder = Folder::new("decorate");
+        let mut settings = settings(&folder.0);
+        settings.cors = true;
+        settings.extra_headers = vec![("X-Frame-Options", "DENY")];
+        let site = Site::new(settings, 0);
+        let mut response = Response::new(Status::NotFound);
+        decorate(&mut response, &site);
+        assert_eq!(field(&response, "Access-Control-Allow-Origin"), Some("*"));
+        assert_eq!(field(&response, "X-Frame-Options"), Some("DENY"));
+    }
+}

@@ -1,0 +1,273 @@
+//! What answers when the path names no file as it is: a clean URL's page
+//! (`/about` from `about.html`), the single-page app's index, a 404 that
+//! names the file the client may have meant; and the pages of redirects
+//! and errors, with the user's `--404` page.
+//!
+//! Imports `http`, `fs` and `files` beside it.
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use crate::fs::resolve::{self, Resolved, ServedRoot};
+use crate::http::error::HttpError;
+use crate::http::mime::content_type;
+use crate::http::page;
+use crate::http::request::Request;
+use crate::http::response::{Body, Response, Status};
+use crate::http::syntax;
+use crate::http::target::Target;
+use crate::serve::files;
+use crate::serve::navigation::is_navigation;
+use crate::serve::representation::Found;
+use crate::serve::site::Site;
+
+/// Clean URLs: `/about` answered from `about.html`, when `about` is not a
+/// file and the last segment has no extension. The page is served as if it
+/// had been asked for by its own name (same validators, ranges and cache
+/// entry, under `/about.html`), so the dotfile rule and the root's bounds
+/// hold for it as for any path. `None` if there is no such page.
+#[inline(never)]
+pub fn clean_url(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &ServedRoot<'_>,
+    site: &Site,
+) -> Option<Result<Response, HttpError>> {
+    if !site.settings.clean_urls {
+        return None;
+    }
+    let html_path = resolve::html_sibling(target)?;
+    let html = Target {
+        path: &html_path,
+        query: target.query,
+    };
+    let answer = match files::serve_cached(request, &html, root, site) {
+        Some(answer) => answer,
+        None => match resolve::resolve(&html, root) {
+            Ok(Resolved::File {
+                file,
+                metadata,
+                path,
+            }) => files::serve_opened(file, &metadata, &path, request, &html, root, site),
+            _ => return None,
+        },
+    };
+    // The access line says which file answered.
+    Some(answer.map(|mut response| {
+        let from = match response.note.take() {
+            Some(note) => format!("{note}, from {html_path}"),
+            None => format!("from {html_path}"),
+        };
+        response.note = Some(Cow::Owned(from));
+        response
+    }))
+}
+
+/// A path that names nothing. A clean URL's page comes first. With
+/// `--spa`, a navigation to a path without a file extension gets the root's
+/// index page, since the app routes it in the browser; a missing script or
+/// image keeps its 404, so the browser never runs an HTML page as
+/// JavaScript. Otherwise a 404, naming the file the client may have meant
+/// if one differs only in letter case.
+#[inline(never)]
+pub fn not_found(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    if let Some(answer) = clean_url(request, target, root, site) {
+        return answer;
+    }
+    let last_segment = target.path.rsplit('/').next().unwrap_or_default();
+    if site.settings.spa && is_navigation(request) && Path::new(last_segment).extension().is_none()
+    {
+        let index = Target {
+            path: "/",
+            query: None,
+        };
+        if let Ok(Resolved::File {
+            file,
+            metadata,
+            path,
+        }) = resolve::resolve(&index, root)
+        {
+            let found = Found::opened(file, &path);
+            return files::serve_file(found, &metadata, &path, request, root, site);
+        }
+    }
+    if let Some(watcher) = &site.live_reload
+        && let Some(path) = resolve::local_path(target, root)
+    {
+        // A page that asked for it reloads when it appears, or when the
+        // page a clean URL would name does.
+        watcher.served(&path);
+        if site.settings.clean_urls && resolve::html_sibling(target).is_some() {
+            watcher.served(&resolve::sibling(&path, ".html"));
+        }
+    }
+    match resolve::case_insensitive_match(target, root) {
+        Some(existing) => Err(HttpError::WrongCase(existing)),
+        None => Err(HttpError::NoSuchFile),
+    }
+}
+
+/// A 301 to `location`, with a page that links there.
+#[inline(never)]
+pub fn redirect(location: String) -> Response {
+    let page = page::simple(
+        "301 Moved Permanently",
+        &format!(
+            "<p><a href=\"{}\">Moved here</a></p>\n",
+            syntax::escape_html(&location)
+        ),
+    );
+    Response::new(Status::MovedPermanently)
+        .header("Location", location)
+        .html(page)
+}
+
+/// The response for an error: the user's `--404` page for a 404 (read at
+/// each use, so edits to it show), else the standard page. Either way the
+/// error's reason goes with it, for the log.
+#[inline(never)]
+pub fn error_response(error: HttpError, site: &Site) -> Response {
+    let note = error.reason();
+    let mut response = match &site.settings.not_found_page {
+        Some(page) if error.status() == Status::NotFound => {
+            if let Some(watcher) = &site.live_reload {
+                watcher.served(page);
+            }
+            match std::fs::read(page) {
+                Ok(bytes) => Response::new(Status::NotFound)
+                    .header("Content-Type", content_type(page))
+                    .header("Cache-Control", site.settings.cache_control)
+                    .body(Body::Bytes(bytes)),
+                Err(e) => {
+                    log::warn!("cannot read the --404 page {}: {e}", page.display());
+                    error.into_response()
+                }
+            }
+        }
+        _ => error.into_response(),
+    };
+    response.note = Some(note);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::tests::{Folder, answer, field, settings};
+
+    fn bytes(response: &Response) -> String {
+        match &response.body {
+            Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_clean_url_is_served_from_its_page_and_says_so() {
+        let folder = Folder::new("clean");
+        folder.write("about.html", b"<p>about</p>");
+        let site = Site::new(settings(&folder.0), 0);
+        let response = answer(&site, &["GET /about?x=1 HTTP/1.1", "Host: localhost"]);
+        assert_eq!(response.status, Status::Ok);
+        assert_eq!(response.note.as_deref(), Some("from /about.html"));
+        let direct = answer(&site, &["GET /about.html HTTP/1.1", "Host: localhost"]);
+        assert_eq!(field(&response, "ETag"), field(&direct, "ETag"));
+        // Never for a folder's path or a name with an extension.
+        for target in ["/about/", "/about.htm"] {
+            let line = format!("GET {target} HTTP/1.1");
+            assert_eq!(
+                answer(&site, &[&line, "Host: localhost"]).status,
+                Status::NotFound
+            );
+        }
+    }
+
+    #[test]
+    fn the_spa_index_answers_navigations_only() {
+        let folder = Folder::new("spa");
+        folder.write("index.html", b"<p>app</p>");
+        let mut settings = settings(&folder.0);
+        settings.spa = true;
+        let site = Site::new(settings, 0);
+        let page = answer(
+            &site,
+            &[
+                "GET /app/settings HTTP/1.1",
+                "Host: localhost",
+                "Accept: text/html",
+            ],
+        );
+        assert_eq!(page.status, Status::Ok);
+        let script = answer(
+            &site,
+            &[
+                "GET /assets/missing.js HTTP/1.1",
+                "Host: localhost",
+                "Accept: text/html",
+            ],
+        );
+        assert_eq!(script.status, Status::NotFound);
+        let fetch = answer(
+            &site,
+            &[
+                "GET /app/settings HTTP/1.1",
+                "Host: localhost",
+                "Sec-Fetch-Dest: empty",
+            ],
+        );
+        assert_eq!(fetch.status, Status::NotFound);
+    }
+
+    #[test]
+    fn a_404_names_the_file_that_differs_only_in_case() {
+        let folder = Folder::new("case");
+        folder.write("Docs/About.html", b"x");
+        let site = Site::new(settings(&folder.0), 0);
+        let response = answer(&site, &["GET /docs/about.html HTTP/1.1", "Host: localhost"]);
+        assert_eq!(response.status, Status::NotFound);
+        assert!(
+            bytes(&response).contains("<a href=\"/Docs/About.html\">"),
+            "{}",
+            bytes(&response)
+        );
+    }
+
+    #[test]
+    fn the_users_404_page_is_read_at_each_use() {
+        let folder = Folder::new("not-found-page");
+        folder.write("404.html", b"first");
+        let mut settings = settings(&folder.0);
+        settings.not_found_page = Some(folder.0.join("404.html"));
+        let site = Site::new(settings, 0);
+        let get = || answer(&site, &["GET /nothing HTTP/1.1", "Host: localhost"]);
+        assert_eq!(
+            (get().status, bytes(&get())),
+            (Status::NotFound, "first".into())
+        );
+        folder.write("404.html", b"second");
+        assert_eq!(bytes(&get()), "second");
+        assert_eq!(get().note.as_deref(), Some("no such file"));
+        // Other errors keep their own page.
+        let bad = error_response(HttpError::BadRequest("test"), &site);
+        assert_eq!(bad.status, Status::BadRequest);
+        assert!(bytes(&bad).contains("400 Bad Request"));
+    }
+
+    #[test]
+    fn a_redirect_escapes_its_location_in_the_page() {
+        let response = redirect("/a\"<b>/".into());
+        assert_eq!(response.status, Status::MovedPermanently);
+        assert_eq!(field(&response, "Location"), Some("/a\"<b>/"));
+        assert!(
+            bytes(&response).contains("href=\"/a&quot;&lt;b&gt;/\""),
+            "{}",
+            bytes(&response)
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! The site being served: its settings (the part of the validated command
+//! line this layer reads), the open root, the file cache and the
+//! live-reload watcher that live beside them while the server runs.
+//!
+//! Imports `fs` and `dev`.
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::dev::livereload::Watcher;
+use crate::fs::cache::FileCache;
+use crate::fs::resolve::ServedRoot;
+use crate::serve::auth::Credentials;
+
+/// What the site is and how it is served: the part of the validated
+/// command line this layer reads.
+#[derive(Debug)]
+pub struct Settings {
+    /// Canonical path of the served folder.
+    pub root: PathBuf,
+    /// The file served for a folder that contains it.
+    pub index: String,
+    /// Whether folders without an index are listed.
+    pub listing: bool,
+    /// Whether dotfiles are served.
+    pub hidden: bool,
+    /// Lives as long as the program, so responses borrow it.
+    pub cache_control: &'static str,
+    /// Whether a navigation to a missing extension-less path gets the
+    /// root's index.
+    pub spa: bool,
+    /// Whether `/NAME` may be answered from `NAME.html`.
+    pub clean_urls: bool,
+    /// The canonical path of the custom 404 page.
+    pub not_found_page: Option<PathBuf>,
+    /// Whether `NAME.br` and `NAME.gz` are sent in place of `NAME`.
+    pub precompressed: bool,
+    pub cors: bool,
+    /// `--header` fields, validated; they live as long as the program.
+    pub extra_headers: Vec<(&'static str, &'static str)>,
+    /// Whether `Host` is checked against DNS rebinding: on a loopback address.
+    pub guard_host: bool,
+    /// `--allow-host` names, lower-cased.
+    pub allowed_hosts: Vec<String>,
+    /// Whether pages reload when a file they loaded changes.
+    pub live_reload: bool,
+    /// The users let in; none means anyone.
+    pub credentials: Credentials,
+}
+
+/// What the handler answers from: the settings, and what the running
+/// server keeps beside them.
+#[derive(Debug)]
+pub struct Site {
+    pub settings: Settings,
+    /// The served folder, open, for opening files beneath it in one system
+    /// call (`None` if it cannot be opened, and the slow way is used).
+    pub root_dir: Option<File>,
+    /// The live-reload watcher, with `--live-reload`.
+    pub live_reload: Option<Arc<Watcher>>,
+    /// Files already served (small ones' bytes, larger ones open), by
+    /// request path.
+    pub cache: Arc<FileCache>,
+}
+
+impl Site {
+    /// Opens the root and starts what the settings ask for; the file cache
+    /// may keep `kept_open_files` files open (its share of the descriptors).
+    pub fn new(settings: Settings, kept_open_files: usize) -> Site {
+        Site {
+            root_dir: File::open(&settings.root).ok(),
+            live_reload: settings.live_reload.then(Watcher::start),
+            cache: FileCache::new(kept_open_files),
+            settings,
+        }
+    }
+
+    /// The root as the resolver sees it.
+    pub fn root(&self) -> ServedRoot<'_> {
+        ServedRoot {
+            path: &self.settings.root,
+            dir: self.root_dir.as_ref(),
+            index: &self.settings.index,
+            hidden: self.settings.hidden,
+        }
+    }
+}
