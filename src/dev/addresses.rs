@@ -9,6 +9,9 @@
 //! (macOS, Windows), the address a socket would send from towards the
 //! internet is the one given: a UDP socket "connected" to a documentation
 //! address sends nothing but learns its route.
+//!
+//! Owns `local` and its parsers. May import std only (all of `dev/` may
+//! import `fs`, `http` and `sys`, never `serve` or `net`).
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
