@@ -98,9 +98,14 @@ fn code(module: &Module, test_only: &BTreeSet<String>) -> String {
             lines[i].trim() == "#[cfg(test)]"
                 && lines.get(i + 1).is_some_and(|next| {
                     let next = next.trim_start();
-                    let next = next
-                        .trim_start_matches("pub(crate) ")
-                        .trim_start_matches("pub ");
+                    // `mod tests`, `pub mod tests`, `pub(super) mod tests`.
+                    let next = match next.strip_prefix("pub") {
+                        Some(rest) if rest.starts_with('(') => {
+                            rest.split_once(") ").map_or(next, |(_, r)| r)
+                        }
+                        Some(rest) => rest.trim_start(),
+                        None => next,
+                    };
                     next.starts_with("mod ")
                 })
         })

@@ -15,14 +15,19 @@
 //! or an `HttpError`.
 #![forbid(unsafe_code)]
 
-use std::borrow::Cow;
 use std::fs::{self, File, Metadata};
 use std::io;
-use std::path::{Component, Path, PathBuf};
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
 
+mod folder;
+mod path;
+mod root;
+
+pub use crate::fs::resolve::folder::{FolderEntry, list_dir};
+use crate::fs::resolve::path::{clean_path, segments};
+pub use crate::fs::resolve::root::{ServedRoot, canonical_inside};
 use crate::http::error::HttpError;
-use crate::http::syntax::{encode_segment, percent_decode, push_encoded};
+use crate::http::syntax::{encode_segment, push_encoded};
 use crate::http::target::Target;
 use crate::sys;
 
@@ -41,71 +46,6 @@ pub enum Resolved {
     Directory { path: PathBuf, url_path: String },
     /// A directory named without its trailing slash: where to send the client.
     Redirect { location: String },
-}
-
-/// The folder being served, and how.
-#[derive(Debug, Clone, Copy)]
-pub struct ServedRoot<'a> {
-    /// Its canonical path.
-    pub path: &'a Path,
-    /// The folder, open, for `openat2`; `None` where that is not available.
-    pub dir: Option<&'a File>,
-    /// The file served for a folder that contains it.
-    pub index: &'a str,
-    /// Whether dotfiles are served.
-    pub hidden: bool,
-}
-
-/// The still-encoded `path` of a target, decoded and with its dot-segments
-/// removed: the path whose segments name a file under the root.
-fn clean_path(path: &str) -> Result<Cow<'_, str>, HttpError> {
-    let decoded = percent_decode(path).map_err(HttpError::BadRequest)?;
-    // On Unix a backslash is an ordinary file-name character, but other
-    // servers treat it as a separator; refusing it keeps links portable and
-    // closes the door on `..\` tricks.
-    if decoded.contains('\\') {
-        return Err(HttpError::BadRequest("backslash in path"));
-    }
-    Ok(match remove_dot_segments(&decoded)? {
-        Cow::Borrowed(_) => decoded,
-        Cow::Owned(normalized) => Cow::Owned(normalized),
-    })
-}
-
-/// Removes `.` and `..` segments from a decoded path, as RFC 3986 section
-/// 5.2.4 does (an escaped dot is a dot: section 6.2.2.2, so this runs after
-/// decoding). Empty segments are merged first, as every lookup here does
-/// (`//a` names `/a`). A path ending in a dot-segment names a folder:
-/// `/a/b/..` is `/a/`. A `..` with nothing left to remove would climb above
-/// the root, and is refused with 400. Paths without dot-segments are
-/// returned as they are, without copying.
-fn remove_dot_segments(decoded: &str) -> Result<Cow<'_, str>, HttpError> {
-    let is_dots = |segment: &str| segment == "." || segment == "..";
-    if !decoded.split('/').any(is_dots) {
-        return Ok(Cow::Borrowed(decoded));
-    }
-    let mut kept: Vec<&str> = Vec::new();
-    for segment in decoded.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                if kept.pop().is_none() {
-                    return Err(HttpError::BadRequest("dot-dot segment above the root"));
-                }
-            }
-            _ => kept.push(segment),
-        }
-    }
-    let mut normalized = String::with_capacity(decoded.len());
-    for segment in &kept {
-        normalized.push('/');
-        normalized.push_str(segment);
-    }
-    let last = decoded.rsplit('/').next().unwrap_or_default();
-    if normalized.is_empty() || decoded.ends_with('/') || is_dots(last) {
-        normalized.push('/');
-    }
-    Ok(Cow::Owned(normalized))
 }
 
 /// Resolves the still-encoded `target.path` under `root.path`.
@@ -270,18 +210,6 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(sibling)
 }
 
-/// The path of the file a target that resolved to a file names, links not
-/// resolved: for a folder's, its index file in it.
-pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {
-    let decoded = clean_path(target.path).ok()?;
-    let mut path = root.path.to_path_buf();
-    path.extend(segments(&decoded, root.hidden).ok()?);
-    if decoded.ends_with('/') {
-        path.push(root.index);
-    }
-    Some(path)
-}
-
 /// For a clean URL: the still-encoded path of `NAME.html` for a target
 /// whose last segment, dot-segments removed, is a `NAME` without an
 /// extension. A path naming a folder (ending in `/`) has none. Appending to
@@ -299,10 +227,26 @@ pub fn html_sibling(target: &Target<'_>) -> Option<String> {
 /// Where under the root a valid target would be, whether or not anything
 /// is there (symlinks not resolved): for watching a path that was a 404.
 pub fn local_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {
+    under_root(target, root).map(|(path, _)| path)
+}
+
+/// The path of the file a target that resolved to a file names, links not
+/// resolved: for a folder's, its index file in it.
+pub fn file_path(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<PathBuf> {
+    let (mut path, names_folder) = under_root(target, root)?;
+    if names_folder {
+        path.push(root.index);
+    }
+    Some(path)
+}
+
+/// The path under the root that a valid target's segments name, and
+/// whether the target names a folder (its clean path ends in `/`).
+fn under_root(target: &Target<'_>, root: &ServedRoot<'_>) -> Option<(PathBuf, bool)> {
     let decoded = clean_path(target.path).ok()?;
     let mut path = root.path.to_path_buf();
     path.extend(segments(&decoded, root.hidden).ok()?);
-    Some(path)
+    Some((path, decoded.ends_with('/')))
 }
 
 /// For a target that names nothing: the path of an existing file or folder
@@ -350,147 +294,6 @@ pub fn case_insensitive_match(target: &Target<'_>, root: &ServedRoot<'_>) -> Opt
     };
     resolve(&suggestion, root).ok()?;
     Some(location)
-}
-
-/// Splits a decoded path, its dot-segments removed, into plain segments:
-/// checks them all first, then returns an iterator over them, so nothing is
-/// collected.
-fn segments(decoded: &str, hidden: bool) -> Result<impl Iterator<Item = &str> + Clone, HttpError> {
-    let plain = decoded.split('/').filter(|segment| !segment.is_empty());
-    for segment in plain.clone() {
-        match segment {
-            // `clean_path` removed them all; refused again here because
-            // nothing may ever join a `..` to the root.
-            "." | ".." => return Err(HttpError::BadRequest("dot segment")),
-            _ if segment.starts_with('.') && !hidden => {
-                return Err(HttpError::NotFound("hidden"));
-            }
-            _ => {}
-        }
-        if sys::ALIASED_NAMES
-            && let Some(alias) = aliased_name(segment)
-        {
-            return Err(HttpError::NotFound(alias));
-        }
-        let mut components = Path::new(segment).components();
-        match (components.next(), components.next()) {
-            (Some(Component::Normal(_)), None) => {}
-            _ => return Err(HttpError::BadRequest("invalid path segment")),
-        }
-    }
-    Ok(plain)
-}
-
-/// What Windows would read into `name` beyond the name itself, if anything:
-/// it drops trailing dots and spaces (`.env.` opens `.env`), reads `:` as a
-/// stream or drive (`a.txt::$DATA` is `a.txt`), opens a device for a
-/// reserved name whatever its extension (`con.txt` is the console), and
-/// finds a file by its 8.3 short name (`ENV~1` may be `.env`, past the
-/// dotfile rule). Such a name is refused as naming nothing, so no alias
-/// reaches a file the request did not name. Pure, so tested everywhere;
-/// applied where `sys::ALIASED_NAMES` says the file system does this.
-fn aliased_name(name: &str) -> Option<&'static str> {
-    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
-    if name.ends_with(['.', ' ']) {
-        return Some("name ending in a dot or space");
-    }
-    if name.contains(':') {
-        return Some("stream or drive in a name");
-    }
-    let stem = name.split('.').next().unwrap_or(name).trim_end();
-    // COM0 to COM9 and LPT0 to LPT9, and ¹²³ as digits (Microsoft's list
-    // of reserved names, "Naming Files, Paths, and Namespaces").
-    const PORT_NUMBERS: &[&str] = &[
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "¹", "²", "³",
-    ];
-    let port = |prefix: &str| {
-        stem.get(..3)
-            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
-            && stem.get(3..).is_some_and(|n| PORT_NUMBERS.contains(&n))
-    };
-    if DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || port("COM") || port("LPT") {
-        return Some("device name");
-    }
-    let bytes = name.as_bytes();
-    if bytes
-        .windows(2)
-        .any(|w| w[0] == b'~' && w[1].is_ascii_digit())
-    {
-        return Some("possible short (8.3) name");
-    }
-    None
-}
-
-/// Canonicalizes `path` and checks it is inside the root. A path that
-/// cannot be canonicalized for any reason but permissions (missing, a
-/// symlink loop, a file used as a folder) names nothing.
-pub fn canonical_inside(path: &Path, root: &ServedRoot<'_>) -> Result<PathBuf, HttpError> {
-    let real = fs::canonicalize(path).map_err(|e| match e.kind() {
-        io::ErrorKind::PermissionDenied => HttpError::from(e),
-        _ => HttpError::NoSuchFile,
-    })?;
-    // The dotfile rule is for the path the client asked for (`segments`):
-    // a link the user made inside the root may lead anywhere inside it,
-    // dot-folders included (pnpm links `node_modules/lodash` to
-    // `node_modules/.pnpm/lodash@4.17.21/node_modules/lodash`).
-    if real.strip_prefix(root.path).is_err() {
-        return Err(HttpError::NotFound("outside root"));
-    }
-    Ok(real)
-}
-
-/// One file or folder a listing may show (see `list_dir`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FolderEntry {
-    pub name: String,
-    pub is_dir: bool,
-    pub size: u64,
-    pub modified: Option<SystemTime>,
-}
-
-/// The entries of the directory `dir` a listing may show: names that are
-/// UTF-8 (no other name can be requested), not hidden unless asked, files or
-/// folders, and whose symlinks stay inside the root.
-pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<FolderEntry>, HttpError> {
-    let mut entries = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let Ok(entry) = entry else { continue };
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if (!root.hidden && name.starts_with('.'))
-            || (sys::ALIASED_NAMES && aliased_name(&name).is_some())
-        {
-            continue;
-        }
-        // The entry's own metadata comes from fstatat against the open
-        // folder, without walking the whole path again; a symlink is
-        // followed only if it stays inside the root.
-        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
-        let metadata = if is_link {
-            let path = entry.path();
-            if canonical_inside(&path, root).is_err() {
-                continue;
-            }
-            fs::metadata(&path)
-        } else {
-            entry.metadata()
-        };
-        // Only what can be served: FIFOs, sockets and devices are left out.
-        let Ok(metadata) = metadata else {
-            continue;
-        };
-        if !metadata.is_dir() && !metadata.is_file() {
-            continue;
-        }
-        entries.push(FolderEntry {
-            name,
-            is_dir: metadata.is_dir(),
-            size: metadata.len(),
-            modified: metadata.modified().ok(),
-        });
-    }
-    Ok(entries)
 }
 
 #[cfg(test)]
@@ -689,100 +492,6 @@ pub mod tests {
         // A link the user made to a dotfile inside the root is followed:
         // the dotfile rule is for the requested path.
         assert_eq!(f.names("/to-hidden"), "file .env");
-    }
-
-    #[test]
-    fn listing_entries_are_filtered() {
-        let f = Fixture::new("list");
-        let mut names: Vec<String> = list_dir(&f.root, &f.served())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
-        names.sort();
-        // No ".env", no "escape" or "up" (outside); "to-hidden" is a link
-        // inside the root.
-        if cfg!(unix) {
-            assert_eq!(names, ["dir", "file.txt", "inside", "site", "to-hidden"]);
-        } else {
-            assert_eq!(names, ["dir", "file.txt", "site"]);
-        }
-    }
-
-    #[test]
-    fn names_windows_would_alias() {
-        let aliased = [
-            ".env.",
-            "secret.txt ",
-            "a.txt::$DATA",
-            "a:b",
-            "C:",
-            "con",
-            "CON.txt",
-            "con .txt",
-            "nul.tar.gz",
-            "Aux",
-            "com1",
-            "LPT9.log",
-            "com¹",
-            "conin$",
-            "ENV~1",
-            "PROGRA~1",
-        ];
-        for name in aliased {
-            assert!(aliased_name(name).is_some(), "{name}");
-        }
-        let plain = [
-            "index.html",
-            ".env",
-            "console.log",
-            "com10",
-            "lpt",
-            "a~b",
-            "x~",
-            "nullable.js",
-            "auxiliary",
-        ];
-        for name in plain {
-            assert_eq!(aliased_name(name), None, "{name}");
-        }
-    }
-
-    #[test]
-    fn dot_segments_are_removed_before_resolution() {
-        let cases: &[(&str, &str)] = &[
-            ("/", "/"),
-            ("/a/b", "/a/b"),
-            ("/a/./b", "/a/b"),
-            ("/a/../b", "/b"),
-            ("/a/b/..", "/a/"),
-            ("/a/b/.", "/a/b/"),
-            ("/a/b/../", "/a/"),
-            ("/a/..", "/"),
-            ("/.", "/"),
-            ("/./", "/"),
-            ("/a/b/../../c/./d/", "/c/d/"),
-            ("//a//..//b", "/b"),
-            ("/a/.../b", "/a/.../b"),
-            ("/a/..b/c", "/a/..b/c"),
-        ];
-        for (path, want) in cases {
-            assert_eq!(remove_dot_segments(path).unwrap(), *want, "{path}");
-        }
-        assert!(matches!(remove_dot_segments("/a/b"), Ok(Cow::Borrowed(_))));
-        for above in ["/..", "/../", "/a/../..", "/a/./../../b", "/./../a"] {
-            assert!(
-                matches!(remove_dot_segments(above), Err(HttpError::BadRequest(_))),
-                "{above}"
-            );
-        }
-        // Escaped dots are dots (RFC 3986 section 6.2.2.2).
-        assert_eq!(clean_path("/a/%2e%2E/b/%2e/c").unwrap(), "/b/c");
-        assert_eq!(clean_path("/a/.%2e").unwrap(), "/");
-        assert!(matches!(
-            clean_path("/%2e%2e/x"),
-            Err(HttpError::BadRequest(_))
-        ));
     }
 
     #[test]
