@@ -178,15 +178,7 @@ impl Content {
             }
         };
         let mut buf = vec![0; usize::try_from(len).map_err(|_| io::ErrorKind::OutOfMemory)?];
-        let mut filled = 0;
-        while filled < buf.len() {
-            match sys::read_at(file, &mut buf[filled..], filled as u64) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let filled = sys::read_up_to_at(file, &mut buf, 0)?;
         buf.truncate(filled);
         Ok(buf)
     }
