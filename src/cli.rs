@@ -187,7 +187,7 @@ impl Cli {
                 self.index
             ));
         }
-        if !is_field_value(&self.cache_control) {
+        if !is_writable_value(&self.cache_control) {
             return Err(format!(
                 "--cache-control must be a header value on one line of visible characters, not '{}'",
                 self.cache_control.escape_default()
@@ -284,7 +284,7 @@ fn parse_header_flag(flag: &str) -> Result<(&'static str, &'static str), String>
     };
     let (name, value) = flag.split_once(':').ok_or_else(bad)?;
     let value = value.trim();
-    if !syntax::is_token(name.as_bytes()) || !is_field_value(value) {
+    if !syntax::is_token(name.as_bytes()) || !is_writable_value(value) {
         return Err(bad());
     }
     Ok((
@@ -317,9 +317,11 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// A non-empty field value (RFC 9110 section 5.5) that is safe to write:
-/// ASCII, no control characters.
-fn is_field_value(value: &str) -> bool {
+/// A value a user may give for a field we write on every response: a field
+/// value (RFC 9110 section 5.5, `syntax::is_field_value`), and stricter:
+/// not empty or blank, and US-ASCII only (section 5.5: newly defined
+/// fields SHOULD limit their values to visible US-ASCII octets).
+fn is_writable_value(value: &str) -> bool {
     !value.trim().is_empty() && value.is_ascii() && syntax::is_field_value(value.as_bytes())
 }
 

@@ -1,4 +1,14 @@
-//! HTTP/1.1 messages: parsing requests, writing responses, and the RFC 9110 vocabulary between.
+//! HTTP/1.1 messages, and nothing of files or sockets' lifetimes: the
+//! request parser (`request`, its target in `target`, its body's framing in
+//! `request_body`), the one response writer (`response`, through `sender`
+//! with its deadline), and the RFC 9110 vocabulary between: shared syntax,
+//! dates, validators and preconditions (`conditional`), ranges, content
+//! codings (`encoding`), media types (`mime`), errors and the statuses they
+//! become (`error`), and the HTML frame of every generated page (`page`).
+//!
+//! May import `sys` only. The file system side uses its vocabulary (errors,
+//! validators, dates, types), never its parser or writer.
+#![forbid(unsafe_code)]
 
 pub mod conditional;
 pub mod date;
@@ -13,3 +23,10 @@ pub mod response;
 pub mod sender;
 pub mod syntax;
 pub mod target;
+
+/// Bodies up to this size leave with their head in one write, from memory:
+/// for a file, a read and one write cost less than a write and a
+/// `sendfile` that leave as two segments (see `response`). The file cache
+/// keeps files up to this size as bytes, sent from memory with no read at
+/// all, and larger ones open, for `sendfile`.
+pub const INLINE_BODY: u64 = 16 * 1024;

@@ -114,7 +114,7 @@ fn transfer_coding(request: &Request<'_>) -> Result<Framing, BodyError> {
 
 /// Where the chunked decoder is within the body (RFC 9112 section 7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+enum Step {
     /// Reading the hex digits of a chunk size; `digits` seen so far.
     Size {
         digits: u8,
@@ -146,7 +146,7 @@ enum State {
 /// total size.
 #[derive(Debug)]
 pub struct ChunkedDecoder {
-    state: State,
+    state: Step,
     size: u64,
     total: u64,
     line: usize,
@@ -162,7 +162,7 @@ impl Default for ChunkedDecoder {
 impl ChunkedDecoder {
     pub fn new() -> Self {
         ChunkedDecoder {
-            state: State::Size { digits: 0 },
+            state: Step::Size { digits: 0 },
             size: 0,
             total: 0,
             line: 0,
@@ -175,28 +175,28 @@ impl ChunkedDecoder {
     /// are left for the next request.
     pub fn feed(&mut self, input: &[u8]) -> Result<(usize, bool), BodyError> {
         let mut used = 0;
-        while used < input.len() && self.state != State::Done {
-            if let State::Data(left) = self.state {
+        while used < input.len() && self.state != Step::Done {
+            if let Step::Data(left) = self.state {
                 let available = (input.len() - used) as u64;
                 let take = left.min(available);
                 used += take as usize;
                 self.state = if take == left {
-                    State::DataCr
+                    Step::DataCr
                 } else {
-                    State::Data(left - take)
+                    Step::Data(left - take)
                 };
                 continue;
             }
             self.step(input[used])?;
             used += 1;
         }
-        Ok((used, self.state == State::Done))
+        Ok((used, self.state == Step::Done))
     }
 
     fn step(&mut self, b: u8) -> Result<(), BodyError> {
         let invalid = |why| Err(BodyError::Invalid(why));
         self.state = match self.state {
-            State::Size { digits } => match (b as char).to_digit(16) {
+            Step::Size { digits } => match (b as char).to_digit(16) {
                 Some(d) => {
                     self.size = self
                         .size
@@ -204,58 +204,58 @@ impl ChunkedDecoder {
                         .and_then(|s| s.checked_add(u64::from(d)))
                         .ok_or(BodyError::Invalid("chunk size overflows"))?;
                     self.line += 1;
-                    State::Size {
+                    Step::Size {
                         digits: digits.saturating_add(1),
                     }
                 }
                 None if digits == 0 => return invalid("chunk size missing"),
                 None => return self.after_size(b),
             },
-            State::SizeWhitespace => match b {
-                b' ' | b'\t' => self.in_line(b, State::SizeWhitespace, State::SizeLf)?,
-                b';' => self.in_line(b, State::Extension, State::SizeLf)?,
+            Step::SizeWhitespace => match b {
+                b' ' | b'\t' => self.in_line(b, Step::SizeWhitespace, Step::SizeLf)?,
+                b';' => self.in_line(b, Step::Extension, Step::SizeLf)?,
                 _ => return invalid("whitespace after chunk size"),
             },
-            State::Extension => self.in_line(b, State::Extension, State::SizeLf)?,
-            State::SizeLf => match b {
+            Step::Extension => self.in_line(b, Step::Extension, Step::SizeLf)?,
+            Step::SizeLf => match b {
                 b'\n' => self.start_chunk()?,
                 _ => return invalid("CR without LF in chunk size line"),
             },
-            State::DataCr => match b {
-                b'\r' => State::DataLf,
+            Step::DataCr => match b {
+                b'\r' => Step::DataLf,
                 _ => return invalid("chunk data longer than its size"),
             },
-            State::DataLf => match b {
+            Step::DataLf => match b {
                 b'\n' => {
                     self.size = 0;
                     self.line = 0;
-                    State::Size { digits: 0 }
+                    Step::Size { digits: 0 }
                 }
                 _ => return invalid("CR without LF after chunk data"),
             },
-            State::TrailerStart => match b {
-                b'\r' => State::EndLf,
+            Step::TrailerStart => match b {
+                b'\r' => Step::EndLf,
                 _ => {
                     self.count_trailer()?;
                     self.check_trailer_byte(b)?;
-                    State::Trailer
+                    Step::Trailer
                 }
             },
-            State::Trailer => {
+            Step::Trailer => {
                 self.count_trailer()?;
                 if b == b'\r' {
-                    State::TrailerLf
+                    Step::TrailerLf
                 } else {
                     self.check_trailer_byte(b)?;
-                    State::Trailer
+                    Step::Trailer
                 }
             }
-            State::TrailerLf | State::EndLf if b != b'\n' => {
+            Step::TrailerLf | Step::EndLf if b != b'\n' => {
                 return invalid("CR without LF in trailers");
             }
-            State::TrailerLf => State::TrailerStart,
-            State::EndLf => State::Done,
-            State::Data(_) | State::Done => self.state,
+            Step::TrailerLf => Step::TrailerStart,
+            Step::EndLf => Step::Done,
+            Step::Data(_) | Step::Done => self.state,
         };
         Ok(())
     }
@@ -263,11 +263,11 @@ impl ChunkedDecoder {
     /// The first byte after the hex digits of a chunk size.
     fn after_size(&mut self, b: u8) -> Result<(), BodyError> {
         self.state = match b {
-            b'\r' => State::SizeLf,
+            b'\r' => Step::SizeLf,
             // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-value ] ):
             // whitespace after the size must lead to a ';'.
-            b';' => State::Extension,
-            b' ' | b'\t' => State::SizeWhitespace,
+            b';' => Step::Extension,
+            b' ' | b'\t' => Step::SizeWhitespace,
             _ => return Err(BodyError::Invalid("invalid chunk size")),
         };
         self.line += 1;
@@ -276,7 +276,7 @@ impl ChunkedDecoder {
 
     /// One byte of an extension: CR ends it, controls are refused, and the
     /// line is bounded.
-    fn in_line(&mut self, b: u8, stay: State, on_cr: State) -> Result<State, BodyError> {
+    fn in_line(&mut self, b: u8, stay: Step, on_cr: Step) -> Result<Step, BodyError> {
         self.line += 1;
         if self.line > MAX_CHUNK_LINE {
             return Err(BodyError::Invalid("chunk extension too long"));
@@ -292,15 +292,15 @@ impl ChunkedDecoder {
     }
 
     /// After a complete chunk-size line: data follows, or the last chunk.
-    fn start_chunk(&mut self) -> Result<State, BodyError> {
+    fn start_chunk(&mut self) -> Result<Step, BodyError> {
         if self.size == 0 {
-            return Ok(State::TrailerStart);
+            return Ok(Step::TrailerStart);
         }
         self.total = self.total.saturating_add(self.size);
         if self.total > MAX_BODY {
             return Err(BodyError::TooLarge);
         }
-        Ok(State::Data(self.size))
+        Ok(Step::Data(self.size))
     }
 
     fn count_trailer(&mut self) -> Result<(), BodyError> {

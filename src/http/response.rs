@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io;
 use std::sync::Arc;
 
+use crate::http::INLINE_BODY;
 use crate::http::date;
 use crate::http::range::Part;
 use crate::http::sender::{self, Sender};
@@ -147,7 +148,7 @@ impl Content {
                 return out.write_pair(scratch, part);
             }
         };
-        if len <= INLINE_FILE {
+        if len <= INLINE_BODY {
             let head_len = scratch.len();
             scratch.resize(head_len + len as usize, 0);
             sys::read_exact_at(file, &mut scratch[head_len..], offset).map_err(|e| {
@@ -259,12 +260,6 @@ impl Response {
     }
 }
 
-/// Bodies up to this size are copied into the write buffer and leave with
-/// the head in one write; for files, a read and one write are cheaper than a
-/// write and a `sendfile` that leave as two segments. (Cached files are not
-/// copied: see `Content::send_after`.)
-const INLINE_FILE: u64 = 16 * 1024;
-
 /// What the connection adds to the response's own `Connection` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Persistence {
@@ -353,7 +348,7 @@ fn write_body(
         // one (a big listing) is not copied into the connection's buffer,
         // which would then keep that size for the connection's life: the
         // head is held back with MSG_MORE and leaves with the body.
-        Body::Bytes(bytes) if send_body && bytes.len() as u64 <= INLINE_FILE => {
+        Body::Bytes(bytes) if send_body && bytes.len() as u64 <= INLINE_BODY => {
             scratch.extend_from_slice(bytes);
             out.write_all(scratch, false)
         }

@@ -35,7 +35,7 @@ use crate::http::syntax::list_members;
 use crate::net::Options;
 use crate::net::inbox::{INITIAL_BUFFER, Inbox, Wait};
 use crate::net::outbox::{LogLine, Outbox, log_line, warn_of};
-use crate::net::registry::{Registration, State};
+use crate::net::registry::{Phase, Registration};
 use crate::serve::{self, Site};
 
 /// How one exchange ended.
@@ -176,7 +176,7 @@ impl Connection {
     /// Reads one request, answers it, and finishes it.
     #[inline(never)]
     fn exchange(&mut self) -> io::Result<Next> {
-        self.registration.set(State::Waiting);
+        self.registration.set(Phase::Waiting);
         let access_log = self.options.access_log;
         let answer = loop {
             match request::parse(self.inbox.pending()) {
@@ -200,7 +200,7 @@ impl Connection {
                 }
             }
         };
-        self.registration.set(State::Busy);
+        self.registration.set(Phase::Busy);
         self.finish(answer)
     }
 

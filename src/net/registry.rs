@@ -16,12 +16,12 @@
 use std::collections::HashMap;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 /// What a connection is doing, as far as shedding is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum Phase {
     /// Waiting for a request, or for the rest of one: may be shed.
     Waiting,
     /// Handling a request or sending its answer: never shed.
@@ -38,7 +38,7 @@ struct Activity {
     since_us: AtomicU64,
 }
 
-struct Entry {
+struct Slot {
     socket: Arc<TcpStream>,
     activity: Arc<Activity>,
 }
@@ -46,7 +46,7 @@ struct Entry {
 #[derive(Default)]
 struct Inner {
     next_id: u64,
-    entries: HashMap<u64, Entry>,
+    entries: HashMap<u64, Slot>,
 }
 
 pub struct Registry {
@@ -98,7 +98,7 @@ impl Registry {
         inner.next_id += 1;
         inner.entries.insert(
             id,
-            Entry {
+            Slot {
                 socket: Arc::clone(socket),
                 activity: Arc::clone(&activity),
             },
@@ -127,9 +127,7 @@ impl Registry {
     /// The lock, even if a thread panicked while holding it: nothing here
     /// can be left half-updated by a panic, so the data is still good.
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -143,17 +141,17 @@ pub struct Registration {
 
 impl Registration {
     /// Records what the connection is doing now; no lock is taken.
-    pub fn set(&self, state: State) {
+    pub fn set(&self, state: Phase) {
         // Only a waiting connection's age matters (busy ones are never
         // shed), so only waiting costs a clock reading.
-        if state == State::Waiting {
+        if state == Phase::Waiting {
             self.activity
                 .since_us
                 .store(self.registry.now_us(), Ordering::Relaxed);
         }
         self.activity
             .busy
-            .store(state == State::Busy, Ordering::Relaxed);
+            .store(state == Phase::Busy, Ordering::Relaxed);
     }
 }
 
@@ -194,11 +192,11 @@ mod tests {
         let (old, mut old_client) = pair(&listener);
         let (young, _c2) = pair(&listener);
         let busy = admit(&registry, &busy);
-        busy.set(State::Busy);
+        busy.set(Phase::Busy);
         let old = admit(&registry, &old);
         std::thread::sleep(std::time::Duration::from_millis(5));
         let young = admit(&registry, &young);
-        young.set(State::Waiting);
+        young.set(Phase::Waiting);
 
         let (newcomer, _c3) = pair(&listener);
         let _newcomer = admit(&registry, &newcomer);
@@ -218,7 +216,7 @@ mod tests {
         let registry = Arc::new(Registry::new(1));
         let (a, _ca) = pair(&listener);
         let a = admit(&registry, &a);
-        a.set(State::Busy);
+        a.set(Phase::Busy);
         let (b, _cb) = pair(&listener);
         assert!(matches!(registry.admit(&b), Admission::Full));
         assert_eq!(registry.len(), 1);
@@ -230,7 +228,7 @@ mod tests {
         let registry = Arc::new(Registry::new(4));
         let (a, _ca) = pair(&listener);
         let registration = admit(&registry, &a);
-        registration.set(State::Busy);
+        registration.set(Phase::Busy);
         assert_eq!(registry.len(), 1);
         drop(registration);
         assert_eq!(registry.len(), 0);

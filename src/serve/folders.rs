@@ -14,7 +14,7 @@ use crate::http::date::http_date;
 use crate::http::error::HttpError;
 use crate::http::request::Request;
 use crate::http::response::{Body, Response};
-use crate::serve::listing::{self, Format};
+use crate::serve::listing::{self, Format, Listing};
 use crate::serve::navigation::accepts;
 use crate::serve::preconditions::validated;
 use crate::serve::site::Site;
@@ -36,20 +36,20 @@ pub fn list(
     if let Some(watcher) = &site.live_reload {
         watcher.served(path);
     }
-    let mut entries = resolve::list_dir(path, root)?;
     let order = listing::Order::from_query(query);
+    let listing = Listing::new(resolve::list_dir(path, root)?, order);
     let format = if accepts(request, "application/json") && !accepts(request, "text/html") {
         Format::Json
     } else {
         Format::Html
     };
-    order.sort(&mut entries);
     // The folder's own time changes when an entry is added, removed or
     // renamed; the entries' when one is edited.
     let folder_modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let validators = Validators {
-        etag: listing::etag(url_path, &entries, order, format),
-        last_modified: entries
+        etag: listing::etag(url_path, &listing, format),
+        last_modified: listing
+            .entries()
             .iter()
             .map(|entry| entry.modified)
             .chain([folder_modified])
@@ -65,12 +65,12 @@ pub fn list(
     };
     Ok(match format {
         Format::Json => {
-            let json = listing::render_json(url_path, entries, order);
+            let json = listing::render_json(url_path, &listing);
             response
                 .header("Content-Type", "application/json")
                 .body(Body::Bytes(json.into_bytes()))
         }
-        Format::Html => response.html(listing::render(url_path, entries, order)),
+        Format::Html => response.html(listing::render(url_path, &listing)),
     })
 }
 

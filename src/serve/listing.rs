@@ -89,18 +89,37 @@ pub enum Format {
     Json,
 }
 
+/// A folder's entries in the order asked for: sorted once, here, then
+/// tagged and drawn as they are.
+#[derive(Debug)]
+pub struct Listing {
+    entries: Vec<FolderEntry>,
+    order: Order,
+}
+
+impl Listing {
+    pub fn new(mut entries: Vec<FolderEntry>, order: Order) -> Listing {
+        order.sort(&mut entries);
+        Listing { entries, order }
+    }
+
+    pub fn entries(&self) -> &[FolderEntry] {
+        &self.entries
+    }
+}
+
 /// A strong entity tag for a listing (RFC 9110 section 8.8.3), derived from
 /// everything it shows: the folder's path, each entry's name, kind, size and
 /// modification time, the order, and the format, so an entry added, removed,
 /// renamed, resized or touched gives a new tag, and each order and format
-/// has its own. `entries` must already be in `order`. The server's version
+/// has its own. The server's version
 /// is part of it, since a new version may render the same entries
 /// differently.
-pub fn etag(url_path: &str, entries: &[FolderEntry], order: Order, format: Format) -> String {
+pub fn etag(url_path: &str, listing: &Listing, format: Format) -> String {
     let mut hasher = DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    (url_path, order, format).hash(&mut hasher);
-    for entry in entries {
+    (url_path, listing.order, format).hash(&mut hasher);
+    for entry in &listing.entries {
         entry.hash(&mut hasher);
     }
     format!("\"dir-{:016x}\"", hasher.finish())
@@ -108,8 +127,9 @@ pub fn etag(url_path: &str, entries: &[FolderEntry], order: Order, format: Forma
 
 /// The page for the folder whose decoded path is `url_path` (with a trailing
 /// slash).
-pub fn render(url_path: &str, mut entries: Vec<FolderEntry>, order: Order) -> String {
-    order.sort(&mut entries);
+pub fn render(url_path: &str, listing: &Listing) -> String {
+    let Listing { entries, order } = listing;
+    let order = *order;
     let mut page = String::with_capacity(2048 + entries.len() * 160);
     page::open(&mut page, &format!("Index of {url_path}"));
     page.push_str("<h1>Index of ");
@@ -127,7 +147,7 @@ pub fn render(url_path: &str, mut entries: Vec<FolderEntry>, order: Order) -> St
         page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     }
     // Thousands of rows: each is appended in place, with no temporaries.
-    for entry in &entries {
+    for entry in entries {
         let slash = if entry.is_dir { "/" } else { "" };
         page.push_str("<tr><td><a href=\"");
         push_encoded(&mut page, &entry.name);
@@ -185,8 +205,8 @@ fn push_breadcrumbs(page: &mut String, url_path: &str) {
 ///
 /// `type` is `"file"` or `"directory"`; `size` is in bytes (0 for folders);
 /// `modified` is ISO 8601 in UTC, or null when the file system has no time.
-pub fn render_json(url_path: &str, mut entries: Vec<FolderEntry>, order: Order) -> String {
-    order.sort(&mut entries);
+pub fn render_json(url_path: &str, listing: &Listing) -> String {
+    let entries = &listing.entries;
     let mut out = String::with_capacity(64 + entries.len() * 100);
     out.push_str("{\"path\":");
     push_json_string(&mut out, url_path);
@@ -277,11 +297,13 @@ mod tests {
     fn names_are_escaped_and_links_encoded() {
         let page = render(
             "/files/",
-            vec![
-                entry("a #1 <b>?&'\"%.txt", false, 12),
-                entry("café au lait", true, 0),
-            ],
-            BY_NAME,
+            &Listing::new(
+                vec![
+                    entry("a #1 <b>?&'\"%.txt", false, 12),
+                    entry("café au lait", true, 0),
+                ],
+                BY_NAME,
+            ),
         );
         assert!(
             page.contains("<a href=\"a%20%231%20%3Cb%3E%3F%26%27%22%25.txt\">a #1 &lt;b&gt;?&amp;&#39;&quot;%.txt</a>"),
@@ -301,9 +323,9 @@ mod tests {
 
     #[test]
     fn breadcrumbs_link_each_folder_above() {
-        let page = render("/", vec![], BY_NAME);
+        let page = render("/", &Listing::new(vec![], BY_NAME));
         assert!(page.contains("<h1>Index of /</h1>"), "{page}");
-        let page = render("/a b/c&d/caf\u{e9}/", vec![], BY_NAME);
+        let page = render("/a b/c&d/caf\u{e9}/", &Listing::new(vec![], BY_NAME));
         assert!(
             page.contains(
                 "<h1>Index of <a href=\"/\">/</a><a href=\"/a%20b/\">a b</a>/\
@@ -316,10 +338,10 @@ mod tests {
 
     #[test]
     fn title_is_escaped_and_root_has_no_parent_link() {
-        let page = render("/", vec![], BY_NAME);
+        let page = render("/", &Listing::new(vec![], BY_NAME));
         assert!(page.contains("<title>Index of /</title>"));
         assert!(!page.contains("../"));
-        let page = render("/<x>/", vec![], BY_NAME);
+        let page = render("/<x>/", &Listing::new(vec![], BY_NAME));
         assert!(page.contains("<title>Index of /&lt;x&gt;/</title>"));
     }
 
@@ -369,14 +391,17 @@ mod tests {
             ),
         ];
         for (query, want) in cases {
-            let page = render("/", sample(), Order::from_query(*query));
+            let page = render("/", &Listing::new(sample(), Order::from_query(*query)));
             assert_eq!(row_names(&page), want, "{query:?}");
         }
     }
 
     #[test]
     fn heading_links_toggle_the_order() {
-        let page = render("/", vec![], Order::from_query(Some("sort=size")));
+        let page = render(
+            "/",
+            &Listing::new(vec![], Order::from_query(Some("sort=size"))),
+        );
         assert!(
             page.contains("<a href=\"?sort=size&amp;order=desc\">Size</a>"),
             "{page}"
@@ -385,7 +410,10 @@ mod tests {
             page.contains("<a href=\"?sort=name&amp;order=asc\">Name</a>"),
             "{page}"
         );
-        let page = render("/", vec![], Order::from_query(Some("sort=size&order=desc")));
+        let page = render(
+            "/",
+            &Listing::new(vec![], Order::from_query(Some("sort=size&order=desc"))),
+        );
         assert!(
             page.contains("<a href=\"?sort=size&amp;order=asc\">Size</a>"),
             "{page}"
@@ -417,7 +445,7 @@ mod tests {
             size: 7,
             modified: None,
         });
-        let json = render_json("/a \"b\"/", entries, BY_NAME);
+        let json = render_json("/a \"b\"/", &Listing::new(entries, BY_NAME));
         assert_eq!(
             json,
             "{\"path\":\"/a \\\"b\\\"/\",\"entries\":[\
@@ -432,7 +460,7 @@ mod tests {
         let by_name = Order::from_query(None);
         let base = vec![entry("a.txt", false, 1), entry("b.txt", false, 2)];
         let tag = |entries: &[FolderEntry], order: Order, format: Format| {
-            etag("/files/", entries, order, format)
+            etag("/files/", &Listing::new(entries.to_vec(), order), format)
         };
         let original = tag(&base, by_name, Format::Html);
         assert!(original.starts_with("\"dir-") && original.ends_with('"'));
@@ -460,7 +488,14 @@ mod tests {
         changes.push(("json", tag(&base, by_name, Format::Json)));
         let by_size = Order::from_query(Some("sort=size&order=desc"));
         changes.push(("order", tag(&base, by_size, Format::Html)));
-        changes.push(("path", etag("/other/", &base, by_name, Format::Html)));
+        changes.push((
+            "path",
+            etag(
+                "/other/",
+                &Listing::new(base.to_vec(), by_name),
+                Format::Html,
+            ),
+        ));
         for (what, changed) in &changes {
             assert_ne!(&original, changed, "{what}");
         }

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -56,7 +56,7 @@ struct Watched {
 }
 
 #[derive(Debug, Default)]
-struct State {
+struct WatchList {
     watched: HashMap<PathBuf, Watched>,
     /// Answers so far, counted: the clock of `Watched::served`.
     answers: u64,
@@ -77,15 +77,18 @@ struct State {
 /// The watched paths and the latest change.
 #[derive(Debug)]
 pub struct Watcher {
-    state: Mutex<State>,
+    state: Mutex<WatchList>,
     /// The watcher thread sleeps on it while no page listens.
     listening: Condvar,
     /// Streams wait on it for the next change.
     changed: Condvar,
 }
 
+/// The lock, even if a thread panicked while holding it, as every lock in
+/// the server is taken: no update here leaves the list half-made, so the
+/// data is still good, and one panic must not stop live reload for good.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Watcher {
@@ -104,7 +107,7 @@ impl Watcher {
 
     pub(super) fn new() -> Watcher {
         Watcher {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(WatchList::default()),
             listening: Condvar::new(),
             changed: Condvar::new(),
         }
@@ -292,7 +295,7 @@ impl Drop for Listening<'_> {
 
 /// Forgets the path served longest ago, to stay within `MAX_WATCHED`; the
 /// first time, says so at warn level, and streams tell their pages.
-fn forget_oldest(state: &mut State) {
+fn forget_oldest(state: &mut WatchList) {
     let oldest = state
         .watched
         .iter()

@@ -35,7 +35,7 @@
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockWriteGuard, Weak};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::thread::Thread;
 use std::time::SystemTime;
 
@@ -47,13 +47,14 @@ use crate::fs::cache::route::Place;
 pub use crate::fs::cache::route::{CachedFile, Data, Route};
 use crate::fs::cache::store::Store;
 use crate::fs::version::{self, Version};
+use crate::http::INLINE_BODY;
 use crate::http::date::http_date;
 use crate::http::mime::content_type;
 use crate::sys;
 
-/// Files up to this size are cached as bytes: those a response copies into
-/// its write buffer anyway (see `response`). Larger ones are kept open.
-pub const MAX_FILE: u64 = 16 * 1024;
+/// Files up to this size are cached as bytes: those a response sends from
+/// memory (`http::INLINE_BODY`). Larger ones are kept open, for `sendfile`.
+pub const MAX_FILE: u64 = INLINE_BODY;
 /// The most files kept open when the descriptor budget allows it.
 pub const MAX_OPEN: usize = 256;
 /// The most bytes all entries hold together.
@@ -101,8 +102,16 @@ impl FileCache {
         })
     }
 
+    /// The store to change, even if a thread panicked while holding it, as
+    /// every lock in the server is taken: each change to the store is
+    /// complete before anything can panic, so the data is still good.
     fn write(&self) -> RwLockWriteGuard<'_, Store> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store to read, likewise.
+    fn read(&self) -> RwLockReadGuard<'_, Store> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The route at the request path `key`, if it still leads to the
@@ -112,7 +121,7 @@ impl FileCache {
     #[inline(never)]
     pub fn get(&self, key: &str) -> Option<Hit> {
         let route = {
-            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            let state = self.read();
             Arc::clone(state.routes.get(key)?)
         };
         match route.place.current() {
@@ -168,7 +177,7 @@ impl FileCache {
             return Err(file);
         };
         let cached = {
-            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            let state = self.read();
             state.files.get(&version).cloned()
         };
         let entry = match cached {

@@ -6,7 +6,7 @@
 //! Part of `cache`; imports std only.
 #![forbid(unsafe_code)]
 
-use std::sync::{PoisonError, Weak};
+use std::sync::Weak;
 use std::thread::{self, Thread};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ impl FileCache {
     /// any more. Says whether files are still held open.
     fn sweep(&self) -> bool {
         let open: Vec<(Box<str>, Place)> = {
-            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            let state = self.read();
             if state.open == 0 {
                 return false;
             }
