@@ -1,10 +1,11 @@
 //! Validators and conditional requests (RFC 9110 sections 8.8 and 13).
 //!
-//! A file's validators are its `Last-Modified` date and a strong `ETag` made
-//! from its version (see `version`): identity, size, modification time and
-//! change time to the nanosecond, so any edit changes it, even one whose
-//! modification time a tool set back. `evaluate` applies the preconditions in the order section
-//! 13.2.2 gives, one small function per field, each answering "absent or
+//! A file's validators are its `Last-Modified` date and a strong `ETag`;
+//! `fs::version::validators` makes them from the file's version (identity,
+//! size, modification time and change time to the nanosecond), so any edit
+//! changes the tag, even one whose modification time a tool set back. This
+//! module only compares them: `evaluate` applies the preconditions in the
+//! order section 13.2.2 gives, one small function per field, each answering "absent or
 //! ignored" (`None`), true or false. `if_range` decides whether a `Range`
 //! still applies. Nothing here does I/O.
 #![forbid(unsafe_code)]

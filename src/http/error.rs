@@ -40,7 +40,7 @@ pub enum HttpError {
     UnusableIndex(String),
     NotFound(&'static str),
     /// The path names nothing at all (as opposed to something hidden or
-    /// outside the root): the handler may still answer it (single-page-app
+    /// outside the root): `serve` may still answer it (single-page-app
     /// fallback, letter-case hint).
     NoSuchFile,
     /// Not found, but this path exists with other letter case.

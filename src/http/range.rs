@@ -1,8 +1,8 @@
 //! Byte ranges (RFC 9110 section 14): parsing a `Range` field against a
 //! representation's length, and laying out a `multipart/byteranges` body.
 //!
-//! Ranges are half-open, `[start, start + len)`. Everything here is pure: the
-//! handler decides when a `Range` applies (GET only, after `If-Range`), and the
+//! Ranges are half-open, `[start, start + len)`. Everything here is pure:
+//! `serve::files` decides when a `Range` applies (GET only, after `If-Range`), and the
 //! response writer sends the bytes.
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! Responses and the one function that writes them.
 //!
-//! A handler builds a `Response` (a status, its own header fields and a body)
+//! `serve` builds a `Response` (a status, its own header fields and a body)
 //! and decides nothing about framing. `write` adds what every response carries
 //! (`Date`, `Server`, `Content-Length`, `Connection`), leaves out the body
 //! where HTTP forbids one (HEAD, 1xx, 204, 304) and sends file bodies with

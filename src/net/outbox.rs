@@ -114,8 +114,7 @@ impl Outbox {
 
 /// Says at warn level (so even with `--quiet`) that answering a request
 /// failed on our side, with the cause the access line would give.
-// Out of line: it formats, which takes stack that the answer's path must
-// not carry.
+// Out of line (see `listener::STACK_SIZE`): it formats.
 #[inline(never)]
 pub fn warn_of(error: &HttpError, request: &Request<'_>, peer: SocketAddr) {
     log::warn!(

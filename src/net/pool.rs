@@ -129,7 +129,8 @@ where
     }
 
     /// After `accept` failed: whether this thread leaves the pool.
-    // Out of line: every connection's thread carries `work`'s frame.
+    // Out of line (see `listener::STACK_SIZE`): every connection's thread
+    // carries `work`'s frame.
     #[inline(never)]
     fn accept_failed(&self, e: io::Error, permanent: bool, failures: &mut u32) -> bool {
         if !permanent && self.retire() {
@@ -178,8 +179,7 @@ where
 
     /// Starts a thread to wait in `accept`. If none can start, connections
     /// queue in the listener's backlog until a thread finishes its own.
-    // Kept out of line, as is `serve` (see `server::run`): whatever a
-    // function inlines stays in the frame of every connection's thread.
+    // Out of line (see `listener::STACK_SIZE`).
     #[inline(never)]
     fn start_thread(self: &Arc<Self>) {
         self.waiting.fetch_add(1, Ordering::AcqRel);

@@ -44,9 +44,7 @@ use crate::http::target::{self, Target};
 pub use crate::serve::fallbacks::error_response;
 pub use crate::serve::site::{Settings, Site};
 
-/// The answer to `request`. Out of line, as is every branch it takes: a
-/// function's frame holds what all it inlines needs, and the deepest path
-/// of calls sets how much stack every connection's thread touches (see
+/// The answer to `request`. Out of line, as is every branch it takes (see
 /// `net::listener::STACK_SIZE`, and the test that measures it there).
 #[inline(never)]
 pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {

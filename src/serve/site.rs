@@ -50,7 +50,7 @@ pub struct Settings {
     pub credentials: Credentials,
 }
 
-/// What the handler answers from: the settings, and what the running
+/// What `serve` answers from: the settings, and what the running
 /// server keeps beside them.
 #[derive(Debug)]
 pub struct Site {

@@ -116,8 +116,8 @@ impl FileCache {
 
     /// The route at the request path `key`, if it still leads to the
     /// version cached. One that no longer does is dropped.
-    // Out of line: `fs::metadata` takes a deep frame, which must not stay
-    // on the stack under the response being made.
+    // Out of line (see `net::listener::STACK_SIZE`): `fs::metadata` takes a
+    // deep frame.
     #[inline(never)]
     pub fn get(&self, key: &str) -> Option<Hit> {
         let route = {
