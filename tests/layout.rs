@@ -95,7 +95,7 @@ fn code(module: &Module, test_only: &BTreeSet<String>) -> String {
     let lines: Vec<&str> = module.text.lines().collect();
     let end = (0..lines.len())
         .find(|&i| {
-            lines[i].trim() == "#[cfg(test)]"
+            is_test_cfg(lines[i])
                 && lines.get(i + 1).is_some_and(|next| {
                     let next = next.trim_start();
                     // `mod tests`, `pub mod tests`, `pub(super) mod tests`.
@@ -111,6 +111,12 @@ fn code(module: &Module, test_only: &BTreeSet<String>) -> String {
         })
         .unwrap_or(lines.len());
     lines[..end].join("\n")
+}
+
+/// `#[cfg(test)]`, or `#[cfg(all(test, ...))]` for a test of one platform.
+fn is_test_cfg(line: &str) -> bool {
+    let line = line.trim();
+    line == "#[cfg(test)]" || line.starts_with("#[cfg(all(test,")
 }
 
 /// Modules declared behind `#[cfg(test)]` (`mod fuzz_tests;`).

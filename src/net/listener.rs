@@ -130,7 +130,8 @@ fn refuse(stream: &Arc<TcpStream>, site: &Site) {
     while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
 }
 
-#[cfg(test)]
+// Linux only: it reads /proc/self/smaps.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use crate::net::Timeouts;
@@ -138,7 +139,6 @@ mod tests {
 
     /// The pages of this thread's stack that are resident, in bytes, read
     /// from `/proc/self/smaps`: the mapping that holds one of its locals.
-    #[cfg(target_os = "linux")]
     fn stack_touched() -> usize {
         let local = 0u8;
         let here = std::hint::black_box(&local) as *const u8 as usize;
@@ -165,7 +165,6 @@ mod tests {
     /// connection: a listing in both formats, several ranges, a page with
     /// the reload script, a precompressed variant, a clean URL, a 404 with
     /// its letter-case hint, a 304, a body to drop, OPTIONS and a 400.
-    #[cfg(target_os = "linux")]
     const DEEPEST: &[&str] = &[
         "GET /d/ HTTP/1.1\r\nHost: localhost\r\n\r\n",
         "GET /d/?sort=size HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
@@ -184,7 +183,6 @@ mod tests {
     /// says how much of its stack the thread touched. A path that grew
     /// deeper, or a deep frame inlined into it, shows here before it shows
     /// as memory at a thousand connections or as an overflow.
-    #[cfg(target_os = "linux")]
     #[test]
     fn the_deepest_requests_touch_a_fraction_of_the_stack() {
         let folder = Folder::new("stack");
