@@ -159,20 +159,13 @@ pub fn error_response(error: HttpError, site: &Site) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::tests::{Folder, answer, field, settings};
-
-    fn bytes(response: &Response) -> String {
-        match &response.body {
-            Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::serve::tests::{Folder, answer, field, site_with, text};
 
     #[test]
     fn a_clean_url_is_served_from_its_page_and_says_so() {
         let folder = Folder::new("clean");
         folder.write("about.html", b"<p>about</p>");
-        let site = Site::new(settings(&folder.0), 0);
+        let site = site_with(&folder, |_| {});
         let response = answer(&site, &["GET /about?x=1 HTTP/1.1", "Host: localhost"]);
         assert_eq!(response.status, Status::Ok);
         assert_eq!(response.note.as_deref(), Some("from /about.html"));
@@ -192,49 +185,30 @@ mod tests {
     fn the_spa_index_answers_navigations_only() {
         let folder = Folder::new("spa");
         folder.write("index.html", b"<p>app</p>");
-        let mut settings = settings(&folder.0);
-        settings.spa = true;
-        let site = Site::new(settings, 0);
-        let page = answer(
-            &site,
-            &[
-                "GET /app/settings HTTP/1.1",
-                "Host: localhost",
-                "Accept: text/html",
-            ],
-        );
-        assert_eq!(page.status, Status::Ok);
-        let script = answer(
-            &site,
-            &[
-                "GET /assets/missing.js HTTP/1.1",
-                "Host: localhost",
-                "Accept: text/html",
-            ],
-        );
-        assert_eq!(script.status, Status::NotFound);
-        let fetch = answer(
-            &site,
-            &[
-                "GET /app/settings HTTP/1.1",
-                "Host: localhost",
-                "Sec-Fetch-Dest: empty",
-            ],
-        );
-        assert_eq!(fetch.status, Status::NotFound);
+        let site = site_with(&folder, |s| s.spa = true);
+        // A page, a missing script, and a fetch() of the page's path.
+        for (target, field, want) in [
+            ("/app/settings", "Accept: text/html", Status::Ok),
+            ("/assets/missing.js", "Accept: text/html", Status::NotFound),
+            ("/app/settings", "Sec-Fetch-Dest: empty", Status::NotFound),
+        ] {
+            let line = format!("GET {target} HTTP/1.1");
+            let response = answer(&site, &[&line, "Host: localhost", field]);
+            assert_eq!(response.status, want, "{target} {field}");
+        }
     }
 
     #[test]
     fn a_404_names_the_file_that_differs_only_in_case() {
         let folder = Folder::new("case");
         folder.write("Docs/About.html", b"x");
-        let site = Site::new(settings(&folder.0), 0);
+        let site = site_with(&folder, |_| {});
         let response = answer(&site, &["GET /docs/about.html HTTP/1.1", "Host: localhost"]);
         assert_eq!(response.status, Status::NotFound);
         assert!(
-            bytes(&response).contains("<a href=\"/Docs/About.html\">"),
+            text(&response).contains("<a href=\"/Docs/About.html\">"),
             "{}",
-            bytes(&response)
+            text(&response)
         );
     }
 
@@ -242,21 +216,21 @@ mod tests {
     fn the_users_404_page_is_read_at_each_use() {
         let folder = Folder::new("not-found-page");
         folder.write("404.html", b"first");
-        let mut settings = settings(&folder.0);
-        settings.not_found_page = Some(folder.0.join("404.html"));
-        let site = Site::new(settings, 0);
+        let site = site_with(&folder, |s| {
+            s.not_found_page = Some(folder.0.join("404.html"))
+        });
         let get = || answer(&site, &["GET /nothing HTTP/1.1", "Host: localhost"]);
         assert_eq!(
-            (get().status, bytes(&get())),
+            (get().status, text(&get())),
             (Status::NotFound, "first".into())
         );
         folder.write("404.html", b"second");
-        assert_eq!(bytes(&get()), "second");
+        assert_eq!(text(&get()), "second");
         assert_eq!(get().note.as_deref(), Some("no such file"));
         // Other errors keep their own page.
         let bad = error_response(HttpError::BadRequest("test"), &site);
         assert_eq!(bad.status, Status::BadRequest);
-        assert!(bytes(&bad).contains("400 Bad Request"));
+        assert!(text(&bad).contains("400 Bad Request"));
     }
 
     #[test]
@@ -265,9 +239,9 @@ mod tests {
         assert_eq!(response.status, Status::MovedPermanently);
         assert_eq!(field(&response, "Location"), Some("/a\"<b>/"));
         assert!(
-            bytes(&response).contains("href=\"/a&quot;&lt;b&gt;/\""),
+            text(&response).contains("href=\"/a&quot;&lt;b&gt;/\""),
             "{}",
-            bytes(&response)
+            text(&response)
         );
     }
 }

@@ -204,7 +204,7 @@ fn partial(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::tests::{Folder, answer, field, settings};
+    use crate::serve::tests::{Folder, answer, field, site_with, text};
 
     /// `GET /f.txt` with `fields`, where f.txt holds the ten digits.
     fn get(site: &Site, fields: &[&str]) -> Response {
@@ -224,7 +224,7 @@ mod tests {
     fn whole_ranges_and_preconditions_in_the_rfc_order() {
         let folder = Folder::new("files");
         folder.write("f.txt", b"0123456789");
-        let site = Site::new(settings(&folder.0), 0);
+        let site = site_with(&folder, |_| {});
         let whole = get(&site, &[]);
         assert_eq!(whole.status, Status::Ok);
         assert_eq!(file_body(&whole), (0, 10));
@@ -270,7 +270,7 @@ mod tests {
     fn several_ranges_are_a_multipart_body() {
         let folder = Folder::new("multipart");
         folder.write("f.txt", b"0123456789");
-        let site = Site::new(settings(&folder.0), 0);
+        let site = site_with(&folder, |_| {});
         let response = get(&site, &["Range: bytes=0-0,5-6"]);
         assert_eq!(response.status, Status::PartialContent);
         let content_type = field(&response, "Content-Type").unwrap();
@@ -288,9 +288,7 @@ mod tests {
     fn a_page_with_the_reload_script_is_sent_whole_with_its_own_length() {
         let folder = Folder::new("injected");
         folder.write("index.html", b"<body>hi</body>");
-        let mut settings = settings(&folder.0);
-        settings.live_reload = true;
-        let site = Site::new(settings, 0);
+        let site = site_with(&folder, |s| s.live_reload = true);
         let head = [
             "GET / HTTP/1.1",
             "Host: localhost",
@@ -298,10 +296,7 @@ mod tests {
         ];
         let page = answer(&site, &head);
         assert_eq!(page.status, Status::Ok);
-        let Body::Bytes(bytes) = &page.body else {
-            panic!("{:?}", page.body)
-        };
-        let text = String::from_utf8_lossy(bytes);
+        let text = text(&page);
         assert!(text.starts_with("<body>hi<script"), "{text}");
         assert!(text.ends_with("</body>"), "{text}");
         assert_eq!(field(&page, "Accept-Ranges"), None);

@@ -76,15 +76,14 @@ pub fn list(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::http::response::Status;
-    use crate::serve::tests::{Folder, answer, field, settings};
+    use crate::serve::tests::{Folder, answer, field, site_with, text};
 
     #[test]
     fn a_listing_is_html_or_json_and_revalidates() {
         let folder = Folder::new("folders");
         folder.write("d/b.txt", b"bb").write("d/a.txt", b"a");
-        let site = Site::new(settings(&folder.0), 0);
+        let site = site_with(&folder, |_| {});
         let html = answer(&site, &["GET /d/ HTTP/1.1", "Host: localhost"]);
         assert_eq!(html.status, Status::Ok);
         assert_eq!(field(&html, "Vary"), Some("Accept"));
@@ -100,10 +99,7 @@ mod tests {
         ];
         let json = answer(&site, &json_head);
         assert_eq!(field(&json, "Content-Type"), Some("application/json"));
-        let Body::Bytes(bytes) = &json.body else {
-            panic!("{:?}", json.body)
-        };
-        let text = String::from_utf8_lossy(bytes);
+        let text = text(&json);
         assert!(
             text.find("\"a.txt\"").unwrap() < text.find("\"b.txt\"").unwrap(),
             "{text}"
@@ -122,9 +118,7 @@ mod tests {
     fn without_listings_a_folder_is_a_404() {
         let folder = Folder::new("no-listing");
         folder.write("d/a.txt", b"a");
-        let mut settings = settings(&folder.0);
-        settings.listing = false;
-        let site = Site::new(settings, 0);
+        let site = site_with(&folder, |s| s.listing = false);
         let response = answer(&site, &["GET /d/ HTTP/1.1", "Host: localhost"]);
         assert_eq!(response.status, Status::NotFound);
         assert_eq!(response.note.as_deref(), Some("listing disabled"));

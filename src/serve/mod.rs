@@ -153,6 +153,7 @@ pub fn decorate(response: &mut Response, site: &Site) {
 #[cfg(test)]
 pub(crate) mod tests {
     use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
     use crate::http::request::{Parsed, parse};
@@ -161,9 +162,15 @@ pub(crate) mod tests {
     pub struct Folder(pub PathBuf);
 
     impl Folder {
+        /// A new folder, of its own even when tests run at once or one
+        /// test makes several.
         pub fn new(name: &str) -> Folder {
-            let path =
-                std::env::temp_dir().join(format!("tinyhttpd-serve-{name}-{}", std::process::id()));
+            static MADE: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "tinyhttpd-serve-{name}-{}-{}",
+                std::process::id(),
+                MADE.fetch_add(1, Ordering::Relaxed)
+            ));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).unwrap();
             Folder(path.canonicalize().unwrap())
@@ -201,6 +208,21 @@ pub(crate) mod tests {
             allowed_hosts: Vec::new(),
             live_reload: false,
             credentials: auth::Credentials::default(),
+        }
+    }
+
+    /// A site over `folder`, with the settings `change` makes.
+    pub fn site_with(folder: &Folder, change: impl FnOnce(&mut Settings)) -> Site {
+        let mut settings = settings(&folder.0);
+        change(&mut settings);
+        Site::new(settings, 0)
+    }
+
+    /// The body of `response` as text, when it is held in memory.
+    pub fn text(response: &Response) -> String {
+        match &response.body {
+            Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -47,12 +47,12 @@ pub fn validated(
 mod tests {
     use super::*;
     use crate::http::conditional::Validator;
-    use crate::serve::tests::{Folder, field, settings};
+    use crate::serve::tests::{Folder, field, site_with};
 
     #[test]
     fn a_304_repeats_the_fields_of_its_200() {
         let folder = Folder::new("validated");
-        let site = Site::new(settings(&folder.0), 0);
+        let site = site_with(&folder, |_| {});
         let validators = || Validators {
             etag: "\"1-2\"".into(),
             last_modified: None,

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::dev::livereload::Watcher;
-use crate::fs::cache::{Data, Route};
+use crate::fs::cache::{CachedFile, Data, Route};
 use crate::fs::resolve::{self, ServedRoot};
 use crate::fs::version;
 use crate::http::conditional::Validators;
@@ -36,9 +36,10 @@ pub struct Found {
     pub content: Content,
     /// The file's type, from its name.
     pub content_type: Cow<'static, str>,
-    /// Its validators and Last-Modified value, when the file cache worked
-    /// them out as it took the file in (from the version it checked).
-    pub cached: Option<(Validators, Option<String>)>,
+    /// The file cache's entry, when it came from there: its validators
+    /// and Last-Modified value were worked out as it took the file in,
+    /// from the version it checked.
+    pub cached: Option<Arc<CachedFile>>,
 }
 
 impl Found {
@@ -52,6 +53,7 @@ impl Found {
     }
 
     /// What the file cache holds for `route`, shared with it.
+    #[inline]
     pub fn cached(route: &Route) -> Found {
         let entry = &route.entry;
         Found {
@@ -60,7 +62,7 @@ impl Found {
                 Data::Open(file) => Content::Shared(Arc::clone(file)),
             },
             content_type: route.content_type.clone(),
-            cached: Some((entry.validators.clone(), entry.last_modified.clone())),
+            cached: Some(Arc::clone(entry)),
         }
     }
 }
@@ -141,12 +143,13 @@ pub fn pick(
         ),
         None => (content, Cow::Borrowed(metadata), Form::Plain, cached),
     };
-    let (validators, last_modified) = cached.unwrap_or_else(|| {
-        (
+    let (validators, last_modified) = match cached {
+        Some(entry) => (entry.validators.clone(), entry.last_modified.clone()),
+        None => (
             version::validators(&metadata),
             metadata.modified().ok().and_then(http_date),
-        )
-    });
+        ),
+    };
     let validators = match form {
         Form::Plain => validators,
         Form::Encoded(coding) => validators.variant(coding.token()),
