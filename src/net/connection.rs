@@ -33,7 +33,7 @@ use crate::http::response::{self, Persistence, Response};
 use crate::http::sender::Sender;
 use crate::http::syntax::list_members;
 use crate::net::Options;
-use crate::net::inbox::{INITIAL_BUFFER, Inbox, Wait};
+use crate::net::inbox::{Inbox, Wait};
 use crate::net::outbox::{LogLine, Outbox, log_line, warn_of};
 use crate::net::registry::{Phase, Registration};
 use crate::serve::{self, Site};
@@ -129,21 +129,8 @@ impl Connection {
         registration: Registration,
     ) -> Self {
         Connection {
-            inbox: Inbox {
-                stream,
-                peer,
-                buf: vec![0; INITIAL_BUFFER],
-                start: 0,
-                end: 0,
-                read_timeout: None,
-                head_deadline: None,
-            },
-            outbox: Outbox {
-                out,
-                scratch: Vec::with_capacity(512),
-                site,
-                peer,
-            },
+            inbox: Inbox::new(stream, peer),
+            outbox: Outbox::new(out, site, peer),
             options,
             registration,
         }

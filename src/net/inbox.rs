@@ -19,7 +19,7 @@ use crate::net::Timeouts;
 /// The most bytes a request head may take; a larger one is answered 431.
 pub const MAX_HEAD: usize = 16 * 1024;
 /// A connection's buffer starts this small and grows to `MAX_HEAD` on demand.
-pub const INITIAL_BUFFER: usize = 1024;
+const INITIAL_BUFFER: usize = 1024;
 /// After a response with `Connection: close`, how long and how much to keep
 /// reading what the client still sends, so closing with unread data does not
 /// reset the connection before the client has read our answer.
@@ -43,17 +43,29 @@ pub struct Inbox {
     /// connection.
     pub stream: Arc<TcpStream>,
     pub peer: SocketAddr,
-    pub buf: Vec<u8>,
-    pub start: usize,
-    pub end: usize,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
     /// The read timeout last set on the socket.
-    pub read_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
     /// When the head being read must be complete; set once its first bytes
     /// are in and the parser wants more.
-    pub head_deadline: Option<Instant>,
+    head_deadline: Option<Instant>,
 }
 
 impl Inbox {
+    pub fn new(stream: Arc<TcpStream>, peer: SocketAddr) -> Inbox {
+        Inbox {
+            stream,
+            peer,
+            buf: vec![0; INITIAL_BUFFER],
+            start: 0,
+            end: 0,
+            read_timeout: None,
+            head_deadline: None,
+        }
+    }
+
     pub fn pending(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }

@@ -45,12 +45,21 @@ pub struct Outbox {
     /// Every write to the client goes through it.
     pub out: Sender,
     /// Where each response head is assembled before it is written.
-    pub scratch: Vec<u8>,
+    scratch: Vec<u8>,
     pub site: Arc<Site>,
-    pub peer: SocketAddr,
+    peer: SocketAddr,
 }
 
 impl Outbox {
+    pub fn new(out: Sender, site: Arc<Site>, peer: SocketAddr) -> Outbox {
+        Outbox {
+            out,
+            scratch: Vec::with_capacity(512),
+            site,
+            peer,
+        }
+    }
+
     /// Answers with `error` and `Connection: close`: used wherever the
     /// stream's framing can no longer be trusted (the caller then lingers).
     pub fn fail(
