@@ -204,6 +204,12 @@ mod tests {
         folder.write("Docs/About.html", b"x");
         let site = site_with(&folder, |_| {});
         let response = answer(&site, &["GET /docs/about.html HTTP/1.1", "Host: localhost"]);
+        // Where the file system ignores case (Windows, macOS by default),
+        // the file itself answers instead.
+        if folder.0.join("docs/about.html").exists() {
+            assert_eq!(response.status, Status::Ok);
+            return;
+        }
         assert_eq!(response.status, Status::NotFound);
         assert!(
             text(&response).contains("<a href=\"/Docs/About.html\">"),
