@@ -29,7 +29,6 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("fs", "http::request"),
     ("fs", "http::response"),
     ("fs", "http::sender"),
-    ("dev", "serve"),
 ];
 
 const MAX_LINES: usize = 520;
