@@ -557,7 +557,12 @@ fn access_log_lines() {
     server.get("/hello.txt");
     server.get("/a%22quote");
     // Each line is written after its response is sent, so wait for each.
-    server.wait_for_log("\"GET /hello.txt\" 200 14 ");
+    let log = server.wait_for_log("\"GET /hello.txt\" 200 14 ");
+    // The access lines' target is named, whatever module writes them.
+    assert!(
+        log.contains(" INFO  tinyhttpd::access] 127.0.0.1:"),
+        "{log}"
+    );
     server.wait_for_log("\"GET /a%22quote\" 404 (no such file) ");
     let quiet_dir = TempDir::new("quiet");
     quiet_dir.write("a.txt", "a");
@@ -586,4 +591,33 @@ fn rust_log_decides_when_set() {
     // debug line naming the served folder.
     let log = server.wait_for_log("serving ");
     assert!(log.contains(" DEBUG "), "{log}");
+}
+
+/// The README's example: `RUST_LOG=info,tinyhttpd::access=off` keeps every
+/// line but the access lines.
+#[test]
+fn the_access_lines_can_be_filtered_out_by_their_target() {
+    let dir = TempDir::new("rust-log-access");
+    dir.write("a.txt", "a");
+    let mut command = std::process::Command::new(common::BIN);
+    command
+        .arg("--root")
+        .arg(&dir.path)
+        .args(["--port", "0", "--auth", "alice:secret"])
+        .env("RUST_LOG", "info,tinyhttpd::access=off");
+    let server = Server::spawn(command);
+    // Two refused requests on one connection: each refusal is a warning,
+    // logged while its request is answered, so once the second one's is
+    // in, the first one's access line would be too.
+    let mut client = server.connect();
+    for (user, basic) in [("alice", "YWxpY2U6d3Jvbmc="), ("bob", "Ym9iOng=")] {
+        let request = format!(
+            "GET /a.txt HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {basic}\r\n\r\n"
+        );
+        client.send(request.as_bytes());
+        assert_eq!(client.response().status, 401, "{user}");
+    }
+    let log = server.wait_for_log("wrong credentials for user 'bob'");
+    assert!(log.contains("wrong credentials for user 'alice'"), "{log}");
+    assert!(!log.contains("\"GET /a.txt\""), "{log}");
 }
