@@ -135,7 +135,7 @@ fn refuse(stream: &Arc<TcpStream>, site: &Site) {
 mod tests {
     use super::*;
     use crate::net::Timeouts;
-    use crate::serve::tests::{Folder, settings};
+    use crate::serve::tests::{TempDir, settings};
 
     /// The pages of this thread's stack that are resident, in bytes, read
     /// from `/proc/self/smaps`: the mapping that holds one of its locals.
@@ -185,15 +185,14 @@ mod tests {
     /// as memory at a thousand connections or as an overflow.
     #[test]
     fn the_deepest_requests_touch_a_fraction_of_the_stack() {
-        let folder = Folder::new("stack");
-        folder
-            .write("index.html", b"<html><body><p>hi</p></body></html>")
-            .write("about.html", b"<p>about</p>")
-            .write("f.txt", b"0123456789")
-            .write("a.js", b"let a = 1;")
-            .write("a.js.br", b"br")
-            .write("d/b.txt", b"b")
-            .write("d/c.txt", b"cc");
+        let folder = TempDir::new("stack");
+        folder.write("index.html", b"<html><body><p>hi</p></body></html>");
+        folder.write("about.html", b"<p>about</p>");
+        folder.write("f.txt", b"0123456789");
+        folder.write("a.js", b"let a = 1;");
+        folder.write("a.js.br", b"br");
+        folder.write("d/b.txt", b"b");
+        folder.write("d/c.txt", b"cc");
         let mut settings = settings(&folder.0);
         settings.live_reload = true;
         let site = Arc::new(crate::serve::Site::new(settings, 8));

@@ -159,11 +159,11 @@ pub fn error_response(error: HttpError, site: &Site) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::tests::{Folder, answer, field, site_with, text};
+    use crate::serve::tests::{TempDir, answer, field, site_with, text};
 
     #[test]
     fn a_clean_url_is_served_from_its_page_and_says_so() {
-        let folder = Folder::new("clean");
+        let folder = TempDir::new("clean");
         folder.write("about.html", b"<p>about</p>");
         let site = site_with(&folder, |_| {});
         let response = answer(&site, &["GET /about?x=1 HTTP/1.1", "Host: localhost"]);
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn the_spa_index_answers_navigations_only() {
-        let folder = Folder::new("spa");
+        let folder = TempDir::new("spa");
         folder.write("index.html", b"<p>app</p>");
         let site = site_with(&folder, |s| s.spa = true);
         // A page, a missing script, and a fetch() of the page's path.
@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_404_names_the_file_that_differs_only_in_case() {
-        let folder = Folder::new("case");
+        let folder = TempDir::new("case");
         folder.write("Docs/About.html", b"x");
         let site = site_with(&folder, |_| {});
         let response = answer(&site, &["GET /docs/about.html HTTP/1.1", "Host: localhost"]);
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn the_users_404_page_is_read_at_each_use() {
-        let folder = Folder::new("not-found-page");
+        let folder = TempDir::new("not-found-page");
         folder.write("404.html", b"first");
         let site = site_with(&folder, |s| {
             s.not_found_page = Some(folder.0.join("404.html"))

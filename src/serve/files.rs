@@ -204,7 +204,7 @@ fn partial(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::tests::{Folder, answer, field, site_with, text};
+    use crate::serve::tests::{TempDir, answer, field, site_with, text};
 
     /// `GET /f.txt` with `fields`, where f.txt holds the ten digits.
     fn get(site: &Site, fields: &[&str]) -> Response {
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn whole_ranges_and_preconditions_in_the_rfc_order() {
-        let folder = Folder::new("files");
+        let folder = TempDir::new("files");
         folder.write("f.txt", b"0123456789");
         let site = site_with(&folder, |_| {});
         let whole = get(&site, &[]);
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn several_ranges_are_a_multipart_body() {
-        let folder = Folder::new("multipart");
+        let folder = TempDir::new("multipart");
         folder.write("f.txt", b"0123456789");
         let site = site_with(&folder, |_| {});
         let response = get(&site, &["Range: bytes=0-0,5-6"]);
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_page_with_the_reload_script_is_sent_whole_with_its_own_length() {
-        let folder = Folder::new("injected");
+        let folder = TempDir::new("injected");
         folder.write("index.html", b"<body>hi</body>");
         let site = site_with(&folder, |s| s.live_reload = true);
         let head = [

@@ -77,12 +77,13 @@ pub fn list(
 #[cfg(test)]
 mod tests {
     use crate::http::response::Status;
-    use crate::serve::tests::{Folder, answer, field, site_with, text};
+    use crate::serve::tests::{TempDir, answer, field, site_with, text};
 
     #[test]
     fn a_listing_is_html_or_json_and_revalidates() {
-        let folder = Folder::new("folders");
-        folder.write("d/b.txt", b"bb").write("d/a.txt", b"a");
+        let folder = TempDir::new("folders");
+        folder.write("d/b.txt", b"bb");
+        folder.write("d/a.txt", b"a");
         let site = site_with(&folder, |_| {});
         let html = answer(&site, &["GET /d/ HTTP/1.1", "Host: localhost"]);
         assert_eq!(html.status, Status::Ok);
@@ -116,7 +117,7 @@ mod tests {
 
     #[test]
     fn without_listings_a_folder_is_a_404() {
-        let folder = Folder::new("no-listing");
+        let folder = TempDir::new("no-listing");
         folder.write("d/a.txt", b"a");
         let site = site_with(&folder, |s| s.listing = false);
         let response = answer(&site, &["GET /d/ HTTP/1.1", "Host: localhost"]);

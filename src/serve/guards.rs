@@ -113,10 +113,10 @@ pub fn options(request: &Request<'_>, site: &Site) -> Result<Response, HttpError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::tests::{self, Folder, field, with_request};
+    use crate::serve::tests::{self, TempDir, field, with_request};
 
-    fn site_with(change: impl FnOnce(&mut crate::serve::site::Settings)) -> (Folder, Site) {
-        let folder = Folder::new("guards");
+    fn site_with(change: impl FnOnce(&mut crate::serve::site::Settings)) -> (TempDir, Site) {
+        let folder = TempDir::new("guards");
         let site = tests::site_with(&folder, change);
         (folder, site)
     }

@@ -152,43 +152,12 @@ pub fn decorate(response: &mut Response, site: &Site) {
 /// own, and requests parsed from text.
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::path::Path;
 
     use super::*;
     use crate::http::request::{Parsed, parse};
 
-    /// A folder under the system's temporary one, removed when dropped.
-    pub struct Folder(pub PathBuf);
-
-    impl Folder {
-        /// A new folder, of its own even when tests run at once or one
-        /// test makes several.
-        pub fn new(name: &str) -> Folder {
-            static MADE: AtomicUsize = AtomicUsize::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "tinyhttpd-serve-{name}-{}-{}",
-                std::process::id(),
-                MADE.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Folder(path.canonicalize().unwrap())
-        }
-
-        pub fn write(&self, name: &str, content: &[u8]) -> &Folder {
-            let path = self.0.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, content).unwrap();
-            self
-        }
-    }
-
-    impl Drop for Folder {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    pub use crate::fs::testing::TempDir;
 
     /// The settings `tinyhttpd DIR` runs with.
     pub fn settings(root: &Path) -> Settings {
@@ -212,7 +181,7 @@ pub(crate) mod tests {
     }
 
     /// A site over `folder`, with the settings `change` makes.
-    pub fn site_with(folder: &Folder, change: impl FnOnce(&mut Settings)) -> Site {
+    pub fn site_with(folder: &TempDir, change: impl FnOnce(&mut Settings)) -> Site {
         let mut settings = settings(&folder.0);
         change(&mut settings);
         Site::new(settings, 0)
@@ -256,8 +225,9 @@ pub(crate) mod tests {
 
     #[test]
     fn the_pipeline_answers_a_file_a_listing_a_redirect_and_a_404() {
-        let folder = Folder::new("pipeline");
-        folder.write("a.txt", b"hello").write("d/b.txt", b"b");
+        let folder = TempDir::new("pipeline");
+        folder.write("a.txt", b"hello");
+        folder.write("d/b.txt", b"b");
         let site = Site::new(settings(&folder.0), 8);
         let get = |target: &str| {
             let line = format!("GET {target} HTTP/1.1");
@@ -279,7 +249,7 @@ pub(crate) mod tests {
 
     #[test]
     fn cors_and_extra_headers_go_on_every_response() {
-        let folder = Folder::new("decorate");
+        let folder = TempDir::new("decorate");
         let mut settings = settings(&folder.0);
         settings.cors = true;
         settings.extra_headers = vec![("X-Frame-Options", "DENY")];

@@ -47,11 +47,11 @@ pub fn validated(
 mod tests {
     use super::*;
     use crate::http::conditional::Validator;
-    use crate::serve::tests::{Folder, field, site_with};
+    use crate::serve::tests::{TempDir, field, site_with};
 
     #[test]
     fn a_304_repeats_the_fields_of_its_200() {
-        let folder = Folder::new("validated");
+        let folder = TempDir::new("validated");
         let site = site_with(&folder, |_| {});
         let validators = || Validators {
             etag: "\"1-2\"".into(),

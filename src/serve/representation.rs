@@ -212,12 +212,12 @@ pub fn read_page(content: &Content, len: u64) -> Result<Vec<u8>, HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::tests::{Folder, settings, with_request};
+    use crate::serve::tests::{TempDir, settings, with_request};
 
     /// Picks the representation of `name` in `folder` for a request with
     /// `fields`, on a site `change` sets up.
     fn pick_for(
-        folder: &Folder,
+        folder: &TempDir,
         name: &str,
         fields: &[&str],
         change: impl FnOnce(&mut crate::serve::site::Settings),
@@ -244,11 +244,10 @@ mod tests {
 
     #[test]
     fn a_precompressed_variant_replaces_the_file_with_a_tag_of_its_own() {
-        let folder = Folder::new("variant");
-        folder
-            .write("app.js", b"console.log(1)")
-            .write("app.js.gz", b"gzip!")
-            .write("app.js.br", b"br");
+        let folder = TempDir::new("variant");
+        folder.write("app.js", b"console.log(1)");
+        folder.write("app.js.gz", b"gzip!");
+        folder.write("app.js.br", b"br");
         let plain = pick_for(&folder, "app.js", &[], |_| {});
         assert_eq!((plain.form, plain.len), (Form::Plain, 14));
         assert_eq!(plain.content_type, "text/javascript; charset=utf-8");
@@ -289,10 +288,9 @@ mod tests {
 
     #[test]
     fn a_page_opened_with_live_reload_gets_the_script_and_its_own_tag() {
-        let folder = Folder::new("inject");
-        folder
-            .write("index.html", b"<p>hi</p>")
-            .write("index.html.gz", b"gz");
+        let folder = TempDir::new("inject");
+        folder.write("index.html", b"<p>hi</p>");
+        folder.write("index.html.gz", b"gz");
         let live = |s: &mut crate::serve::site::Settings| s.live_reload = true;
         let page = pick_for(
             &folder,

@@ -249,45 +249,9 @@ impl FileCache {
 pub(super) mod tests {
     use super::*;
     use crate::fs::cache::store::Counts;
+    pub use crate::fs::testing::TempDir;
     use std::fs;
     use std::time::Duration;
-
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let dir =
-                std::env::temp_dir().join(format!("tinyhttpd-cache-{name}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Dir(fs::canonicalize(dir).unwrap())
-        }
-
-        pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-            let path = self.0.join(name);
-            fs::write(&path, bytes).unwrap();
-            path
-        }
-
-        /// Writes `name` with its modification time set to `secs` after the
-        /// epoch, whenever it is written.
-        pub fn write_dated(&self, name: &str, bytes: &[u8], secs: u64) -> PathBuf {
-            let path = self.write(name, bytes);
-            File::options()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-                .unwrap();
-            path
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     /// A time at which every file written by the test has settled.
     pub fn later() -> SystemTime {
@@ -340,7 +304,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_hit_is_the_file_as_it_is_now() {
-        let dir = Dir::new("hit");
+        let dir = TempDir::new("hit");
         let cache = FileCache::new(MAX_OPEN);
         let path = dir.write_dated("a.txt", b"first", 1_000);
         assert_eq!(
@@ -380,7 +344,7 @@ pub(super) mod tests {
 
     #[test]
     fn only_settled_files_are_cached_and_large_ones_are_kept_open() {
-        let dir = Dir::new("settled");
+        let dir = TempDir::new("settled");
         let cache = FileCache::new(MAX_OPEN);
         // Written just now, even if dated long ago: its change time is now.
         let path = dir.write_dated("fresh.txt", b"just written", 1_000);
@@ -411,7 +375,7 @@ pub(super) mod tests {
 
     #[test]
     fn one_entry_per_file_whatever_the_route() {
-        let dir = Dir::new("routes");
+        let dir = TempDir::new("routes");
         let cache = FileCache::new(MAX_OPEN);
         fs::create_dir(dir.0.join("d")).unwrap();
         let index = dir.write("d/index.html", &vec![b'i'; MAX_FILE as usize + 10]);
@@ -442,7 +406,7 @@ pub(super) mod tests {
     #[test]
     fn a_route_through_links_is_followed_again() {
         use std::os::unix::fs::symlink;
-        let dir = Dir::new("links");
+        let dir = TempDir::new("links");
         let css = dir.write("one.css", b"a{}");
         let js = dir.0.join("two.js");
         fs::hard_link(&css, &js).unwrap();

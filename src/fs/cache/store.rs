@@ -134,12 +134,12 @@ pub struct Counts {
 
 #[cfg(test)]
 mod tests {
-    use crate::fs::cache::tests::{Dir, admit, counts, hit};
+    use crate::fs::cache::tests::{TempDir, admit, counts, hit};
     use crate::fs::cache::*;
 
     #[test]
     fn the_least_recently_used_files_go_first() {
-        let dir = Dir::new("lru");
+        let dir = TempDir::new("lru");
         // Room for two open files.
         let cache = FileCache::new(2);
         let big = |name: &str| dir.write(name, &vec![b'x'; MAX_FILE as usize + 1]);
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn entries_and_routes_are_bounded() {
-        let dir = Dir::new("bounds");
+        let dir = TempDir::new("bounds");
         let cache = FileCache::new(MAX_OPEN);
         for i in 0..MAX_ENTRIES + 10 {
             let path = dir.write(&format!("{i}.txt"), b"");

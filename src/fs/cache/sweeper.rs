@@ -89,7 +89,7 @@ impl Drop for FileCache {
 
 #[cfg(test)]
 mod tests {
-    use crate::fs::cache::tests::{Dir, admit, counts, hit};
+    use crate::fs::cache::tests::{TempDir, admit, counts, hit};
     use crate::fs::cache::*;
     use std::fs;
 
@@ -98,7 +98,7 @@ mod tests {
         if !sys::KEEP_FILES_OPEN {
             return;
         }
-        let dir = Dir::new("sweep");
+        let dir = TempDir::new("sweep");
         let cache = FileCache::new(MAX_OPEN);
         let content = vec![b'v'; MAX_FILE as usize + 1];
         let (a, b, c) = (
