@@ -17,6 +17,7 @@ use crate::http::syntax;
 use crate::net::{Options, Timeouts};
 use crate::serve::Settings;
 use crate::serve::auth::Credentials;
+use crate::serve::proxy::route;
 
 /// A small, fast, strict HTTP/1.1 static file server for web development.
 ///
@@ -145,6 +146,17 @@ pub struct Cli {
     /// loopback addresses, when bound to a loopback address (repeatable).
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_hosts: Vec<String>,
+
+    /// Forward requests under PREFIX to a backend at URL, as in
+    /// /api=http://localhost:3000 (repeatable; the longest prefix wins).
+    #[arg(long = "proxy", value_name = "PREFIX=URL")]
+    pub proxies: Vec<String>,
+
+    /// How long a backend may take to start its answer before the client
+    /// gets a 504. A minute: a development server compiling a page on its
+    /// first request can take tens of seconds, and nginx waits as long.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub proxy_timeout: Duration,
 }
 
 /// The validated configuration.
@@ -215,6 +227,11 @@ impl Cli {
                 .map(String::as_str)
                 .chain(from_environment.lines().filter(|line| !line.is_empty())),
         )?;
+        let proxies = self
+            .proxies
+            .iter()
+            .map(|rule| route::parse_rule(rule))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             site: Settings {
                 root,
@@ -236,6 +253,8 @@ impl Cli {
                     .collect(),
                 live_reload: self.live_reload,
                 credentials,
+                proxies,
+                proxy_timeout: self.proxy_timeout,
             },
             net: Options {
                 max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,

@@ -12,9 +12,10 @@
 
 use crate::fs::resolve::Resolved;
 use crate::fs::resolve::tests::Fixture;
+use crate::http::chunked::ChunkedDecoder;
 use crate::http::error::HttpError;
 use crate::http::request::{self, Parsed};
-use crate::http::request_body::{self, ChunkedDecoder, Framing};
+use crate::http::request_body::{self, Framing};
 
 const DEFAULT_CASES: usize = 100_000;
 

@@ -11,7 +11,7 @@ use std::io;
 use crate::http::page;
 use crate::http::request::ParseError;
 use crate::http::request_body::BodyError;
-use crate::http::response::{Response, Status};
+use crate::http::response::{Body, Response, Status};
 use crate::http::syntax::escape_html;
 use crate::sys;
 
@@ -58,8 +58,14 @@ pub enum HttpError {
     RangeNotSatisfiable(u64),
     ExpectationFailed,
     HeaderFieldsTooLarge,
+    /// The proxy's backend could not be reached, or did not answer in
+    /// HTTP: what happened, in words for the developer whose backend it is.
+    BadGateway(String),
     /// Every connection slot is busy.
     ServiceUnavailable,
+    /// The proxy's backend sent no response head in time: which, and how
+    /// long it was given.
+    GatewayTimeout(String),
     VersionNotSupported,
     Io(io::Error),
 }
@@ -82,7 +88,9 @@ impl HttpError {
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::ExpectationFailed => Status::ExpectationFailed,
             HttpError::HeaderFieldsTooLarge => Status::HeaderFieldsTooLarge,
+            HttpError::BadGateway(_) => Status::BadGateway,
             HttpError::ServiceUnavailable => Status::ServiceUnavailable,
+            HttpError::GatewayTimeout(_) => Status::GatewayTimeout,
             HttpError::VersionNotSupported => Status::VersionNotSupported,
             HttpError::Io(e) => match e.kind() {
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
@@ -100,6 +108,7 @@ impl HttpError {
             }
             HttpError::Unauthorized { note, .. } => note.clone(),
             HttpError::UnusableIndex(why) => Cow::Owned(format!("index file {why}")),
+            HttpError::BadGateway(why) | HttpError::GatewayTimeout(why) => Cow::Owned(why.clone()),
             HttpError::NoSuchFile => Cow::Borrowed("no such file"),
             HttpError::WrongCase(existing) => {
                 Cow::Owned(format!("no such file; {existing} differs only in case"))
@@ -133,6 +142,10 @@ impl HttpError {
                 "<p>Names are case-sensitive here. Did you mean <a href=\"{0}\">{0}</a>?</p>\n",
                 escape_html(existing)
             ),
+            // The developer's own backend: what went wrong is theirs to see.
+            HttpError::BadGateway(why) | HttpError::GatewayTimeout(why) => {
+                format!("<p>{}</p>\n", escape_html(why))
+            }
             _ => String::new(),
         };
         let page = page::simple(&title, &hint);
@@ -153,6 +166,18 @@ impl HttpError {
             _ => response,
         };
         response.html(page)
+    }
+}
+
+impl HttpError {
+    /// The response for a client that did not ask for HTML (an API call
+    /// through the proxy): the status and the reason as one line of text.
+    pub fn into_text_response(self) -> Response {
+        let status = self.status();
+        let text = format!("{} {}: {}\n", status.code(), status.reason(), self.reason());
+        Response::new(status)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(Body::Bytes(text.into_bytes()))
     }
 }
 
@@ -193,7 +218,6 @@ impl From<BodyError> for HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::response::Body;
 
     #[test]
     fn io_errors_map_to_statuses_without_leaking_detail() {
@@ -232,6 +256,23 @@ mod tests {
                 .headers
                 .contains(&("Content-Range", "bytes */1234".into()))
         );
+    }
+
+    #[test]
+    fn a_backend_error_names_the_backend_in_html_or_in_text() {
+        let why = "connection refused: is your backend running on 127.0.0.1:3000?";
+        let page = HttpError::BadGateway(why.into()).into_response();
+        assert_eq!(page.status.code(), 502);
+        let Body::Bytes(html) = &page.body else {
+            panic!("a page")
+        };
+        assert!(String::from_utf8_lossy(html).contains(&format!("<p>{why}</p>")));
+        let text = HttpError::GatewayTimeout("no answer".into()).into_text_response();
+        assert_eq!(text.status.code(), 504);
+        let Body::Bytes(line) = &text.body else {
+            panic!("a line")
+        };
+        assert_eq!(line, b"504 Gateway Timeout: no answer\n");
     }
 
     #[test]

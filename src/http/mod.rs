@@ -10,6 +10,7 @@
 //! validators, dates, types), never its parser or writer.
 #![forbid(unsafe_code)]
 
+pub mod chunked;
 pub mod conditional;
 pub mod date;
 pub mod encoding;
@@ -20,7 +21,9 @@ pub mod range;
 pub mod request;
 pub mod request_body;
 pub mod response;
+pub mod response_head;
 pub mod sender;
+pub mod status;
 pub mod syntax;
 pub mod target;
 

@@ -19,73 +19,7 @@ use crate::http::range::Part;
 use crate::http::sender::{self, Sender};
 use crate::sys;
 
-/// The statuses this server sends, with their reason phrases in one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    NoContent,
-    PartialContent,
-    MovedPermanently,
-    NotModified,
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    RequestTimeout,
-    PreconditionFailed,
-    ContentTooLarge,
-    UriTooLong,
-    RangeNotSatisfiable,
-    ExpectationFailed,
-    HeaderFieldsTooLarge,
-    InternalServerError,
-    NotImplemented,
-    ServiceUnavailable,
-    VersionNotSupported,
-}
-
-impl Status {
-    /// Its code and reason phrase, in one table.
-    fn line(self) -> (u16, &'static str) {
-        match self {
-            Status::Ok => (200, "OK"),
-            Status::NoContent => (204, "No Content"),
-            Status::PartialContent => (206, "Partial Content"),
-            Status::MovedPermanently => (301, "Moved Permanently"),
-            Status::NotModified => (304, "Not Modified"),
-            Status::BadRequest => (400, "Bad Request"),
-            Status::Unauthorized => (401, "Unauthorized"),
-            Status::Forbidden => (403, "Forbidden"),
-            Status::NotFound => (404, "Not Found"),
-            Status::MethodNotAllowed => (405, "Method Not Allowed"),
-            Status::RequestTimeout => (408, "Request Timeout"),
-            Status::PreconditionFailed => (412, "Precondition Failed"),
-            Status::ContentTooLarge => (413, "Content Too Large"),
-            Status::UriTooLong => (414, "URI Too Long"),
-            Status::RangeNotSatisfiable => (416, "Range Not Satisfiable"),
-            Status::ExpectationFailed => (417, "Expectation Failed"),
-            Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
-            Status::InternalServerError => (500, "Internal Server Error"),
-            Status::NotImplemented => (501, "Not Implemented"),
-            Status::ServiceUnavailable => (503, "Service Unavailable"),
-            Status::VersionNotSupported => (505, "HTTP Version Not Supported"),
-        }
-    }
-
-    pub fn code(self) -> u16 {
-        self.line().0
-    }
-
-    pub fn reason(self) -> &'static str {
-        self.line().1
-    }
-
-    /// RFC 9110 sections 15.3.5 and 15.4.5: 204 and 304 never have content.
-    fn forbids_body(self) -> bool {
-        matches!(self, Status::NoContent | Status::NotModified)
-    }
-}
+pub use crate::http::status::Status;
 
 /// What follows the head.
 #[derive(Debug)]
@@ -98,9 +32,9 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
-    /// A body without a length, written by its own `Stream` after the head
-    /// (an event stream): it ends when the connection does (RFC 9112
-    /// section 6.3, item 8).
+    /// A body written by its own `Stream` after the head, as it comes (an
+    /// event stream, a body relayed from the proxy's backend), framed as the
+    /// stream says.
     Stream(Box<dyn Stream>),
     /// A `multipart/byteranges` body: each part's head, then its range of
     /// the content; then the closing delimiter.
@@ -185,22 +119,46 @@ impl Content {
     }
 }
 
+/// How a streamed body's end is marked (RFC 9112 section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFraming {
+    /// `Content-Length`: the stream writes exactly this many bytes.
+    Length(u64),
+    /// The chunked coding, which the stream writes (to HTTP/1.1 clients
+    /// only, RFC 9112 section 7).
+    Chunked,
+    /// No length: the body ends when the connection does (item 8).
+    UntilClose,
+}
+
 /// A body that writes itself, for as long as it lasts.
-pub trait Stream: Send + Sync + std::fmt::Debug {
+pub trait Stream: Send + std::fmt::Debug {
+    fn framing(&self) -> StreamFraming;
+
+    /// Field lines of its own for the head, `Name: value\r\n` each, written
+    /// as they are (a relayed message's fields, whose bytes are kept).
+    fn fields(&self) -> &[u8] {
+        b""
+    }
+
     /// Writes the body through `out` until it ends or the client leaves.
-    fn write_to(&self, out: &mut Sender) -> io::Result<()>;
+    fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()>;
 }
 
 impl Body {
     /// Whether the connection must close after this body, which has no
     /// length to end it otherwise.
     pub fn ends_with_connection(&self) -> bool {
-        matches!(self, Body::Stream(_))
+        matches!(self, Body::Stream(stream) if stream.framing() == StreamFraming::UntilClose)
     }
 
     pub fn len(&self) -> u64 {
         match self {
-            Body::Empty | Body::Stream(_) => 0,
+            Body::Stream(stream) => match stream.framing() {
+                StreamFraming::Length(len) => len,
+                StreamFraming::Chunked | StreamFraming::UntilClose => 0,
+            },
+            Body::Empty => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
             Body::Multipart { parts, closing, .. } => {
@@ -309,13 +267,26 @@ pub fn write(
         scratch.extend_from_slice(value.as_bytes());
         scratch.extend_from_slice(b"\r\n");
     }
-    // RFC 9110 section 8.6: no Content-Length on a 204; on a 304 it could
-    // only repeat the 200's, which nothing needs. A HEAD response carries
-    // the length the GET would have had.
-    if !status.forbids_body() && !response.body.ends_with_connection() {
-        scratch.extend_from_slice(b"Content-Length: ");
-        push_decimal(scratch, response.body.len());
-        scratch.extend_from_slice(b"\r\n");
+    let framing = match &response.body {
+        Body::Stream(stream) => {
+            scratch.extend_from_slice(stream.fields());
+            stream.framing()
+        }
+        body => StreamFraming::Length(body.len()),
+    };
+    // RFC 9110 section 8.6: no Content-Length on a 1xx or 204; on a 304 it
+    // could only repeat the 200's, which nothing needs. A HEAD response
+    // carries the length the GET would have had.
+    if !status.forbids_body() {
+        match framing {
+            StreamFraming::Length(len) => {
+                scratch.extend_from_slice(b"Content-Length: ");
+                push_decimal(scratch, len);
+                scratch.extend_from_slice(b"\r\n");
+            }
+            StreamFraming::Chunked => scratch.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            StreamFraming::UntilClose => {}
+        }
     }
     match persistence {
         Persistence::KeepAlive => {}
@@ -405,18 +376,6 @@ pub fn write_continue(out: &mut Sender) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_and_reasons() {
-        assert_eq!(Status::NotFound.code(), 404);
-        assert_eq!(
-            Status::HeaderFieldsTooLarge.reason(),
-            "Request Header Fields Too Large"
-        );
-        assert!(Status::NoContent.forbids_body());
-        assert!(Status::NotModified.forbids_body());
-        assert!(!Status::NotFound.forbids_body());
-    }
 
     #[test]
     fn decimals_are_written_as_format_writes_them() {

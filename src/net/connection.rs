@@ -32,24 +32,13 @@ use crate::http::request_body::{self, Framing};
 use crate::http::response::{self, Persistence, Response};
 use crate::http::sender::Sender;
 use crate::http::syntax::list_members;
-use crate::net::Options;
+use crate::net::forward;
 use crate::net::inbox::{Inbox, Wait};
 use crate::net::outbox::{LogLine, Outbox, log_line, warn_of};
 use crate::net::registry::{Phase, Registration};
+use crate::net::{Next, Options};
+use crate::serve::proxy::{self, Forward};
 use crate::serve::{self, Site};
-
-/// How one exchange ended.
-enum Next {
-    /// Read the next request.
-    KeepAlive,
-    /// Close at once: the client left, went quiet, or asked us to close
-    /// after this answer (and so will send nothing more, RFC 9112
-    /// section 9.6).
-    Close,
-    /// We decided to close, with the client perhaps still sending: shut our
-    /// side and drain what comes before closing (`Inbox::linger`).
-    Linger,
-}
 
 /// What to do about one request, worked out while it is at hand (it borrows
 /// the connection's buffer); owned, so the buffer can be read again after.
@@ -72,6 +61,13 @@ enum Plan {
         send_continue: bool,
         reply: Result<Response, HttpError>,
     },
+    /// Forward the request and its body to the proxy's backend, and send
+    /// what it answers.
+    Forward {
+        framing: Framing,
+        send_continue: bool,
+        forward: Box<Forward>,
+    },
 }
 
 impl Answer {
@@ -87,15 +83,33 @@ impl Answer {
             (true, 0) => Persistence::EchoKeepAlive,
             (true, _) => Persistence::KeepAlive,
         };
-        let framed = request_body::framing(request)
+        let routed = match site.proxies.is_empty() {
+            true => None,
+            false => proxy::forward(request, site, peer.ip()),
+        };
+        // A proxied body is the backend's to limit, not ours.
+        let framed = match routed {
+            Some(Ok(_)) => request_body::framing_within(request, u64::MAX),
+            _ => request_body::framing(request),
+        };
+        let framed = framed
             .map_err(HttpError::from)
             .and_then(|framing| Ok((framing, expectation(request)?)));
-        let plan = match framed {
-            Err(error) => Plan::Refuse(error),
-            Ok((framing, expects_continue)) => Plan::Reply {
+        let plan = match (framed, routed) {
+            (Err(error), _) => Plan::Refuse(error),
+            (Ok((framing, expects_continue)), Some(Ok(forward))) => Plan::Forward {
                 framing,
                 send_continue: expects_continue && request.minor >= 1,
-                reply: serve::handle(request, site).inspect_err(|error| {
+                forward: Box::new(forward),
+            },
+            (Ok((framing, expects_continue)), routed) => Plan::Reply {
+                framing,
+                send_continue: expects_continue && request.minor >= 1,
+                reply: match routed {
+                    Some(Err(refused)) => Err(refused),
+                    _ => serve::handle(request, site),
+                }
+                .inspect_err(|error| {
                     if error.needs_attention() {
                         warn_of(error, request, peer);
                     }
@@ -209,6 +223,20 @@ impl Connection {
                 send_continue,
                 reply,
             } => (framing, send_continue, reply),
+            Plan::Forward {
+                framing,
+                send_continue,
+                forward,
+            } => {
+                let forwarding = forward::Forwarding {
+                    forward: *forward,
+                    framing,
+                    send_continue,
+                    head_only,
+                    persistence,
+                };
+                return forwarding.run(&mut self.inbox, &mut self.outbox, &self.options, &log);
+            }
         };
         if framing != Framing::Length(0) {
             if send_continue {

@@ -12,8 +12,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::http::chunked::ChunkedDecoder;
 use crate::http::error::HttpError;
-use crate::http::request_body::{ChunkedDecoder, Framing};
+use crate::http::request_body::Framing;
 use crate::net::Timeouts;
 
 /// The most bytes a request head may take; a larger one is answered 431.
@@ -34,6 +35,16 @@ pub enum Wait {
     Gone,
     /// The head can never be complete in time or in size.
     Failed(HttpError),
+}
+
+/// What passing a body on came to.
+pub enum Passed {
+    /// All of it went.
+    Done,
+    /// It is malformed: answer this and close.
+    Refused(HttpError),
+    /// The sink stopped taking it (the backend closed, or stopped reading).
+    SinkFailed(io::Error),
 }
 
 /// The bytes received on a connection and not yet consumed:
@@ -147,6 +158,59 @@ impl Inbox {
                 }
             }
         }
+    }
+
+    /// Reads a request's body and hands it to `sink` piece by piece, as it
+    /// arrives (the proxy passes it on): chunked data decoded, with no limit
+    /// of size. Each read must bring bytes within `timeout`, so a body of
+    /// any size can pass while the client keeps sending.
+    pub fn pass_body(
+        &mut self,
+        framing: Framing,
+        timeout: Duration,
+        mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<Passed> {
+        let mut decoder = ChunkedDecoder::with_limit(u64::MAX);
+        let mut remaining = match framing {
+            Framing::Length(len) => len,
+            Framing::Chunked => u64::MAX,
+        };
+        loop {
+            while self.start < self.end {
+                let pending = &self.buf[self.start..self.end];
+                let (used, data, done) = match framing {
+                    Framing::Length(_) => {
+                        let take = remaining.min(pending.len() as u64) as usize;
+                        remaining -= take as u64;
+                        (take, &pending[..take], remaining == 0)
+                    }
+                    Framing::Chunked => match decoder.decode(pending) {
+                        Ok(decoded) => (decoded.used, &pending[decoded.data], decoded.done),
+                        Err(e) => return Ok(Passed::Refused(e.into())),
+                    },
+                };
+                if let Err(e) = sink(data) {
+                    return Ok(Passed::SinkFailed(e));
+                }
+                self.start += used;
+                if done {
+                    return Ok(Passed::Done);
+                }
+            }
+            if remaining == 0 {
+                return Ok(Passed::Done);
+            }
+            if self.fill_within(timeout)? == 0 {
+                return Err(client_left());
+            }
+        }
+    }
+
+    /// The bytes received and not yet consumed, taken (for a tunnel).
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        let pending = self.pending().to_vec();
+        self.start = self.end;
+        pending
     }
 
     /// Reads more bytes into the buffer, waiting no later than `deadline`.

@@ -56,7 +56,7 @@ pub fn prepare(listener: &TcpListener) {
 /// `options.max_connections` at once. `prepare` has been called on `listener`.
 pub fn run(listener: TcpListener, site: Arc<Site>, options: Options) {
     let registry = Arc::new(Registry::new(options.max_connections));
-    let cache = Arc::clone(&site.cache);
+    let spare = Arc::clone(&site);
     let serve = move |stream: TcpStream, peer: SocketAddr| {
         serve_or_refuse(stream, peer, &registry, &site, options)
     };
@@ -66,7 +66,7 @@ pub fn run(listener: TcpListener, site: Arc<Site>, options: Options) {
         STACK_SIZE,
         pool::IDLE_LIFETIME,
         serve,
-        move || cache.close_open_files(),
+        move || spare.give_back_descriptors(),
     );
 }
 

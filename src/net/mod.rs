@@ -8,13 +8,28 @@
 #![forbid(unsafe_code)]
 
 pub mod connection;
+mod forward;
 pub mod inbox;
 pub mod listener;
 pub mod outbox;
 pub mod pool;
 pub mod registry;
+mod tunnel;
 
 use std::time::Duration;
+
+/// How one exchange ended.
+pub enum Next {
+    /// Read the next request.
+    KeepAlive,
+    /// Close at once: the client left, went quiet, or asked us to close
+    /// after this answer (and so will send nothing more, RFC 9112
+    /// section 9.6).
+    Close,
+    /// We decided to close, with the client perhaps still sending: shut our
+    /// side and drain what comes before closing (`Inbox::linger`).
+    Linger,
+}
 
 /// What the transport is told by the command line.
 #[derive(Debug, Clone, Copy)]

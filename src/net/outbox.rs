@@ -82,13 +82,25 @@ impl Outbox {
         log: &Option<LogLine>,
     ) -> io::Result<()> {
         serve::decorate(&mut response, &self.site);
-        let written = response::write(
+        let announced = response.body.len();
+        let mut written = response::write(
             &mut self.out,
             &mut self.scratch,
             &response,
             head_only,
             persistence,
         );
+        // A streamed body is written before the line is logged, so the line
+        // says how much of it went out and how long it all took.
+        if written.result.is_ok()
+            && !head_only
+            && !response.status.forbids_body()
+            && let Body::Stream(stream) = std::mem::replace(&mut response.body, Body::Empty)
+        {
+            let before = self.out.handed();
+            written.result = stream.write_to(&mut self.out);
+            written.body_sent += self.out.handed() - before;
+        }
         if let Some(log) = log {
             let note = response
                 .note
@@ -97,7 +109,7 @@ impl Outbox {
                 .unwrap_or_default();
             // A response cut short says how much of it went out, and why.
             let cut = match &written.result {
-                Err(e) => format!(" of {}, cut short: {e}", response.body.len()),
+                Err(e) => format!(" of {announced}, cut short: {e}"),
                 Ok(()) => String::new(),
             };
             log::info!(
@@ -113,11 +125,7 @@ impl Outbox {
                 log.started.elapsed().as_secs_f64() * 1000.0
             );
         }
-        written.result?;
-        match &response.body {
-            Body::Stream(stream) if !head_only => stream.write_to(&mut self.out),
-            _ => Ok(()),
-        }
+        written.result
     }
 }
 

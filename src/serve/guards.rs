@@ -25,23 +25,31 @@ const KNOWN_METHODS: &[&str] = &["POST", "PUT", "DELETE", "PATCH", "CONNECT", "T
 /// restarted with other flags is believed soon.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
-/// The guards in order: the host, the credentials (a CORS preflight
-/// passes without them, as browsers never send them with one), the method.
+/// The guards in order: `admit`, then the method.
 /// `Ok` lets GET, HEAD and OPTIONS through. Inline: its own frame is
 /// small, and the checks that take deep ones stay out of line.
 #[inline]
 pub fn check(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
+    admit(request, site)?;
+    match request.method {
+        "GET" | "HEAD" | "OPTIONS" => Ok(()),
+        m if KNOWN_METHODS.contains(&m) => Err(HttpError::MethodNotAllowed),
+        _ => Err(HttpError::NotImplemented),
+    }
+}
+
+/// The guards every request passes, the proxy's too: the host, then the
+/// credentials (a CORS preflight passes without them, as browsers never
+/// send them with one).
+#[inline]
+pub fn admit(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
     if site.settings.guard_host {
         refuse_rebinding(request, site)?;
     }
     if site.settings.credentials.required() && !is_preflight(request) {
         authenticate(request, site)?;
     }
-    match request.method {
-        "GET" | "HEAD" | "OPTIONS" => Ok(()),
-        m if KNOWN_METHODS.contains(&m) => Err(HttpError::MethodNotAllowed),
-        _ => Err(HttpError::NotImplemented),
-    }
+    Ok(())
 }
 
 /// Refuses a request whose host is not this machine (see `host.rs`). With

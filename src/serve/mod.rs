@@ -29,6 +29,7 @@ pub mod host;
 pub mod listing;
 mod navigation;
 mod preconditions;
+pub mod proxy;
 mod representation;
 pub mod site;
 
@@ -116,9 +117,14 @@ fn retry(
     site: &Site,
 ) -> Result<Response, HttpError> {
     let closed = site.cache.close_open_files();
+    let idle = site.close_idle_backends();
+    let and_proxy = match site.proxies.is_empty() {
+        true => String::new(),
+        false => format!(", the proxy its {idle} idle connections"),
+    };
     log::warn!(
-        "out of file descriptors ({}): the file cache closed the {closed} files it kept open; \
-         trying once more",
+        "out of file descriptors ({}): the file cache closed the {closed} files it kept \
+         open{and_proxy}; trying once more",
         error.reason()
     );
     serve_resolved(request, target, root, site)
@@ -177,6 +183,8 @@ pub(crate) mod tests {
             allowed_hosts: Vec::new(),
             live_reload: false,
             credentials: auth::Credentials::default(),
+            proxies: Vec::new(),
+            proxy_timeout: std::time::Duration::from_secs(1),
         }
     }
 

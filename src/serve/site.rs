@@ -8,11 +8,14 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::dev::livereload::Watcher;
 use crate::fs::cache::FileCache;
 use crate::fs::resolve::ServedRoot;
 use crate::serve::auth::Credentials;
+use crate::serve::proxy::backend::Backend;
+use crate::serve::proxy::route::{Route, Rule};
 
 /// What the site is and how it is served: the part of the validated
 /// command line this layer reads.
@@ -48,6 +51,10 @@ pub struct Settings {
     pub live_reload: bool,
     /// The users let in; none means anyone.
     pub credentials: Credentials,
+    /// `--proxy` rules, in the order given.
+    pub proxies: Vec<Rule>,
+    /// How long a backend may take to answer (`--proxy-timeout`).
+    pub proxy_timeout: Duration,
 }
 
 /// What `serve` answers from: the settings, and what the running
@@ -63,18 +70,50 @@ pub struct Site {
     /// Files already served (small ones' bytes, larger ones open), by
     /// request path.
     pub cache: Arc<FileCache>,
+    /// Where proxied prefixes go, the longest prefix first.
+    pub proxies: Vec<Route>,
 }
 
 impl Site {
     /// Opens the root and starts what the settings ask for; the file cache
     /// may keep `kept_open_files` files open (its share of the descriptors).
     pub fn new(settings: Settings, kept_open_files: usize) -> Site {
+        let mut proxies: Vec<Route> = settings
+            .proxies
+            .iter()
+            .map(|rule| Route {
+                prefix: rule.prefix.clone(),
+                backend: Arc::new(Backend::new(
+                    &rule.authority,
+                    &rule.host,
+                    rule.port,
+                    settings.proxy_timeout,
+                )),
+                path: rule.path.clone(),
+            })
+            .collect();
+        // Longest first, so the first match is the longest; a prefix given
+        // twice goes where it was first given.
+        proxies.sort_by_key(|route| std::cmp::Reverse(route.prefix.len()));
         Site {
             root_dir: File::open(&settings.root).ok(),
             live_reload: settings.live_reload.then(Watcher::start),
             cache: FileCache::new(kept_open_files),
+            proxies,
             settings,
         }
+    }
+
+    /// Closes what is kept open only to be quick (the file cache's files,
+    /// idle connections to backends), when descriptors run out; says how
+    /// many were closed.
+    pub fn give_back_descriptors(&self) -> usize {
+        self.cache.close_open_files() + self.close_idle_backends()
+    }
+
+    /// Closes the idle connections to backends; says how many.
+    pub fn close_idle_backends(&self) -> usize {
+        self.proxies.iter().map(|r| r.backend.close_idle()).sum()
     }
 
     /// The root as the resolver sees it.

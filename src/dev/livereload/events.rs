@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::watcher::{Change, Listening, MAX_WATCHED, Watcher};
-use crate::http::response::Stream;
+use crate::http::response::{Stream, StreamFraming};
 use crate::http::sender::Sender;
 
 /// Where pages listen for changes; under a dot-folder, so it can never shadow
@@ -94,7 +94,11 @@ fn has_left(socket: &TcpStream) -> bool {
 pub struct Events(pub Arc<Watcher>);
 
 impl Stream for Events {
-    fn write_to(&self, out: &mut Sender) -> io::Result<()> {
+    fn framing(&self) -> StreamFraming {
+        StreamFraming::UntilClose
+    }
+
+    fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()> {
         self.0.stream(out)
     }
 }

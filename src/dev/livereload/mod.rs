@@ -33,5 +33,5 @@ mod stamp;
 mod watcher;
 
 pub use events::{EVENTS_PATH, Events};
-pub use inject::inject;
+pub use inject::{SCRIPT, inject};
 pub use watcher::Watcher;

@@ -1,0 +1,99 @@
+//! A connection that switched protocols (a WebSocket, through the proxy):
+//! bytes copied both ways between the client and the backend until either
+//! side closes. The connection's own thread copies what the client sends;
+//! one more thread, the only one a connection ever adds, copies what the
+//! backend sends.
+//!
+//! No HTTP timeout applies any more: a WebSocket may be quiet for hours.
+//! A side that closes has its end passed on (`shutdown` of writing), so the
+//! other side can finish; a side that fails, or stops taking bytes for the
+//! send timeout (`Sender`), ends both.
+//!
+//! Imports `http`'s `Sender`, and its siblings.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crate::http::sender::Sender;
+use crate::net::inbox::Inbox;
+
+/// How much one read moves.
+const PIECE: usize = 16 * 1024;
+/// The stack of the thread that copies what the backend sends: it holds
+/// little (its buffer is on the heap), less than a connection's needs.
+const STACK_SIZE: usize = 64 * 1024;
+
+/// Copies both ways until both sides have closed, or one has failed.
+/// `client_early` and `backend_early` are what each side sent after the
+/// heads, already read.
+pub fn run(
+    inbox: &Inbox,
+    client_early: &[u8],
+    backend: TcpStream,
+    backend_early: &[u8],
+    send_timeout: Duration,
+) {
+    let client = Arc::clone(&inbox.stream);
+    let backend = Arc::new(backend);
+    for socket in [&*client, &*backend] {
+        let _ = socket.set_read_timeout(None);
+    }
+    let down = {
+        let (client, backend) = (Arc::clone(&client), Arc::clone(&backend));
+        let early = backend_early.to_vec();
+        thread::Builder::new()
+            .name("tinyhttpd-tunnel".into())
+            .stack_size(STACK_SIZE)
+            .spawn(move || {
+                let result = Sender::new(Arc::clone(&client), send_timeout).and_then(|mut out| {
+                    out.write_all(&early, false)?;
+                    copy(&backend, |piece| out.write_all(piece, false))
+                });
+                finish(result, &backend, &client);
+            })
+    };
+    let down = match down {
+        Ok(handle) => handle,
+        Err(e) => {
+            log::warn!("{}: no thread for a WebSocket: {e}", inbox.peer);
+            return finish(Err(e), &client, &backend);
+        }
+    };
+    let result = (&*backend)
+        .write_all(client_early)
+        .and_then(|()| copy(&client, |piece| (&*backend).write_all(piece)));
+    finish(result, &client, &backend);
+    let _ = down.join();
+    log::debug!("{}: the tunnel closed", inbox.peer);
+}
+
+/// Reads `from` until it ends, handing each piece to `write`.
+fn copy(from: &TcpStream, mut write: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    let mut buffer = vec![0; PIECE];
+    loop {
+        match (&*from).read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => write(&buffer[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// After copying from `from` to `to`: an end is passed on, a failure ends
+/// both sides (which also wakes the other direction's read).
+fn finish(result: io::Result<()>, from: &TcpStream, to: &TcpStream) {
+    match result {
+        Ok(()) => {
+            let _ = to.shutdown(Shutdown::Write);
+        }
+        Err(_) => {
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+        }
+    }
+}

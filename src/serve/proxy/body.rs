@@ -1,0 +1,289 @@
+//! A backend's response body, copied to the client as it arrives: each
+//! read from the backend is written out at once (an event stream's events
+//! one by one), in the client's framing, which is ours: the length the
+//! backend gave, or chunks of our own. A body read to its end leaves its
+//! connection to the backend kept alive for the next request.
+//!
+//! The backend may pause as long as it likes while the client is still
+//! there (a stream of events can be quiet for minutes); every
+//! `--proxy-timeout` without a byte, the client is looked at, and a client
+//! that has gone ends the copy.
+//!
+//! Imports `http`, and the backend from its sibling.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::http::chunked::{self, ChunkedDecoder};
+use crate::http::response::{Stream, StreamFraming};
+use crate::http::response_head::BodyFraming;
+use crate::http::sender::Sender;
+use crate::serve::proxy::backend::Backend;
+
+/// Where a relayed body's bytes come from.
+#[derive(Debug)]
+pub enum Source {
+    /// No body (a 101, a response to HEAD, a 204 or 304).
+    Done,
+    /// Read whole already (a page the live-reload script went into).
+    Bytes(Vec<u8>),
+    /// Still on the backend's connection.
+    Backend {
+        stream: TcpStream,
+        /// What came with the head.
+        early: Vec<u8>,
+        framing: BodyFraming,
+        backend: Arc<Backend>,
+        /// Whether the connection may be used again once the body is read.
+        keep_alive: bool,
+    },
+}
+
+impl Source {
+    pub fn backend(
+        stream: TcpStream,
+        early: Vec<u8>,
+        framing: BodyFraming,
+        backend: Arc<Backend>,
+        keep_alive: bool,
+    ) -> Source {
+        Source::Backend {
+            stream,
+            early,
+            framing,
+            backend,
+            keep_alive,
+        }
+    }
+}
+
+/// The body of a relayed response, with the fields of its head.
+#[derive(Debug)]
+pub struct Relayed {
+    fields: Vec<u8>,
+    framing: StreamFraming,
+    source: Source,
+    /// Written after the backend's last byte (the live-reload script).
+    tail: &'static [u8],
+    /// How long a read from the backend waits before the client is looked at.
+    pause: Duration,
+}
+
+impl Relayed {
+    pub fn new(
+        fields: Vec<u8>,
+        framing: StreamFraming,
+        source: Source,
+        tail: &'static [u8],
+        pause: Duration,
+    ) -> Relayed {
+        Relayed {
+            fields,
+            framing,
+            source,
+            tail,
+            pause,
+        }
+    }
+}
+
+impl Stream for Relayed {
+    fn framing(&self) -> StreamFraming {
+        self.framing
+    }
+
+    fn fields(&self) -> &[u8] {
+        &self.fields
+    }
+
+    fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()> {
+        let mut client = Client {
+            out,
+            chunked: self.framing == StreamFraming::Chunked,
+            scratch: Vec::new(),
+        };
+        match self.source {
+            Source::Done => {}
+            Source::Bytes(bytes) => client.write(&bytes)?,
+            Source::Backend {
+                stream,
+                early,
+                framing,
+                backend,
+                keep_alive,
+            } => {
+                let mut copy = Copy {
+                    stream: &stream,
+                    buffer: early,
+                    pause: self.pause,
+                };
+                let clean = copy.body(framing, &mut client)?;
+                if clean && keep_alive {
+                    backend.give_back(stream);
+                }
+            }
+        }
+        client.write(self.tail)?;
+        if client.chunked {
+            client.out.write_all(chunked::LAST_CHUNK, false)?;
+        }
+        Ok(())
+    }
+}
+
+/// The client's side: data written in its framing.
+struct Client<'o> {
+    out: &'o mut Sender,
+    chunked: bool,
+    scratch: Vec<u8>,
+}
+
+impl Client<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if !self.chunked {
+            return self.out.write_all(data, false);
+        }
+        self.scratch.clear();
+        chunked::encode(&mut self.scratch, data);
+        self.out.write_all(&self.scratch, false)
+    }
+}
+
+/// The backend's side: its connection, and the bytes read and not yet
+/// written.
+struct Copy<'s> {
+    stream: &'s TcpStream,
+    buffer: Vec<u8>,
+    pause: Duration,
+}
+
+impl Copy<'_> {
+    /// Copies the body framed so; `Ok(true)` when it ended exactly where
+    /// its framing said, so the connection can carry another exchange.
+    fn body(&mut self, framing: BodyFraming, client: &mut Client<'_>) -> io::Result<bool> {
+        match framing {
+            BodyFraming::None => Ok(self.buffer.is_empty()),
+            BodyFraming::Length(len) => {
+                let mut left = len;
+                loop {
+                    let take = left.min(self.buffer.len() as u64) as usize;
+                    client.write(&self.buffer[..take])?;
+                    left -= take as u64;
+                    let extra = self.buffer.len() > take;
+                    self.buffer.clear();
+                    if left == 0 {
+                        return Ok(!extra);
+                    }
+                    if self.fill(client)? == 0 {
+                        return Err(ended_early(left));
+                    }
+                }
+            }
+            BodyFraming::Chunked => {
+                let mut decoder = ChunkedDecoder::with_limit(u64::MAX);
+                loop {
+                    let mut at = 0;
+                    while at < self.buffer.len() {
+                        let decoded = decoder
+                            .decode(&self.buffer[at..])
+                            .map_err(|e| io::Error::other(format!("backend's chunks: {e:?}")))?;
+                        client.write(&self.buffer[at..][decoded.data])?;
+                        at += decoded.used;
+                        if decoded.done {
+                            return Ok(at == self.buffer.len());
+                        }
+                    }
+                    self.buffer.clear();
+                    if self.fill(client)? == 0 {
+                        return Err(ended_early(0));
+                    }
+                }
+            }
+            BodyFraming::UntilClose => loop {
+                client.write(&self.buffer)?;
+                self.buffer.clear();
+                if self.fill(client)? == 0 {
+                    return Ok(false);
+                }
+            },
+        }
+    }
+
+    /// Reads more from the backend into the empty buffer, for as long as
+    /// the client is still there.
+    fn fill(&mut self, client: &Client<'_>) -> io::Result<usize> {
+        loop {
+            match read_by(self.stream, &mut self.buffer, Instant::now() + self.pause) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    if has_gone(client.out.socket()) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::ConnectionAborted,
+                            "the client left while the backend was quiet",
+                        ));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Reads into `buffer`'s spare room (growing it if there is none), waiting
+/// no later than `deadline`.
+pub fn read_by(stream: &TcpStream, buffer: &mut Vec<u8>, deadline: Instant) -> io::Result<usize> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    stream.set_read_timeout(Some(left))?;
+    let filled = buffer.len();
+    if buffer.capacity() - filled < 4096 {
+        buffer.reserve(16 * 1024);
+    }
+    buffer.resize(buffer.capacity(), 0);
+    let result = loop {
+        match (&*stream).read(&mut buffer[filled..]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                break Err(io::ErrorKind::TimedOut.into());
+            }
+            other => break other,
+        }
+    };
+    buffer.truncate(filled + *result.as_ref().unwrap_or(&0));
+    result
+}
+
+/// Whether the client closed its side (or its connection failed): a
+/// look that does not wait and takes nothing.
+fn has_gone(socket: &TcpStream) -> bool {
+    if socket.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let mut probe = [0u8; 1];
+    let gone = match socket.peek(&mut probe) {
+        Ok(n) => n == 0,
+        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+    };
+    let _ = socket.set_nonblocking(false);
+    gone
+}
+
+/// A backend that closed before the end of the body it announced: the
+/// client got less than it was promised, and its connection closes too.
+fn ended_early(left: u64) -> io::Error {
+    let what = match left {
+        0 => "before its last chunk".to_string(),
+        left => format!("{left} bytes before the end of its body"),
+    };
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the backend closed its connection {what}"),
+    )
+}
