@@ -134,8 +134,9 @@ fn announce(addr: SocketAddr, qr: bool) {
 
 /// What one connection holds open at most at once: its socket, the file it
 /// is answering with, and that file's precompressed variant while the
-/// answer is worked out (or a folder being listed). The registry shares the
-/// socket, it holds no descriptor of its own.
+/// answer is worked out (or a folder being listed); or, proxied, its socket
+/// and the backend's (a WebSocket's too). The registry shares the socket,
+/// it holds no descriptor of its own.
 const PER_CONNECTION: u64 = 3;
 /// Kept back for the rest: the standard streams, the listener, the served
 /// folder, the live-reload watcher's reads, and a margin.
@@ -160,10 +161,17 @@ fn budget_descriptors(config: &mut Config) {
             return;
         }
     };
-    let (connections, kept_open) = share_descriptors(limit, config.net.max_connections);
+    // Idle connections to backends are nobody's: they are kept back too.
+    let idle = (config.site.proxies.len() * serve::proxy::backend::MAX_IDLE) as u64;
+    let (connections, kept_open) =
+        share_descriptors(limit.saturating_sub(idle), config.net.max_connections);
+    let backends = match idle {
+        0 => String::new(),
+        idle => format!("{idle} for idle connections to backends, "),
+    };
     log::debug!(
-        "open files: a limit of {limit}; {RESERVED} kept back, {kept_open} for the file cache, \
-         {PER_CONNECTION} for each of {connections} connections"
+        "open files: a limit of {limit}; {RESERVED} kept back, {backends}{kept_open} for the file \
+         cache, {PER_CONNECTION} for each of {connections} connections"
     );
     if connections < config.net.max_connections {
         let message = format!(

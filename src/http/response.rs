@@ -141,6 +141,12 @@ pub trait Stream: Send + std::fmt::Debug {
         b""
     }
 
+    /// Whether bytes of the body are at hand already, so that the head can
+    /// wait for them and leave in the same segment (`MSG_MORE`).
+    fn ready(&self) -> bool {
+        false
+    }
+
     /// Writes the body through `out` until it ends or the client leaves.
     fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()>;
 }
@@ -332,6 +338,7 @@ fn write_body(
             offset,
             len,
         } if send_body => content.send_after(out, scratch, *offset, *len),
+        Body::Stream(stream) if send_body => out.write_all(scratch, stream.ready()),
         Body::Multipart {
             content,
             parts,

@@ -5,6 +5,7 @@
 //! backend sends.
 //!
 //! No HTTP timeout applies any more: a WebSocket may be quiet for hours.
+//! TCP keepalive notices a peer that vanished (on Linux).
 //! A side that closes has its end passed on (`shutdown` of writing), so the
 //! other side can finish; a side that fails, or stops taking bytes for the
 //! send timeout (`Sender`), ends both.
@@ -20,7 +21,12 @@ use std::time::Duration;
 
 use crate::http::sender::Sender;
 use crate::net::inbox::Inbox;
+use crate::sys;
 
+/// How long a tunnel may be quiet before the kernel asks whether its peers
+/// are still there (`sys::keep_alive`): a peer that vanished is noticed
+/// some 90 seconds later.
+const KEEPALIVE_IDLE: u32 = 60;
 /// How much one read moves.
 const PIECE: usize = 16 * 1024;
 /// The stack of the thread that copies what the backend sends: it holds
@@ -41,6 +47,9 @@ pub fn run(
     let backend = Arc::new(backend);
     for socket in [&*client, &*backend] {
         let _ = socket.set_read_timeout(None);
+        if let Err(e) = sys::keep_alive(socket, KEEPALIVE_IDLE) {
+            log::debug!("{}: no keepalive for a tunnel: {e}", inbox.peer);
+        }
     }
     let down = {
         let (client, backend) = (Arc::clone(&client), Arc::clone(&backend));

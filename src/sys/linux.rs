@@ -1,6 +1,6 @@
 //! Linux's fast paths: the system calls std does not expose (`sendfile`,
 //! `send` with `MSG_MORE`, the `SIOCOUTQ` ioctl, `openat2`,
-//! `TCP_DEFER_ACCEPT`, `listen` again), declared here from the C library
+//! `TCP_DEFER_ACCEPT`, TCP keepalive's timings, `listen` again), declared here from the C library
 //! with the constants and `struct` layouts of 64-bit Linux on x86_64,
 //! aarch64 and riscv64, the only targets `mod.rs` builds this file for.
 //! Every `unsafe` block says why it is sound.
@@ -37,6 +37,15 @@ struct OpenHow {
 
 const IPPROTO_TCP: i32 = 6;
 const TCP_DEFER_ACCEPT: i32 = 9;
+const SOL_SOCKET: i32 = 1;
+const SO_KEEPALIVE: i32 = 9;
+const TCP_KEEPIDLE: i32 = 4;
+const TCP_KEEPINTVL: i32 = 5;
+const TCP_KEEPCNT: i32 = 6;
+/// Once a quiet connection is probed: a probe every 10 seconds, and the
+/// peer is given up after 3 unanswered.
+const KEEPALIVE_INTERVAL: i32 = 10;
+const KEEPALIVE_PROBES: i32 = 3;
 const MSG_MORE: i32 = 0x8000;
 /// TIOCOUTQ: for a TCP socket, the bytes in its send queue (not yet
 /// sent, or sent and not yet acknowledged).
@@ -163,6 +172,33 @@ pub fn defer_accept(listener: &TcpListener, seconds: u32) -> io::Result<()> {
     };
     if status != 0 {
         return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub fn keep_alive(socket: &TcpStream, idle_seconds: u32) -> io::Result<()> {
+    let idle = i32::try_from(idle_seconds).unwrap_or(i32::MAX);
+    let options = [
+        (SOL_SOCKET, SO_KEEPALIVE, 1),
+        (IPPROTO_TCP, TCP_KEEPIDLE, idle),
+        (IPPROTO_TCP, TCP_KEEPINTVL, KEEPALIVE_INTERVAL),
+        (IPPROTO_TCP, TCP_KEEPCNT, KEEPALIVE_PROBES),
+    ];
+    for (level, name, value) in options {
+        // SAFETY: the descriptor is borrowed from a live `TcpStream`; the
+        // value points to a live i32 and its size is passed with it.
+        let status = unsafe {
+            setsockopt(
+                socket.as_raw_fd(),
+                level,
+                name,
+                &value,
+                std::mem::size_of::<i32>() as u32,
+            )
+        };
+        if status != 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
     Ok(())
 }

@@ -25,6 +25,7 @@
 //!     connection is handed to `accept` once its first bytes have arrived.
 //!   - `set_backlog` lets 4,096 connections wait for `accept`, where std's
 //!     `bind` leaves 128.
+//!   - `keep_alive` turns on TCP keepalive, with timings of its own.
 //!   - `send_pair` (portable too) writes a head and a body in one `writev`.
 //! - `portable.rs`: the same calls elsewhere (macOS, Windows, other systems,
 //!   and a Linux build with `RUSTFLAGS='--cfg portable'`, which is how the
@@ -141,6 +142,15 @@ pub fn defer_accept(listener: &TcpListener, seconds: u32) -> io::Result<()> {
 #[inline]
 pub fn set_backlog(listener: &TcpListener, backlog: u32) -> io::Result<()> {
     imp::set_backlog(listener, backlog)
+}
+
+/// Has the kernel probe `socket` once it has been quiet for `idle_seconds`,
+/// and fail its reads once the peer no longer answers (a few probes later):
+/// how a connection that waits for ever (a WebSocket) notices a peer that
+/// vanished without closing. `Unsupported` off Linux's fast path.
+#[inline]
+pub fn keep_alive(socket: &TcpStream, idle_seconds: u32) -> io::Result<()> {
+    imp::keep_alive(socket, idle_seconds)
 }
 
 /// Bounds how long `accept` on `listener` blocks (Linux applies a socket's

@@ -60,6 +60,13 @@ pub fn defer_accept(_listener: &TcpListener, _seconds: u32) -> io::Result<()> {
     ))
 }
 
+pub fn keep_alive(_socket: &TcpStream, _idle_seconds: u32) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "std cannot set TCP keepalive's timings",
+    ))
+}
+
 pub fn set_backlog(_listener: &TcpListener, _backlog: u32) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,

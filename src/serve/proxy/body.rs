@@ -99,6 +99,17 @@ impl Stream for Relayed {
         &self.fields
     }
 
+    fn ready(&self) -> bool {
+        match &self.source {
+            Source::Done => false,
+            Source::Bytes(bytes) => !bytes.is_empty(),
+            // Chunks that came with the head may hold no data yet.
+            Source::Backend { early, framing, .. } => {
+                matches!(framing, BodyFraming::Length(len) if *len > 0) && !early.is_empty()
+            }
+        }
+    }
+
     fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()> {
         let mut client = Client {
             out,
