@@ -16,8 +16,12 @@
 //! `navigation` tells what kind of request a browser sent; `host` and
 //! `auth` hold the rules the guards apply.
 //!
+//! `proxy` is the other way: a request under a proxied prefix is worked
+//! out there, and forwarded by `net`.
+//!
 //! May import `http`, `fs`, `dev` and `sys`. Never `net`: nothing here
-//! touches a socket. Never the command line: `main` hands it `Settings`.
+//! touches a client's socket (`proxy` holds the backends'). Never the
+//! command line: `main` hands it `Settings`.
 #![forbid(unsafe_code)]
 
 pub mod auth;

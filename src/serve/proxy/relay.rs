@@ -309,7 +309,7 @@ impl Forward {
                 "{authority} closed the connection without a complete response"
             )),
             Failure::Malformed(why) => {
-                HttpError::BadGateway(format!("{authority} sent {why}, not an HTTP response"))
+                HttpError::BadGateway(format!("{authority} sent a malformed response: {why}"))
             }
             Failure::Io(e) => HttpError::BadGateway(format!("reading from {authority}: {e}")),
         };
