@@ -64,9 +64,15 @@ impl Backend {
     }
 
     /// A connection: one kept alive if there is one young enough, else a
-    /// new one.
-    pub fn take(&self) -> Result<Upstream, HttpError> {
-        if let Some(stream) = self.take_idle() {
+    /// new one. With `look`, a kept-alive one is first looked at, and
+    /// passed over if the backend has closed it: for a request that cannot
+    /// be sent twice.
+    pub fn take(&self, look: bool) -> Result<Upstream, HttpError> {
+        while let Some(stream) = self.take_idle() {
+            // Bytes from an idle backend can only be its close, or junk.
+            if look && has_gone(&stream, true) {
+                continue;
+            }
             return Ok(Upstream {
                 stream,
                 reused: true,
@@ -170,6 +176,22 @@ impl Backend {
     }
 }
 
+/// Whether the peer on `socket` closed its side (or the connection
+/// failed), by a look that does not wait and takes nothing; `quiet`
+/// wants, besides, that nothing waits to be read.
+pub fn has_gone(socket: &TcpStream, quiet: bool) -> bool {
+    if socket.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let mut probe = [0u8; 1];
+    let gone = match socket.peek(&mut probe) {
+        Ok(n) => n == 0 || quiet,
+        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+    };
+    let _ = socket.set_nonblocking(false);
+    gone
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +209,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let error = backend_at(port, "127.0.0.1").take().unwrap_err();
+        let error = backend_at(port, "127.0.0.1").take(false).unwrap_err();
         assert_eq!(
             error.reason(),
             format!("connection refused: is your backend running on 127.0.0.1:{port}?")
@@ -198,15 +220,34 @@ mod tests {
     fn connections_given_back_are_reused_newest_first() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let backend = backend_at(listener.local_addr().unwrap().port(), "localhost");
-        let first = backend.take().unwrap();
+        let first = backend.take(false).unwrap();
         assert!(!first.reused);
         let port = first.stream.local_addr().unwrap().port();
         backend.give_back(first.stream);
-        let again = backend.take().unwrap();
+        let again = backend.take(false).unwrap();
         assert!(again.reused);
         assert_eq!(again.stream.local_addr().unwrap().port(), port);
         backend.give_back(again.stream);
         assert_eq!(backend.close_idle(), 1);
-        assert!(!backend.take().unwrap().reused);
+        assert!(!backend.take(false).unwrap().reused);
+    }
+
+    #[test]
+    fn a_kept_alive_connection_the_backend_closed_is_passed_over_when_looked_at() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let backend = backend_at(listener.local_addr().unwrap().port(), "127.0.0.1");
+        let first = backend.take(false).unwrap();
+        let watch = first.stream.try_clone().unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        backend.give_back(first.stream);
+        assert!(!has_gone(&watch, true), "an open, quiet connection");
+        drop(accepted);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !has_gone(&watch, false) {
+            assert!(Instant::now() < deadline, "the close never arrived");
+            std::thread::yield_now();
+        }
+        let next = backend.take(true).unwrap();
+        assert!(!next.reused);
     }
 }

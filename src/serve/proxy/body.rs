@@ -21,7 +21,7 @@ use crate::http::chunked::{self, ChunkedDecoder};
 use crate::http::response::{Stream, StreamFraming};
 use crate::http::response_head::BodyFraming;
 use crate::http::sender::Sender;
-use crate::serve::proxy::backend::Backend;
+use crate::serve::proxy::backend::{Backend, has_gone};
 
 /// Where a relayed body's bytes come from.
 #[derive(Debug)]
@@ -232,7 +232,7 @@ impl Copy<'_> {
         loop {
             match read_by(self.stream, &mut self.buffer, Instant::now() + self.pause) {
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    if has_gone(client.out.socket()) {
+                    if has_gone(client.out.socket(), false) {
                         return Err(io::Error::new(
                             io::ErrorKind::ConnectionAborted,
                             "the client left while the backend was quiet",
@@ -269,21 +269,6 @@ pub fn read_by(stream: &TcpStream, buffer: &mut Vec<u8>, deadline: Instant) -> i
     };
     buffer.truncate(filled + *result.as_ref().unwrap_or(&0));
     result
-}
-
-/// Whether the client closed its side (or its connection failed): a
-/// look that does not wait and takes nothing.
-fn has_gone(socket: &TcpStream) -> bool {
-    if socket.set_nonblocking(true).is_err() {
-        return true;
-    }
-    let mut probe = [0u8; 1];
-    let gone = match socket.peek(&mut probe) {
-        Ok(n) => n == 0,
-        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-    };
-    let _ = socket.set_nonblocking(false);
-    gone
 }
 
 /// A backend that closed before the end of the body it announced: the

@@ -93,7 +93,7 @@ pub fn forward(
         request,
         &path_and_query,
         &route.backend.authority,
-        peer,
+        peer.to_canonical(),
         upgrade,
         &omit,
     );

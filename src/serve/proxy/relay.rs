@@ -64,7 +64,7 @@ impl Forward {
     pub fn open(mut self, framing: Framing) -> Result<Exchange, Box<Response>> {
         let started = Instant::now();
         self.frame(framing);
-        let mut upstream = match self.backend.take() {
+        let mut upstream = match self.backend.take(!self.idempotent) {
             Ok(upstream) => upstream,
             Err(error) => return Err(Box::new(self.error_page(error))),
         };
