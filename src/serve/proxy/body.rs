@@ -283,3 +283,87 @@ fn ended_early(left: u64) -> io::Error {
         format!("the backend closed its connection {what}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// Two ends of a loopback connection.
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        (near, listener.accept().unwrap().0)
+    }
+
+    /// What the client reads when a body framed `framing` by the backend,
+    /// sent as `sent` (of which `early` came with the head), is relayed as
+    /// `to_client` with `tail`; and whether the backend's connection was
+    /// kept for another exchange.
+    fn relay(
+        framing: BodyFraming,
+        early: &[u8],
+        sent: &[u8],
+        to_client: StreamFraming,
+        tail: &'static [u8],
+    ) -> (Vec<u8>, usize) {
+        let (mut backend_end, from_backend) = pair();
+        backend_end.write_all(sent).unwrap();
+        if framing == BodyFraming::UntilClose {
+            drop(backend_end);
+        }
+        let (client_end, mut client) = pair();
+        let mut out = Sender::new(Arc::new(client_end), Duration::from_secs(5)).unwrap();
+        let backend = Arc::new(Backend::for_tests());
+        let source = Source::backend(from_backend, early.to_vec(), framing, backend.clone(), true);
+        let relayed = Relayed::new(Vec::new(), to_client, source, tail, Duration::from_secs(5));
+        Box::new(relayed).write_to(&mut out).unwrap();
+        drop(out);
+        let mut got = Vec::new();
+        io::Read::read_to_end(&mut client, &mut got).unwrap();
+        (got, backend.close_idle())
+    }
+
+    #[test]
+    fn bodies_are_passed_on_in_the_clients_framing() {
+        // Chunks of the backend's own sizes become ours, with the tail as
+        // a last chunk; the connection is kept.
+        let (got, kept) = relay(
+            BodyFraming::Chunked,
+            b"3\r\nabc\r\n",
+            b"2;x=y\r\nde\r\n0\r\nTrailer: t\r\n\r\n",
+            StreamFraming::Chunked,
+            b"<s>",
+        );
+        assert_eq!(got, b"3\r\nabc\r\n2\r\nde\r\n3\r\n<s>\r\n0\r\n\r\n");
+        assert_eq!(kept, 1);
+        // A body that ends with the backend's connection, in chunks.
+        let (got, kept) = relay(
+            BodyFraming::UntilClose,
+            b"",
+            b"hello",
+            StreamFraming::Chunked,
+            b"",
+        );
+        assert_eq!(got, b"5\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(kept, 0);
+        // A length, part of it early, as it is: kept unless more came.
+        let (got, kept) = relay(
+            BodyFraming::Length(6),
+            b"ab",
+            b"cdef",
+            StreamFraming::Length(6),
+            b"",
+        );
+        assert_eq!((got.as_slice(), kept), (&b"abcdef"[..], 1));
+        let (_, kept) = relay(
+            BodyFraming::Length(2),
+            b"abJUNK",
+            b"",
+            StreamFraming::Length(2),
+            b"",
+        );
+        assert_eq!(kept, 0);
+    }
+}
