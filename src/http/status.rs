@@ -87,6 +87,8 @@ fn standard_reason(code: u16) -> &'static str {
     match code {
         100 => "Continue",
         101 => "Switching Protocols",
+        // RFC 8297.
+        103 => "Early Hints",
         200 => "OK",
         201 => "Created",
         202 => "Accepted",

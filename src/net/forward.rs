@@ -84,7 +84,12 @@ impl Forwarding {
                 body_read = false;
             }
         }
-        match exchange.response() {
+        let (interim, outcome) = exchange.response();
+        if !interim.is_empty() {
+            outbox.out.begin();
+            outbox.out.write_all(&interim, false)?;
+        }
+        match outcome {
             Outcome::Reply(response) => {
                 let persistence = match body_read {
                     false => Persistence::Close,

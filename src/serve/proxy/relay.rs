@@ -56,6 +56,8 @@ pub struct Exchange {
     framing: Framing,
     started: Instant,
     scratch: Vec<u8>,
+    /// Interim responses to pass on, as the client gets them.
+    interim: Vec<u8>,
 }
 
 impl Forward {
@@ -85,6 +87,7 @@ impl Forward {
             framing,
             started,
             scratch: Vec::new(),
+            interim: Vec::new(),
         })
     }
 
@@ -143,36 +146,44 @@ impl Exchange {
         }
     }
 
-    /// Waits for the backend's answer and makes it the client's response.
-    pub fn response(mut self) -> Outcome {
-        let deadline = Instant::now() + self.forward.backend.timeout;
+    /// Waits for the backend's answer and makes it the client's response;
+    /// with it, the interim responses (`103 Early Hints`) to send before.
+    pub fn response(mut self) -> (Vec<u8>, Outcome) {
         let mut buffer = Vec::with_capacity(4096);
-        let head_len = loop {
-            let read = self.read_head(&mut buffer, deadline);
+        let head_len = match self.final_head(&mut buffer) {
+            Ok(head_len) => head_len,
+            Err(page) => return (self.interim, Outcome::Reply(page)),
+        };
+        let elapsed = self.started.elapsed();
+        let forward = self.forward;
+        let outcome = match answer(&forward, self.upstream.stream, &buffer, head_len, elapsed) {
+            Ok(outcome) => outcome,
+            Err(why) => Outcome::Reply(forward.failed(Failure::Malformed(why))),
+        };
+        (self.interim, outcome)
+    }
+
+    /// Reads the final head into `buffer`, sending the request once more if
+    /// a kept-alive connection turns out closed; the error is the page.
+    fn final_head(&mut self, buffer: &mut Vec<u8>) -> Result<usize, Response> {
+        let deadline = Instant::now() + self.forward.backend.timeout;
+        loop {
+            let read = self.read_head(buffer, deadline);
             let retry = matches!(&read, Err(Failure::Closed(0)))
                 && self.upstream.reused
                 && self.forward.idempotent;
             if !retry {
-                match read {
-                    Ok(head_len) => break head_len,
-                    Err(failure) => return Outcome::Reply(self.forward.failed(failure)),
-                }
+                return read.map_err(|failure| self.forward.failed(failure));
             }
             log::debug!(
                 "proxy to {}: a kept-alive connection was closed; sending again",
                 self.forward.backend.authority
             );
-            match self.forward.resend() {
-                Ok(upstream) => self.upstream = upstream,
-                Err(error) => return Outcome::Reply(self.forward.error_page(error)),
-            }
+            self.upstream = self
+                .forward
+                .resend()
+                .map_err(|e| self.forward.error_page(e))?;
             buffer.clear();
-        };
-        let elapsed = self.started.elapsed();
-        let forward = self.forward;
-        match answer(&forward, self.upstream.stream, &buffer, head_len, elapsed) {
-            Ok(outcome) => outcome,
-            Err(why) => Outcome::Reply(forward.failed(Failure::Malformed(why))),
         }
     }
 
@@ -183,9 +194,13 @@ impl Exchange {
         loop {
             let parsed = response_head::parse(buffer).map(|h| h.map(|(head, n)| (head.code, n)));
             match parsed {
-                // 100 Continue was ours to send, and was sent; other interim
-                // answers are not passed on either.
+                // RFC 9110 section 15.2: interim responses are passed on,
+                // but for 100 Continue, which was ours to send (and was,
+                // if the client asked), and to HTTP/1.0 clients.
                 Ok(Some((code, len))) if code < 200 && code != 101 => {
+                    if code != 100 && self.forward.client_minor >= 1 {
+                        keep_interim(&mut self.interim, &buffer[..len]);
+                    }
                     buffer.drain(..len);
                     continue;
                 }
@@ -314,6 +329,18 @@ impl Forward {
             Failure::Io(e) => HttpError::BadGateway(format!("reading from {authority}: {e}")),
         };
         self.error_page(error)
+    }
+}
+
+/// Appends the interim response `head` for the client: its status line
+/// and its fields, as a final response's are passed on.
+fn keep_interim(interim: &mut Vec<u8>, head: &[u8]) {
+    if let Ok(Some((head, _))) = response_head::parse(head) {
+        let status = Status::Relayed(head.code);
+        let line = format!("HTTP/1.1 {} {}\r\n", head.code, status.reason());
+        interim.extend_from_slice(line.as_bytes());
+        interim.extend_from_slice(&fields::response_fields(&head, &[]));
+        interim.extend_from_slice(b"\r\n");
     }
 }
 
