@@ -152,7 +152,7 @@ impl Exchange {
         let mut buffer = Vec::with_capacity(4096);
         let head_len = match self.final_head(&mut buffer) {
             Ok(head_len) => head_len,
-            Err(page) => return (self.interim, Outcome::Reply(page)),
+            Err(page) => return (self.interim, Outcome::Reply(*page)),
         };
         let elapsed = self.started.elapsed();
         let forward = self.forward;
@@ -165,7 +165,7 @@ impl Exchange {
 
     /// Reads the final head into `buffer`, sending the request once more if
     /// a kept-alive connection turns out closed; the error is the page.
-    fn final_head(&mut self, buffer: &mut Vec<u8>) -> Result<usize, Response> {
+    fn final_head(&mut self, buffer: &mut Vec<u8>) -> Result<usize, Box<Response>> {
         let deadline = Instant::now() + self.forward.backend.timeout;
         loop {
             let read = self.read_head(buffer, deadline);
@@ -173,7 +173,7 @@ impl Exchange {
                 && self.upstream.reused
                 && self.forward.idempotent;
             if !retry {
-                return read.map_err(|failure| self.forward.failed(failure));
+                return read.map_err(|failure| Box::new(self.forward.failed(failure)));
             }
             log::debug!(
                 "proxy to {}: a kept-alive connection was closed; sending again",
