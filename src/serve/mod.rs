@@ -146,8 +146,12 @@ fn events(watcher: &Arc<Watcher>) -> Response {
         )))))
 }
 
-/// Adds what `--cors` and `--header` put on every response.
+/// Adds what `--cors` and `--header` put on every response of ours; a
+/// backend's response, relayed by the proxy, passes untouched.
 pub fn decorate(response: &mut Response, site: &Site) {
+    if let Status::Relayed(_) = response.status {
+        return;
+    }
     if site.settings.cors {
         response
             .headers

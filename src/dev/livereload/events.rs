@@ -21,6 +21,8 @@ use crate::http::sender::Sender;
 /// Where pages listen for changes; under a dot-folder, so it can never shadow
 /// a served file.
 pub const EVENTS_PATH: &str = "/.tinyhttpd/events";
+/// The folder of the paths tinyhttpd answers itself, whatever is proxied.
+pub const OWN_PATHS: &str = "/.tinyhttpd/";
 /// How long a page's `EventSource` waits before it connects again once its
 /// stream has ended (the server restarted, or stopped), sent to it as the
 /// stream's `retry:` field. Half a second: a restarted server is listening

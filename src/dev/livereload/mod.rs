@@ -32,6 +32,6 @@ mod inject;
 mod stamp;
 mod watcher;
 
-pub use events::{EVENTS_PATH, Events};
+pub use events::{EVENTS_PATH, Events, OWN_PATHS};
 pub use inject::{SCRIPT, inject};
 pub use watcher::Watcher;

@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,8 @@ impl Backend {
     /// backend named `localhost` may listen on `::1` only (Node 17 and
     /// later) or on `127.0.0.1` only (older tools).
     pub fn connect(&self) -> Result<TcpStream, HttpError> {
-        let addresses: Vec<SocketAddr> = match (self.host.as_str(), self.port).to_socket_addrs() {
+        let mut addresses: Vec<SocketAddr> = match (self.host.as_str(), self.port).to_socket_addrs()
+        {
             Ok(addresses) => addresses.collect(),
             Err(e) => {
                 return Err(HttpError::BadGateway(format!(
@@ -125,6 +126,20 @@ impl Backend {
                 )));
             }
         };
+        // `localhost` is both loopback addresses (RFC 6761 section 6.3),
+        // whatever the hosts file says: a backend may take the one the
+        // hosts file leaves out.
+        if self.host.eq_ignore_ascii_case("localhost") {
+            for ip in [
+                IpAddr::from(Ipv6Addr::LOCALHOST),
+                Ipv4Addr::LOCALHOST.into(),
+            ] {
+                let address = SocketAddr::new(ip, self.port);
+                if !addresses.contains(&address) {
+                    addresses.push(address);
+                }
+            }
+        }
         let mut failure = None;
         for address in &addresses {
             match TcpStream::connect_timeout(address, CONNECT_TIMEOUT) {

@@ -127,14 +127,13 @@ impl Stream for Relayed {
                 keep_alive,
             } => {
                 let mut copy = Copy {
-                    stream: &stream,
+                    stream: Some(stream),
+                    backend,
+                    keep_alive,
                     buffer: early,
                     pause: self.pause,
                 };
-                let clean = copy.body(framing, &mut client)?;
-                if clean && keep_alive {
-                    backend.give_back(stream);
-                }
+                copy.body(framing, &mut client)?;
             }
         }
         client.write(self.tail)?;
@@ -166,31 +165,40 @@ impl Client<'_> {
     }
 }
 
-/// The backend's side: its connection, and the bytes read and not yet
-/// written.
-struct Copy<'s> {
-    stream: &'s TcpStream,
+/// The backend's side: its connection (until the body has been read),
+/// and the bytes read and not yet written.
+struct Copy {
+    stream: Option<TcpStream>,
+    backend: Arc<Backend>,
+    keep_alive: bool,
     buffer: Vec<u8>,
     pause: Duration,
 }
 
-impl Copy<'_> {
-    /// Copies the body framed so; `Ok(true)` when it ended exactly where
-    /// its framing said, so the connection can carry another exchange.
-    fn body(&mut self, framing: BodyFraming, client: &mut Client<'_>) -> io::Result<bool> {
+impl Copy {
+    /// Copies the body framed so. Once its last byte has been read, and
+    /// before that byte is written out, the connection is given back (if
+    /// the body ended exactly where its framing said), so that the
+    /// client's next request, or another client's, finds it.
+    fn body(&mut self, framing: BodyFraming, client: &mut Client<'_>) -> io::Result<()> {
         match framing {
-            BodyFraming::None => Ok(self.buffer.is_empty()),
+            BodyFraming::None => {
+                self.release(self.buffer.is_empty());
+                Ok(())
+            }
             BodyFraming::Length(len) => {
                 let mut left = len;
                 loop {
                     let take = left.min(self.buffer.len() as u64) as usize;
-                    client.write(&self.buffer[..take])?;
                     left -= take as u64;
-                    let extra = self.buffer.len() > take;
-                    self.buffer.clear();
                     if left == 0 {
-                        return Ok(!extra);
+                        self.release(self.buffer.len() == take);
                     }
+                    client.write(&self.buffer[..take])?;
+                    if left == 0 {
+                        return Ok(());
+                    }
+                    self.buffer.clear();
                     if self.fill(client)? == 0 {
                         return Err(ended_early(left));
                     }
@@ -207,7 +215,8 @@ impl Copy<'_> {
                         client.write(&self.buffer[at..][decoded.data])?;
                         at += decoded.used;
                         if decoded.done {
-                            return Ok(at == self.buffer.len());
+                            self.release(at == self.buffer.len());
+                            return Ok(());
                         }
                     }
                     self.buffer.clear();
@@ -220,17 +229,32 @@ impl Copy<'_> {
                 client.write(&self.buffer)?;
                 self.buffer.clear();
                 if self.fill(client)? == 0 {
-                    return Ok(false);
+                    self.release(false);
+                    return Ok(());
                 }
             },
+        }
+    }
+
+    /// Done with the connection: kept for another exchange if `clean` and
+    /// the backend keeps it alive, else closed.
+    fn release(&mut self, clean: bool) {
+        if let Some(stream) = self.stream.take()
+            && clean
+            && self.keep_alive
+        {
+            self.backend.give_back(stream);
         }
     }
 
     /// Reads more from the backend into the empty buffer, for as long as
     /// the client is still there.
     fn fill(&mut self, client: &Client<'_>) -> io::Result<usize> {
+        let Some(stream) = &self.stream else {
+            return Ok(0);
+        };
         loop {
-            match read_by(self.stream, &mut self.buffer, Instant::now() + self.pause) {
+            match read_by(stream, &mut self.buffer, Instant::now() + self.pause) {
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     if has_gone(client.out.socket(), false) {
                         return Err(io::Error::new(

@@ -66,7 +66,7 @@ pub fn forward(
 ) -> Option<Result<Forward, HttpError>> {
     let target = target::split_target(request.target).ok()?;
     // The live-reload stream and script stay ours under any prefix.
-    if target.path == livereload::EVENTS_PATH {
+    if target.path.starts_with(livereload::OWN_PATHS) {
         return None;
     }
     let path = route::remove_dot_segments(target.path);

@@ -204,7 +204,8 @@ impl Exchange {
                     buffer.drain(..len);
                     continue;
                 }
-                Ok(Some((_, len))) => return Ok(len),
+                Ok(Some((_, len))) if len <= MAX_HEAD => return Ok(len),
+                Ok(Some(_)) => return Err(Failure::Malformed("a response head over 64 KiB")),
                 Ok(None) if buffer.len() >= MAX_HEAD => {
                     return Err(Failure::Malformed("a response head over 64 KiB"));
                 }
