@@ -1,0 +1,213 @@
+//! `--proxy` errors and guards (/work/proxy-spec.md): a backend that is
+//! down, answers badly or not at all; the Host check, --auth and request
+//! framing errors stopping a request before any backend connection; and
+//! bad `--proxy` flags.
+
+mod backend;
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backend::{After, Backend, Conn, Seen, proxy, reply, site};
+use common::{BIN, Server, TIMEOUT, wait_until};
+
+/// A port nothing listens on: bound, read, released.
+fn dead_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_backend_that_is_down_is_502_at_once() {
+    let dir = site();
+    let port = dead_port();
+    let server = proxy(&dir, &[("/api", format!("http://127.0.0.1:{port}"))], &[]);
+    let started = Instant::now();
+    let text = Conn::connect(server.addr).get("/api/x", &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(text.status_line, "HTTP/1.1 502 Bad Gateway");
+    assert_eq!(
+        text.field("content-type").unwrap(),
+        "text/plain; charset=utf-8"
+    );
+    let message = format!("connection refused: is your backend running on 127.0.0.1:{port}?");
+    assert!(text.text().contains(&message), "{:?}", text.text());
+
+    let started = Instant::now();
+    let accept = [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+    let html = Conn::connect(server.addr).get("/api/x", &accept);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(html.status_line, "HTTP/1.1 502 Bad Gateway");
+    assert!(
+        html.field("content-type").unwrap().starts_with("text/html"),
+        "{html:?}"
+    );
+    assert!(html.text().contains("<"), "{:?}", html.text());
+    assert_eq!(
+        Conn::connect(server.addr).get("/hello.txt", &[]).status,
+        200
+    );
+}
+
+#[test]
+fn malformed_backend_responses_are_502_and_that_connection_closed() {
+    let dir = site();
+    let backend = Backend::start(|seen, out| {
+        let raw: Vec<u8> = match seen.target().as_str() {
+            "/api/status" => b"HTPT/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            "/api/clte" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".to_vec(),
+            "/api/twocl" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!".to_vec(),
+            _ => format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok", "a".repeat(70 * 1024)).into_bytes(),
+        };
+        use std::io::Write;
+        let _ = out.write_all(&raw);
+        After::KeepAlive
+    });
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    for (n, target) in ["/api/status", "/api/clte", "/api/twocl", "/api/bighead"]
+        .iter()
+        .enumerate()
+    {
+        let reply = Conn::connect(server.addr).get(target, &[]);
+        assert_eq!(reply.status_line, "HTTP/1.1 502 Bad Gateway", "{target}");
+        wait_until(TIMEOUT, "the backend connection closed", || {
+            backend.closed() == n + 1
+        });
+        assert_eq!(backend.accepted(), n + 1, "{target}");
+    }
+}
+
+#[test]
+fn no_response_head_in_time_is_504_and_the_client_connection_stays() {
+    let dir = site();
+    let backend = Backend::start(|seen, out| {
+        if seen.target() != "/api/slow" {
+            reply(out, "200 OK", &[], seen.target().as_bytes());
+        }
+        After::KeepAlive
+    });
+    let server = proxy(
+        &dir,
+        &[("/api", backend.url())],
+        &["--proxy-timeout", "0.5"],
+    );
+    let mut conn = Conn::connect(server.addr);
+    let started = Instant::now();
+    let reply = conn.get("/api/slow", &[]);
+    let waited = started.elapsed();
+    assert_eq!(reply.status_line, "HTTP/1.1 504 Gateway Timeout");
+    assert!(waited >= Duration::from_millis(450), "{waited:?}");
+    let fast = conn.get("/api/fast", &[]);
+    assert_eq!((fast.status, fast.text().as_str()), (200, "/api/fast"));
+    assert_eq!(conn.get("/hello.txt", &[]).text(), "hello\n");
+}
+
+/// Checks that of everything sent, only `/api/ok` reached the backend, on
+/// the one connection it accepted.
+fn assert_only_ok_arrived(backend: &Backend, server: &Server, fields: &[(&str, &str)]) -> Seen {
+    let ok = Conn::connect(server.addr).get("/api/ok", fields);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let seen = backend.wait_for(1);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].target(), "/api/ok");
+    assert_eq!(backend.accepted(), 1);
+    seen[0].clone()
+}
+
+#[test]
+fn the_rebinding_check_comes_before_the_backend() {
+    let dir = site();
+    let backend = Backend::echo("A");
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    let mut conn = Conn::connect(server.addr);
+    conn.send(b"GET /api/x HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+    assert_eq!(conn.response().status, 403);
+    let mut conn = Conn::connect(server.addr);
+    conn.send(b"GET http://evil.example/api/x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(conn.response().status, 403);
+    assert_only_ok_arrived(&backend, &server, &[]);
+}
+
+#[test]
+fn auth_comes_before_the_backend_and_credentials_stay_here() {
+    let dir = site();
+    let backend = Backend::echo("A");
+    let server = proxy(
+        &dir,
+        &[("/api", backend.url())],
+        &["--auth", "alice:wonder land"],
+    );
+    let refused = Conn::connect(server.addr).get("/api/x", &[]);
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused
+            .field("www-authenticate")
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    let alice = [("Authorization", "Basic YWxpY2U6d29uZGVyIGxhbmQ=")];
+    let seen = assert_only_ok_arrived(&backend, &server, &alice);
+    assert_eq!(seen.field("authorization"), None, "{}", seen.text());
+}
+
+#[test]
+fn request_framing_errors_are_400_before_any_backend_connection() {
+    let dir = site();
+    let backend = Backend::echo("A");
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    for framing in [
+        "Content-Length: 5\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked\r\nContent-Length: 5",
+        "Content-Length: 5\r\nContent-Length: 6",
+        "Transfer-Encoding: gzip",
+    ] {
+        let mut conn = Conn::connect(server.addr);
+        conn.send(format!("POST /api/x HTTP/1.1\r\nHost: localhost\r\n{framing}\r\n\r\n5\r\nhello\r\n0\r\n\r\n").as_bytes());
+        assert_eq!(conn.response().status, 400, "{framing}");
+    }
+    assert_only_ok_arrived(&backend, &server, &[]);
+}
+
+#[test]
+fn bad_proxy_flags_are_one_line_errors() {
+    let dir = site();
+    let root = dir.path.to_str().unwrap();
+    let cases = [
+        (
+            "/api=https://127.0.0.1:3000",
+            "tinyhttpd speaks plain HTTP to backends",
+        ),
+        ("/api", "/api"),
+        ("api=http://127.0.0.1:3000", "api=http://127.0.0.1:3000"),
+        ("/api=http://127.0.0.1:0", "http://127.0.0.1:0"),
+        ("/api=http://127.0.0.1:99999", "http://127.0.0.1:99999"),
+        ("/api=http://127.0.0.1:abc", "http://127.0.0.1:abc"),
+        ("/api=ftp://127.0.0.1:21", "ftp://127.0.0.1:21"),
+        ("/api=127.0.0.1:3000", "127.0.0.1:3000"),
+    ];
+    for (value, expected) in cases {
+        let out = Command::new(BIN)
+            .args(["--root", root, "--port", "0", "--proxy", value])
+            .stdin(Stdio::null())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{value}: {stderr}");
+        assert!(out.stdout.is_empty(), "{value}");
+        assert_eq!(stderr.lines().count(), 1, "{value}: {stderr}");
+        assert!(stderr.starts_with("tinyhttpd: "), "{value}: {stderr}");
+        assert!(stderr.contains(expected), "{value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{value}: {stderr}");
+    }
+}
