@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use backend::{After, Backend, Conn, FNV_START, fnv, pattern, proxy, reply, request, site};
+use backend::{After, Backend, Conn, FNV_START, answer, fnv, pattern, proxy, reply, request, site};
 use common::TIMEOUT;
 
 /// Writes `data` as one chunk.
@@ -284,12 +284,7 @@ fn pipelined_requests_mixing_proxied_and_local_paths_are_answered_in_order() {
             let _ = rx.lock().unwrap().recv_timeout(TIMEOUT);
             let _ = out.write_all(b"-half");
         } else {
-            reply(
-                out,
-                "200 OK",
-                &[],
-                format!("A {}", seen.target()).as_bytes(),
-            );
+            answer(seen, out, &format!("A {}", seen.target()));
         }
         After::KeepAlive
     });

@@ -178,13 +178,7 @@ impl Backend {
     /// body, `NAME TARGET`.
     pub fn echo(name: &'static str) -> Backend {
         Backend::start(move |seen, out| {
-            let body = format!("{name} {}", seen.target());
-            reply(
-                out,
-                "200 OK",
-                &[("Content-Type", "text/plain")],
-                body.as_bytes(),
-            );
+            answer(seen, out, &format!("{name} {}", seen.target()));
             After::KeepAlive
         })
     }
@@ -255,6 +249,24 @@ pub fn reply(out: &mut TcpStream, status: &str, fields: &[(&str, &str)], body: &
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     let _ = out.write_all(head.as_bytes());
     let _ = out.write_all(body);
+}
+
+/// Answers 200 with `body` as text/plain (its length only, to HEAD).
+pub fn answer(seen: &Seen, out: &mut TcpStream, body: &str) {
+    if seen.request_line().starts_with("HEAD ") {
+        let length = body.len();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\n\r\n"
+        );
+        let _ = out.write_all(head.as_bytes());
+    } else {
+        reply(
+            out,
+            "200 OK",
+            &[("Content-Type", "text/plain")],
+            body.as_bytes(),
+        );
+    }
 }
 
 /// Reads requests on one connection and hands each to `handler`.
