@@ -75,7 +75,7 @@ fn a_chunked_body_arrives_rechunked_without_trailers() {
         "/api/chunked",
         &[("Transfer-Encoding", "chunked")],
     ));
-    conn.send(b"3;ext=1\r\nabc\r\n5\r\nde\r\ngh\r\n");
+    conn.send(b"3;ext=1\r\nabc\r\n6\r\nde\r\ngh\r\n");
     conn.send(b"0\r\nX-Trailer: t\r\n\r\n");
     assert_eq!(conn.response().text(), "A /api/chunked");
     assert_eq!(conn.get("/api/after", &[]).text(), "A /api/after");
@@ -414,6 +414,10 @@ fn backend_connections_are_reused_across_client_connections() {
         let target = format!("/api/{n}");
         let reply = Conn::connect(server.addr).get(&target, &[]);
         assert_eq!(reply.text(), format!("A {target}"));
+        // The connection is given back to the pool after the response's
+        // last byte was written, and before the access line: without this
+        // wait the next client can come first and open a second one.
+        server.wait_for_log(&format!("\"GET {target}\" 200"));
     }
     let seen = a.wait_for(3);
     assert_eq!(a.accepted(), 1, "{seen:?}");
