@@ -239,11 +239,7 @@ fn answers() -> Backend {
 fn the_client_sees_the_backends_status_and_fields() {
     let dir = site();
     let backend = answers();
-    let server = proxy(
-        &dir,
-        &[("/api", backend.url())],
-        &["--cors", "--header", "X-Site: 1"],
-    );
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
     let mut conn = Conn::connect(server.addr);
     let reply = conn.get("/api/fields", &[]);
     assert_eq!(reply.status_line, "HTTP/1.1 404 Not Found");
@@ -284,12 +280,33 @@ fn the_client_sees_the_backends_status_and_fields() {
     // The backend closes its connection; the client's stays open.
     let reply = conn.get("/api/close", &[]);
     assert_eq!((reply.status, reply.text().as_str()), (200, "ok"));
-    assert_ne!(reply.field("connection").as_deref(), Some("close"), "{reply:?}");
-    // The flags do apply to local files, on the same connection.
-    let local = conn.get("/hello.txt", &[]);
-    assert_eq!(local.text(), "hello\n");
+    assert_ne!(
+        reply.field("connection").as_deref(),
+        Some("close"),
+        "{reply:?}"
+    );
+    assert_eq!(conn.get("/hello.txt", &[]).text(), "hello\n");
+}
+
+#[test]
+fn cors_and_header_flags_leave_proxied_responses_alone() {
+    let dir = site();
+    let backend = answers();
+    let flags = ["--cors", "--header", "X-Site: 1"];
+    let server = proxy(&dir, &[("/api", backend.url())], &flags);
+    let mut conn = Conn::connect(server.addr);
+    // The flags do apply to local files.
+    let local = conn.get("/hello.txt", &[("Origin", "http://localhost:5173")]);
     assert_eq!(local.field("x-site").unwrap(), "1");
     assert_eq!(local.field("access-control-allow-origin").unwrap(), "*");
+    let reply = conn.get("/api/fields", &[("Origin", "http://localhost:5173")]);
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.field("x-site"), None, "{reply:?}");
+    assert_eq!(
+        reply.field("access-control-allow-origin"),
+        None,
+        "{reply:?}"
+    );
 }
 
 #[test]

@@ -59,12 +59,15 @@ fn a_backend_that_is_down_is_502_at_once() {
     );
 }
 
-#[test]
-fn malformed_backend_responses_are_502_and_that_connection_closed() {
+/// Checks that each target, answered badly by the backend, is a 502 and
+/// that the backend connection is closed after it (the backend itself
+/// keeps its side open).
+fn assert_502_and_closed(targets: &[&str]) {
     let dir = site();
     let backend = Backend::start(|seen, out| {
         let raw: Vec<u8> = match seen.target().as_str() {
             "/api/status" => b"HTPT/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            "/api/nocode" => b"HTTP/1.1 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
             "/api/clte" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".to_vec(),
             "/api/twocl" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!".to_vec(),
             _ => format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok", "a".repeat(70 * 1024)).into_bytes(),
@@ -74,10 +77,7 @@ fn malformed_backend_responses_are_502_and_that_connection_closed() {
         After::KeepAlive
     });
     let server = proxy(&dir, &[("/api", backend.url())], &[]);
-    for (n, target) in ["/api/status", "/api/clte", "/api/twocl", "/api/bighead"]
-        .iter()
-        .enumerate()
-    {
+    for (n, target) in targets.iter().enumerate() {
         let reply = Conn::connect(server.addr).get(target, &[]);
         assert_eq!(reply.status_line, "HTTP/1.1 502 Bad Gateway", "{target}");
         wait_until(TIMEOUT, "the backend connection closed", || {
@@ -85,6 +85,16 @@ fn malformed_backend_responses_are_502_and_that_connection_closed() {
         });
         assert_eq!(backend.accepted(), n + 1, "{target}");
     }
+}
+
+#[test]
+fn malformed_backend_responses_are_502_and_that_connection_closed() {
+    assert_502_and_closed(&["/api/status", "/api/nocode", "/api/clte", "/api/twocl"]);
+}
+
+#[test]
+fn a_backend_head_over_64_kib_is_502_and_that_connection_closed() {
+    assert_502_and_closed(&["/api/bighead"]);
 }
 
 #[test]
