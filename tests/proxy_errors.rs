@@ -1,7 +1,8 @@
-//! `--proxy` errors and guards (/work/proxy-spec.md): a backend that is
+//! `--proxy` errors and edges (/work/proxy-spec.md): a backend that is
 //! down, answers badly or not at all; the Host check, --auth and request
-//! framing errors stopping a request before any backend connection; and
-//! bad `--proxy` flags.
+//! framing errors stopping a request before any backend connection; bad
+//! `--proxy` flags; refused upgrades, requests not to be sent twice, a
+//! client's close, HEAD to a chunked answer.
 
 mod backend;
 mod common;
@@ -10,7 +11,9 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use backend::{After, Backend, Conn, Seen, proxy, reply, site};
+use std::io::Write;
+
+use backend::{After, Backend, Conn, Seen, proxy, reply, request, site};
 use common::{BIN, Server, TIMEOUT, wait_until};
 
 /// A port nothing listens on: bound, read, released.
@@ -223,4 +226,97 @@ fn bad_proxy_flags_are_one_line_errors() {
         assert!(named, "{value}: {stderr}");
         assert!(!stderr.contains("panicked"), "{value}: {stderr}");
     }
+}
+
+#[test]
+fn expect_100_continue_to_a_backend_that_is_down_is_a_502_and_no_100() {
+    let dir = site();
+    let port = dead_port();
+    let server = proxy(&dir, &[("/api", format!("http://127.0.0.1:{port}"))], &[]);
+    let mut conn = Conn::connect(server.addr);
+    let fields = [("Content-Length", "5"), ("Expect", "100-continue")];
+    conn.send(&request("POST", "/api/x", &fields));
+    let first = conn.head();
+    assert_eq!(first.status_line, "HTTP/1.1 502 Bad Gateway", "{first:?}");
+}
+
+#[test]
+fn a_refused_upgrade_is_an_ordinary_response() {
+    let dir = site();
+    let backend = Backend::start(|seen, out| {
+        reply(out, "400 Bad Request", &[], seen.target().as_bytes());
+        After::KeepAlive
+    });
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    let mut conn = Conn::connect(server.addr);
+    let upgrade = [("Connection", "Upgrade"), ("Upgrade", "websocket")];
+    let refused = conn.get("/api/ws", &upgrade);
+    assert_eq!((refused.status, refused.text().as_str()), (400, "/api/ws"));
+    assert_eq!(refused.field("upgrade"), None, "{refused:?}");
+    assert_eq!(conn.get("/api/next", &[]).text(), "/api/next");
+    assert_eq!(conn.get("/hello.txt", &[]).text(), "hello\n");
+}
+
+#[test]
+fn a_post_is_not_sent_twice_when_a_kept_alive_connection_drops_it() {
+    let dir = site();
+    // Drops the second request on its first connection, unanswered.
+    let backend = Backend::start(|seen, out| {
+        if seen.connection == 0 && seen.nth == 1 {
+            return After::Close;
+        }
+        reply(out, "200 OK", &[], seen.target().as_bytes());
+        After::KeepAlive
+    });
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    let mut conn = Conn::connect(server.addr);
+    assert_eq!(conn.get("/api/1", &[]).status, 200);
+    conn.send(&request("POST", "/api/2", &[("Content-Length", "2")]));
+    conn.send(b"{}");
+    let dropped = conn.response();
+    assert_eq!(dropped.status, 502, "{dropped:?}");
+    let mut conn = Conn::connect(server.addr);
+    assert_eq!(conn.get("/api/3", &[]).text(), "/api/3");
+    let targets: Vec<String> = backend.seen().iter().map(Seen::target).collect();
+    assert_eq!(targets, ["/api/1", "/api/2", "/api/3"]);
+}
+
+#[test]
+fn a_client_closing_leaves_the_backend_connection_kept_alive() {
+    let dir = site();
+    let backend = Backend::echo("A");
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    let mut conn = Conn::connect(server.addr);
+    let reply = conn.get("/api/1", &[("Connection", "close")]);
+    assert_eq!(reply.text(), "A /api/1");
+    assert_eq!(reply.field("connection").unwrap(), "close");
+    assert!(conn.is_closed());
+    server.wait_for_log("\"GET /api/1\" 200");
+    assert_eq!(
+        Conn::connect(server.addr).get("/api/2", &[]).text(),
+        "A /api/2"
+    );
+    let seen = backend.wait_for(2);
+    assert_eq!(seen[0].field("connection"), None, "{}", seen[0].text());
+    assert_eq!(backend.accepted(), 1);
+}
+
+#[test]
+fn head_to_a_chunked_backend_answer_has_no_body() {
+    let dir = site();
+    let backend = Backend::start(|_, out| {
+        let head =
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let _ = out.write_all(head);
+        After::KeepAlive
+    });
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    let mut conn = Conn::connect(server.addr);
+    conn.send(&request("HEAD", "/api/x", &[]));
+    let head = conn.head_response();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.field("content-type").unwrap(), "text/plain");
+    // Had a body (even an empty chunked one) followed, this would read it.
+    let local = conn.get("/hello.txt", &[]);
+    assert_eq!((local.status, local.text().as_str()), (200, "hello\n"));
 }
