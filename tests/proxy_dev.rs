@@ -1,15 +1,18 @@
 //! `--proxy` with the development conveniences (/work/proxy-spec.md): a
 //! `/` prefix that proxies everything but live reload's own paths, and the
 //! live-reload script put into the backend's pages (by length or as a last
-//! chunk), with everything else passing untouched.
+//! chunk), with everything else passing untouched; and an event stream
+//! (as dev servers hold open) quiet for longer than `--proxy-timeout`.
 
 mod backend;
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
 
-use backend::{After, Backend, Conn, Seen, proxy, reply, site};
-use common::subscribe;
+use backend::{After, Backend, Conn, Seen, proxy, reply, request, site};
+use common::{TIMEOUT, subscribe, wait_until};
 
 /// What a browser sends when it navigates.
 const NAVIGATION: &[(&str, &str)] = &[
@@ -135,4 +138,58 @@ fn everything_else_passes_untouched_under_live_reload() {
     let seen = a.wait_for(4);
     assert_eq!(seen[0].field("accept-encoding").unwrap(), "gzip");
     assert_eq!(seen[3].field("accept-encoding").unwrap(), "gzip, br");
+}
+
+#[test]
+fn a_quiet_event_stream_outlives_the_proxy_timeout_until_the_client_leaves() {
+    let dir = site();
+    let (tx, rx) = mpsc::channel::<()>();
+    let rx = Mutex::new(rx);
+    let a = Backend::start(move |seen, out| {
+        if seen.target() != "/api/events" {
+            reply(out, "200 OK", &[], seen.target().as_bytes());
+            return After::KeepAlive;
+        }
+        let _ = out.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n\
+              b\r\ndata: one\n\n\r\n",
+        );
+        let _ = rx.lock().unwrap().recv_timeout(TIMEOUT);
+        let _ = out.write_all(b"b\r\ndata: two\n\n\r\n");
+        // The stream stays open, with nothing more to say.
+        After::KeepAlive
+    });
+    let server = proxy(&dir, &[("/api", a.url())], &["--proxy-timeout", "0.3"]);
+    let mut conn = Conn::connect(server.addr);
+    conn.send(&request(
+        "GET",
+        "/api/events",
+        &[("Accept", "text/event-stream")],
+    ));
+    assert_eq!(conn.head().status, 200);
+    assert_eq!(conn.chunk().unwrap(), b"data: one\n\n");
+    // Other requests go on meanwhile, on another backend connection.
+    assert_eq!(
+        Conn::connect(server.addr).get("/api/other", &[]).text(),
+        "/api/other"
+    );
+    // Quiet for longer than --proxy-timeout: nothing comes, nothing ends.
+    conn.stream
+        .set_read_timeout(Some(Duration::from_millis(900)))
+        .unwrap();
+    let mut byte = [0; 1];
+    let quiet = conn.reader.read(&mut byte);
+    assert!(quiet.is_err(), "the stream sent or ended: {quiet:?}");
+    conn.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    tx.send(()).unwrap();
+    assert_eq!(conn.chunk().unwrap(), b"data: two\n\n");
+    // The client leaves; the backend's connection is closed in turn.
+    drop(conn);
+    wait_until(
+        TIMEOUT,
+        "the event stream's backend connection closed",
+        || a.closed() == 1,
+    );
+    let streams: Vec<usize> = a.seen().iter().map(|s| s.connection).collect();
+    assert_eq!(streams, [0, 1]);
 }
