@@ -208,9 +208,27 @@ fn bad_proxy_flags_are_one_line_errors() {
         ("/api=ftp://127.0.0.1:21", "ftp://127.0.0.1:21"),
         ("/api=127.0.0.1:3000", "127.0.0.1:3000"),
     ];
-    for (value, expected) in cases {
+    let timeouts = [("0", "0"), ("-1", "-1"), ("abc", "abc")];
+    let mut runs: Vec<(Vec<&str>, &str)> = cases
+        .iter()
+        .map(|(value, expected)| (vec!["--proxy", *value], *expected))
+        .collect();
+    for (value, expected) in timeouts {
+        runs.push((
+            vec![
+                "--proxy",
+                "/a=http://127.0.0.1:3000",
+                "--proxy-timeout",
+                value,
+            ],
+            expected,
+        ));
+    }
+    for (args, expected) in runs {
+        let value = args.join(" ");
         let out = Command::new(BIN)
-            .args(["--root", root, "--port", "0", "--proxy", value])
+            .args(["--root", root, "--port", "0"])
+            .args(&args)
             .stdin(Stdio::null())
             .env_remove("RUST_LOG")
             .output()
@@ -319,4 +337,27 @@ fn head_to_a_chunked_backend_answer_has_no_body() {
     // Had a body (even an empty chunked one) followed, this would read it.
     let local = conn.get("/hello.txt", &[]);
     assert_eq!((local.status, local.text().as_str()), (200, "hello\n"));
+}
+
+#[test]
+fn interim_answers_reach_http_11_clients_only() {
+    let dir = site();
+    let backend = Backend::start(|_, out| {
+        let _ = out.write_all(
+            b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
+              HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+        After::KeepAlive
+    });
+    let server = proxy(&dir, &[("/api", backend.url())], &[]);
+    let mut conn = Conn::connect(server.addr);
+    let hints = conn.get("/api/page", &[]);
+    assert_eq!(hints.status_line, "HTTP/1.1 103 Early Hints");
+    assert_eq!(hints.field("link").unwrap(), "</style.css>; rel=preload");
+    let page = conn.response();
+    assert_eq!((page.status, page.text().as_str()), (200, "ok"));
+    let mut old = Conn::connect(server.addr);
+    old.send(b"GET /api/page HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let page = old.response();
+    assert_eq!((page.status, page.text().as_str()), (200, "ok"));
 }
