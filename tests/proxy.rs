@@ -469,3 +469,24 @@ fn the_access_line_names_the_backend() {
         .unwrap();
     assert!(!local.contains("backend"), "{local}");
 }
+
+#[test]
+fn a_cors_preflight_on_a_proxied_path_is_the_backends() {
+    let dir = site();
+    let a = Backend::echo("A");
+    let server = proxy(&dir, &[("/api", a.url())], &["--cors"]);
+    let preflight = [
+        ("Origin", "http://localhost:5173"),
+        ("Access-Control-Request-Method", "POST"),
+    ];
+    let mut conn = Conn::connect(server.addr);
+    conn.send(&request("OPTIONS", "/api/x", &preflight));
+    let reply = conn.response();
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "A /api/x"),
+        "{reply:?}"
+    );
+    let seen = a.wait_for(1);
+    assert_eq!(seen[0].request_line(), "OPTIONS /api/x HTTP/1.1");
+}

@@ -361,3 +361,30 @@ fn interim_answers_reach_http_11_clients_only() {
     let page = old.response();
     assert_eq!((page.status, page.text().as_str()), (200, "ok"));
 }
+
+#[test]
+fn an_ipv6_client_is_named_in_x_forwarded_for() {
+    let dir = site();
+    let backend = Backend::echo("A");
+    let args = [
+        "--bind",
+        "::1",
+        "--proxy",
+        &format!("/api={}", backend.url()),
+    ];
+    let server = match std::panic::catch_unwind(|| Server::start(&dir.path, &args)) {
+        Ok(server) => server,
+        Err(_) => {
+            println!("note: cannot listen on [::1] here; IPv6 client test skipped");
+            return;
+        }
+    };
+    let port = server.addr.port();
+    let mut conn = Conn::connect(server.addr);
+    let host = format!("[::1]:{port}");
+    conn.send(format!("GET /api/x HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+    assert_eq!(conn.response().text(), "A /api/x");
+    let seen = backend.wait_for(1);
+    assert_eq!(seen[0].field("x-forwarded-for").unwrap(), "::1");
+    assert_eq!(seen[0].field("x-forwarded-host").unwrap(), host);
+}
