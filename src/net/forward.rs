@@ -33,6 +33,9 @@ pub struct Forwarding {
 }
 
 impl Forwarding {
+    /// Out of line (see `listener::STACK_SIZE`): no other request should
+    /// carry its frame.
+    #[inline(never)]
     pub fn run(
         self,
         inbox: &mut Inbox,
