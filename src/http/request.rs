@@ -138,6 +138,7 @@ pub fn parse(buf: &[u8]) -> Result<Parsed<'_>, ParseError> {
 /// where the next line starts. A bare LF is accepted as a line ending (RFC 9112
 /// section 2.2); a CR anywhere else is left in the line for the character
 /// checks to reject.
+#[inline(always)]
 pub(crate) fn next_line(buf: &[u8], start: usize) -> Option<(&[u8], usize)> {
     let rest = buf.get(start..)?;
     let lf = rest.iter().position(|&b| b == b'\n')?;
@@ -210,6 +211,7 @@ fn parse_version(version: &[u8]) -> Result<u8, ParseError> {
 }
 
 /// field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5).
+#[inline(always)]
 pub(crate) fn parse_field_line(line: &[u8]) -> Result<Header<'_>, ParseError> {
     if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
         // Obsolete line folding, or whitespace before the first field: RFC 9112

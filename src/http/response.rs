@@ -261,9 +261,10 @@ pub fn write(
     // machinery would be the deepest frames of every request (see
     // `date::push_now`).
     scratch.extend_from_slice(b"HTTP/1.1 ");
-    push_decimal(scratch, u64::from(status.code()));
+    let (code, reason) = status.line();
+    push_decimal(scratch, u64::from(code));
     scratch.push(b' ');
-    scratch.extend_from_slice(status.reason().as_bytes());
+    scratch.extend_from_slice(reason.as_bytes());
     scratch.extend_from_slice(b"\r\nDate: ");
     date::push_now(scratch);
     scratch.extend_from_slice(b"\r\nServer: tinyhttpd\r\n");
@@ -283,7 +284,8 @@ pub fn write(
     // RFC 9110 section 8.6: no Content-Length on a 1xx or 204; on a 304 it
     // could only repeat the 200's, which nothing needs. A HEAD response
     // carries the length the GET would have had.
-    if !status.forbids_body() {
+    let forbids_body = status.forbids_body();
+    if !forbids_body {
         match framing {
             StreamFraming::Length(len) => {
                 scratch.extend_from_slice(b"Content-Length: ");
@@ -304,7 +306,7 @@ pub fn write(
     out.begin();
     let head_len = scratch.len() as u64;
     let before = out.handed();
-    let send_body = !head_only && !status.forbids_body();
+    let send_body = !head_only && !forbids_body;
     let result = write_body(out, scratch, &response.body, send_body);
     Written {
         body_sent: (out.handed() - before).saturating_sub(head_len),

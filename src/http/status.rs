@@ -35,7 +35,8 @@ pub enum Status {
 
 impl Status {
     /// Its code and reason phrase, in one table.
-    fn line(self) -> (u16, &'static str) {
+    #[inline]
+    pub fn line(self) -> (u16, &'static str) {
         match self {
             Status::Ok => (200, "OK"),
             Status::NoContent => (204, "No Content"),
@@ -75,8 +76,11 @@ impl Status {
     /// RFC 9110 sections 15.2, 15.3.5 and 15.4.5: 1xx, 204 and 304 never
     /// have content.
     pub fn forbids_body(self) -> bool {
-        let code = self.code();
-        code < 200 || code == 204 || code == 304
+        match self {
+            Status::NoContent | Status::NotModified => true,
+            Status::Relayed(code) => code < 200 || code == 204 || code == 304,
+            _ => false,
+        }
     }
 }
 

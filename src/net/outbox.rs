@@ -82,7 +82,6 @@ impl Outbox {
         log: &Option<LogLine>,
     ) -> io::Result<()> {
         serve::decorate(&mut response, &self.site);
-        let announced = response.body.len();
         let mut written = response::write(
             &mut self.out,
             &mut self.scratch,
@@ -92,14 +91,18 @@ impl Outbox {
         );
         // A streamed body is written before the line is logged, so the line
         // says how much of it went out and how long it all took.
+        let mut announced = None;
         if written.result.is_ok()
             && !head_only
+            && matches!(response.body, Body::Stream(_))
             && !response.status.forbids_body()
-            && let Body::Stream(stream) = std::mem::replace(&mut response.body, Body::Empty)
         {
-            let before = self.out.handed();
-            written.result = stream.write_to(&mut self.out);
-            written.body_sent += self.out.handed() - before;
+            announced = Some(response.body.len());
+            if let Body::Stream(stream) = std::mem::replace(&mut response.body, Body::Empty) {
+                let before = self.out.handed();
+                written.result = stream.write_to(&mut self.out);
+                written.body_sent += self.out.handed() - before;
+            }
         }
         if let Some(log) = log {
             let note = response
@@ -109,7 +112,10 @@ impl Outbox {
                 .unwrap_or_default();
             // A response cut short says how much of it went out, and why.
             let cut = match &written.result {
-                Err(e) => format!(" of {announced}, cut short: {e}"),
+                Err(e) => {
+                    let announced = announced.unwrap_or_else(|| response.body.len());
+                    format!(" of {announced}, cut short: {e}")
+                }
                 Ok(()) => String::new(),
             };
             log::info!(
