@@ -20,7 +20,7 @@ use crate::http::error::HttpError;
 
 /// The most idle connections kept to one backend; `main` counts them in
 /// the descriptor budget.
-pub const MAX_IDLE: usize = 16;
+pub const MAX_IDLE: usize = 32;
 /// How long an idle connection may wait to be used again. Node closes an
 /// idle connection after 5 seconds (`server.keepAliveTimeout`), and a
 /// request sent just as it does is lost; 4 seconds stays clear of that.
@@ -97,10 +97,11 @@ impl Backend {
 
     /// Keeps `stream` for the next request, its response read to the end.
     pub fn give_back(&self, stream: TcpStream) {
+        let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        idle.retain(|(_, since)| since.elapsed() < IDLE_REUSE);
+        idle.retain(|(_, since)| now.duration_since(*since) < IDLE_REUSE);
         if idle.len() < MAX_IDLE {
-            idle.push((stream, Instant::now()));
+            idle.push((stream, now));
         }
     }
 
@@ -145,8 +146,11 @@ impl Backend {
             match TcpStream::connect_timeout(address, CONNECT_TIMEOUT) {
                 Ok(stream) => {
                     stream.set_nodelay(true).map_err(HttpError::Io)?;
+                    // Set once for the connection's life: every wait on
+                    // the backend, each read and each write.
                     stream
                         .set_write_timeout(Some(self.timeout))
+                        .and_then(|()| stream.set_read_timeout(Some(self.timeout)))
                         .map_err(HttpError::Io)?;
                     return Ok(stream);
                 }

@@ -15,7 +15,6 @@
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use crate::http::chunked::{self, ChunkedDecoder};
 use crate::http::response::{Stream, StreamFraming};
@@ -68,8 +67,6 @@ pub struct Relayed {
     source: Source,
     /// Written after the backend's last byte (the live-reload script).
     tail: &'static [u8],
-    /// How long a read from the backend waits before the client is looked at.
-    pause: Duration,
 }
 
 impl Relayed {
@@ -78,14 +75,12 @@ impl Relayed {
         framing: StreamFraming,
         source: Source,
         tail: &'static [u8],
-        pause: Duration,
     ) -> Relayed {
         Relayed {
             fields,
             framing,
             source,
             tail,
-            pause,
         }
     }
 }
@@ -131,7 +126,6 @@ impl Stream for Relayed {
                     backend,
                     keep_alive,
                     buffer: early,
-                    pause: self.pause,
                 };
                 copy.body(framing, &mut client)?;
             }
@@ -172,7 +166,6 @@ struct Copy {
     backend: Arc<Backend>,
     keep_alive: bool,
     buffer: Vec<u8>,
-    pause: Duration,
 }
 
 impl Copy {
@@ -254,7 +247,7 @@ impl Copy {
             return Ok(0);
         };
         loop {
-            match read_by(stream, &mut self.buffer, Instant::now() + self.pause) {
+            match read_more(stream, &mut self.buffer) {
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     if has_gone(client.out.socket(), false) {
                         return Err(io::Error::new(
@@ -269,14 +262,10 @@ impl Copy {
     }
 }
 
-/// Reads into `buffer`'s spare room (growing it if there is none), waiting
-/// no later than `deadline`.
-pub fn read_by(stream: &TcpStream, buffer: &mut Vec<u8>, deadline: Instant) -> io::Result<usize> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(io::ErrorKind::TimedOut.into());
-    }
-    stream.set_read_timeout(Some(left))?;
+/// Reads into `buffer`'s spare room (growing it if there is none). The
+/// wait is the backend socket's own read timeout, `--proxy-timeout`, set
+/// once when it connected: no system call to set it for every read.
+pub fn read_more(stream: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<usize> {
     let filled = buffer.len();
     if buffer.capacity() - filled < 4096 {
         buffer.reserve(16 * 1024);
@@ -341,7 +330,7 @@ mod tests {
         let mut out = Sender::new(Arc::new(client_end), Duration::from_secs(5)).unwrap();
         let backend = Arc::new(Backend::for_tests());
         let source = Source::backend(from_backend, early.to_vec(), framing, backend.clone(), true);
-        let relayed = Relayed::new(Vec::new(), to_client, source, tail, Duration::from_secs(5));
+        let relayed = Relayed::new(Vec::new(), to_client, source, tail);
         Box::new(relayed).write_to(&mut out).unwrap();
         drop(out);
         let mut got = Vec::new();

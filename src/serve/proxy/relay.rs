@@ -25,7 +25,7 @@ use crate::http::response::{Body, Response, Status, StreamFraming};
 use crate::http::response_head::{self, BodyFraming, ResponseHead};
 use crate::serve::proxy::Forward;
 use crate::serve::proxy::backend::Upstream;
-use crate::serve::proxy::body::{Relayed, Source, read_by};
+use crate::serve::proxy::body::{Relayed, Source, read_more};
 use crate::serve::proxy::fields;
 
 /// The largest response head taken from a backend.
@@ -212,8 +212,11 @@ impl Exchange {
                 Ok(None) => {}
                 Err(why) => return Err(Failure::Malformed(why)),
             }
-            match read_by(&self.upstream.stream, buffer, deadline) {
+            match read_more(&self.upstream.stream, buffer) {
                 Ok(0) => return Err(Failure::Closed(received)),
+                // Each read waits up to the timeout; a head trickling in
+                // may not take longer than that in all.
+                Ok(_) if Instant::now() >= deadline => return Err(Failure::TimedOut),
                 Ok(n) => received += n,
                 // A kept-alive connection the backend closed is reset when
                 // written to: as good as closed before answering.
@@ -247,13 +250,7 @@ fn answer(
             return Err("a 101 to a request that asked for no upgrade");
         }
         let fields = fields::response_fields(&head, &[]);
-        let relayed = Relayed::new(
-            fields,
-            StreamFraming::Length(0),
-            Source::Done,
-            b"",
-            backend.timeout,
-        );
+        let relayed = Relayed::new(fields, StreamFraming::Length(0), Source::Done, b"");
         return Ok(Outcome::Upgraded {
             response: finish(status, relayed, forward, elapsed),
             backend: stream,
@@ -308,7 +305,7 @@ fn answer(
         }
     };
     let fields = fields::response_fields(&head, omit);
-    let relayed = Relayed::new(fields, client_framing, source, tail, backend.timeout);
+    let relayed = Relayed::new(fields, client_framing, source, tail);
     Ok(Outcome::Reply(finish(status, relayed, forward, elapsed)))
 }
 
@@ -387,8 +384,11 @@ fn read_whole(
 ) -> io::Result<Vec<u8>> {
     let len = len as usize;
     while early.len() < len {
-        if read_by(stream, &mut early, deadline)? == 0 {
+        if read_more(stream, &mut early)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if early.len() < len && Instant::now() >= deadline {
+            return Err(io::ErrorKind::TimedOut.into());
         }
     }
     if early.len() > len {
