@@ -20,8 +20,15 @@ BENCH_SCENARIOS="1 KiB c256,1 KiB close c32" limits the scenarios (names as in
 the table, comma-separated; the 1,000-connection run is "1000"); BEFORE=PATH
 adds the tinyhttpd binary at PATH as a server of its own, "tinyhttpd-before",
 to compare two builds in one run.
+
+"proxy 1 KiB c32" measures tinyhttpd's reverse proxy (--proxy) against
+nginx's: both forward /api/1k.bin to one backend, started once for the run
+(see start_backend), and keep their connections to it alive. It runs only
+for servers that can proxy: lighttpd and the baseline are skipped, and so is
+a tinyhttpd build whose --help has no --proxy (an older BEFORE).
 """
 
+import http.client
 import os
 import re
 import shutil
@@ -38,6 +45,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "6"))
 SECONDS = int(os.environ.get("SECONDS_PER_RUN", "5"))
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
+# The proxy scenario's backend shares CPU 0 with the server under test (see
+# start_backend for why).
+BACKEND_CPU = "0"
 
 # name, path, connections, extra wrk arguments, unit
 SCENARIOS = [
@@ -48,7 +58,12 @@ SCENARIOS = [
     ("100 KiB c32", "/100k.bin", 32, [], "req/s"),
     ("20 MiB c4", "/20m.bin", 4, [], "MiB/s"),
     ("2,000-entry listing c8", "/list/", 8, [], "req/s"),
+    ("proxy 1 KiB c32", "/api/1k.bin", 32, [], "req/s"),
 ]
+# Scenarios whose server forwards PROXY_PREFIX to the backend instead of
+# serving files; the path wrk asks for is sent to the backend as it is.
+PROXY_SCENARIOS = {"proxy 1 KiB c32"}
+PROXY_PREFIX = "/api"
 
 
 def free_port():
@@ -167,9 +182,16 @@ def launch(command, port):
     return Server(proc, port)
 
 
-def start_tinyhttpd(fixtures, tmp, binary):
+def supports_proxy(binary):
+    """Whether this tinyhttpd build has --proxy (clap lists it in --help)."""
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    return "--proxy" in out
+
+
+def start_tinyhttpd(fixtures, tmp, binary, backend=None):
+    proxy = ["--proxy", f"{PROXY_PREFIX}=http://127.0.0.1:{backend.port}"] if backend else []
     proc = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, binary, "--root", fixtures, "--port", "0", "--quiet"],
+        ["taskset", "-c", SERVER_CPU, binary, "--root", fixtures, "--port", "0", "--quiet", *proxy],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -180,9 +202,26 @@ def start_tinyhttpd(fixtures, tmp, binary):
     return Server(proc, port)
 
 
-def start_nginx(fixtures, tmp, _binary):
+def start_nginx(fixtures, tmp, _binary, backend=None):
     port = free_port()
     conf = os.path.join(tmp, "nginx.conf")
+    # For the proxy scenario: connections to the backend kept alive, as
+    # tinyhttpd keeps its own (keepalive_requests as for its clients, where
+    # the upstream default would reconnect every 1,000 requests).
+    upstream = location = ""
+    if backend:
+        upstream = f"""
+    upstream backend {{
+        server 127.0.0.1:{backend.port};
+        keepalive 32;
+        keepalive_requests 1000000;
+    }}"""
+        location = f"""
+        location {PROXY_PREFIX}/ {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}"""
     with open(conf, "w") as f:
         f.write(f"""
 worker_processes 1;
@@ -200,24 +239,93 @@ http {{
     proxy_temp_path {tmp}/nginx-proxy;
     fastcgi_temp_path {tmp}/nginx-fastcgi;
     uwsgi_temp_path {tmp}/nginx-uwsgi;
-    scgi_temp_path {tmp}/nginx-scgi;
+    scgi_temp_path {tmp}/nginx-scgi;{upstream}
     server {{
         listen 127.0.0.1:{port};
         root {fixtures};
-        autoindex on;
+        autoindex on;{location}
     }}
 }}
 """)
     return launch(["nginx", "-c", conf, "-p", tmp], port)
 
 
-def start_baseline(fixtures, tmp, binary):
+def start_backend(fixtures, tmp):
+    """The proxy scenario's backend, one for the whole run and for every
+    server: an nginx with one worker, as the reference server, answering
+    PROXY_PREFIX/1k.bin (the fixtures' 1k.bin) on keep-alive connections
+    without a limit on requests per connection. nginx because it is already
+    installed for the comparison and costs the same for every proxy in front
+    of it; a fresh backend per measurement would only add its own warm-up.
+
+    It is pinned to CPU 0 with the proxy under test, not to CPU 1 with wrk.
+    With nginx as the proxy (2026-12-06), CPU 0 then is the limit: proxy
+    17.4 + backend 15.2 µs a request at 29,000 req/s, so a cheaper proxy
+    shows as more requests (diluted by the backend's share, the same for
+    every proxy; the last table gives both). With the backend on CPU 1, wrk
+    and the backend filled CPU 1 at 35,000 req/s while CPU 0 had room: the
+    proxy's own cost could not show."""
+    root = os.path.join(tmp, "backend")
+    os.makedirs(os.path.join(root, PROXY_PREFIX.strip("/")))
+    shutil.copy(os.path.join(fixtures, "1k.bin"), os.path.join(root, PROXY_PREFIX.strip("/"), "1k.bin"))
+    port = free_port()
+    conf = os.path.join(tmp, "backend.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 1;
+daemon off;
+user root;
+pid {tmp}/backend.pid;
+error_log {tmp}/backend-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    client_body_temp_path {tmp}/backend-body;
+    proxy_temp_path {tmp}/backend-proxy;
+    fastcgi_temp_path {tmp}/backend-fastcgi;
+    uwsgi_temp_path {tmp}/backend-uwsgi;
+    scgi_temp_path {tmp}/backend-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+""")
+    proc = subprocess.Popen(
+        ["taskset", "-c", BACKEND_CPU, "nginx", "-c", conf, "-p", tmp],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_listening(port, proc)
+    return Server(proc, port)
+
+
+def check_proxied(port, path, expected):
+    """One request through the proxy before measuring: a 200 with the
+    backend's bytes, so a misrouted or failing proxy stops the run instead
+    of being measured."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 200 or body != expected:
+        raise RuntimeError(f"proxy check: GET {path} gave {response.status} with {len(body)} bytes")
+
+
+def start_baseline(fixtures, tmp, binary, backend=None):
     port = free_port()
     program = os.path.join(os.path.dirname(os.path.dirname(binary)), "baseline")
     return launch([program, fixtures, str(port)], port)
 
 
-def start_lighttpd(fixtures, tmp, _binary):
+def start_lighttpd(fixtures, tmp, _binary, backend=None):
     port = free_port()
     conf = os.path.join(tmp, "lighttpd.conf")
     with open(conf, "w") as f:
@@ -237,8 +345,8 @@ mimetype.assign = (".bin" => "application/octet-stream", ".txt" => "text/plain")
     return launch(["lighttpd", "-D", "-f", conf], port)
 
 
-def start_before(fixtures, tmp, _binary):
-    return start_tinyhttpd(fixtures, tmp, os.environ["BEFORE"])
+def start_before(fixtures, tmp, _binary, backend=None):
+    return start_tinyhttpd(fixtures, tmp, os.environ["BEFORE"], backend)
 
 
 SERVERS = {
@@ -252,8 +360,14 @@ SERVERS = {
 if os.environ.get("BEFORE"):
     SERVERS["tinyhttpd-before"] = start_before
 # The baseline has no listings, and spawns a thread per connection (no
-# reuse), so it only stands in the keep-alive file scenarios.
-SKIPS = {"baseline": {"1 KiB close c32", "2,000-entry listing c8"}}
+# reuse), so it only stands in the keep-alive file scenarios. The proxy
+# scenario compares with nginx only: the baseline cannot proxy, and lighttpd's
+# mod_proxy is not configured here; main() adds a tinyhttpd build without
+# --proxy.
+SKIPS = {
+    "baseline": {"1 KiB close c32", "2,000-entry listing c8", *PROXY_SCENARIOS},
+    "lighttpd": set(PROXY_SCENARIOS),
+}
 
 
 def to_ms(text):
@@ -298,9 +412,14 @@ class ThreadPeak(threading.Thread):
             time.sleep(0.05)
 
 
-def measure(start, fixtures, tmp, binary, path, connections, extra, seconds):
-    server = start(fixtures, tmp, binary)
+def measure(start, fixtures, tmp, binary, path, connections, extra, seconds, backend=None):
+    server = start(fixtures, tmp, binary, backend)
     try:
+        if backend:
+            if backend.proc.poll() is not None:
+                raise RuntimeError(f"the proxy backend exited with {backend.proc.returncode}")
+            with open(os.path.join(fixtures, "1k.bin"), "rb") as f:
+                check_proxied(server.port, path, f.read())
         # Warm-up; its numbers are not kept.
         subprocess.run(
             ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", "-d1s", *extra,
@@ -310,8 +429,11 @@ def measure(start, fixtures, tmp, binary, path, connections, extra, seconds):
         threads = ThreadPeak(server)
         threads.start()
         before = server.cpu_ticks()
+        backend_before = backend.cpu_ticks() if backend else 0
         result = wrk(server.port, path, connections, extra, seconds)
         after = server.cpu_ticks()
+        if backend:
+            result["backend_cpu_us"] = (backend.cpu_ticks() - backend_before) / HZ / max(result["requests"], 1) * 1e6
         threads.running = False
         threads.join()
         result["cpu_us"] = (after - before) / HZ / max(result["requests"], 1) * 1e6
@@ -334,6 +456,14 @@ def main():
     # Names are matched whole between commas: one of them has a comma.
     scenarios = [sc for sc in SCENARIOS if not wanted or f",{sc[0]}," in f",{wanted},"]
     run_many = not wanted or "1000" in wanted.split(",")
+    skips = {server: set(names) for server, names in SKIPS.items()}
+    proxying = [sc[0] for sc in scenarios if sc[0] in PROXY_SCENARIOS]
+    if proxying:
+        builds = {"tinyhttpd": binary, "tinyhttpd-before": os.environ.get("BEFORE")}
+        for server, build in builds.items():
+            if server in servers and not supports_proxy(build):
+                print(f"{server} ({build}) has no --proxy: skipped in {', '.join(proxying)}", file=sys.stderr)
+                skips.setdefault(server, set()).update(proxying)
     tmp = tempfile.mkdtemp(prefix="tinyhttpd-bench-")
     fixtures = os.path.join(tmp, "www")
     os.mkdir(fixtures)
@@ -341,27 +471,33 @@ def main():
     make_fixtures(fixtures)
     backdate(fixtures)
     results = {(sc[0], s): [] for sc in scenarios for s in servers}
+    backend = None
     try:
+        if any(name not in skips.get(s, ()) for name in proxying for s in servers):
+            backend = start_backend(fixtures, tmp)
         for round_no in range(1, ROUNDS + 1):
             print(f"round {round_no}/{ROUNDS}", file=sys.stderr, flush=True)
             for name, path, conns, extra, _unit in scenarios:
                 order = servers if round_no % 2 else list(reversed(servers))
                 for server in order:
-                    if name in SKIPS.get(server, ()):
+                    if name in skips.get(server, ()):
                         continue
-                    r = measure(SERVERS[server], fixtures, tmp, binary, path, conns, extra, SECONDS)
+                    proxy_to = backend if name in PROXY_SCENARIOS else None
+                    r = measure(SERVERS[server], fixtures, tmp, binary, path, conns, extra, SECONDS, proxy_to)
                     results[(name, server)].append(r)
         many = {}
         for server in servers if run_many else []:
             many[server] = measure(SERVERS[server], fixtures, tmp, binary, "/1k.bin", 1000, [], SECONDS)
     finally:
+        if backend:
+            backend.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     def median(name, server, key):
         return statistics.median(r[key] for r in results[(name, server)])
 
     def ran(name, server):
-        return bool(results[(name, server)])
+        return bool(results.get((name, server)))
 
     print(f"\n## Throughput: median of {ROUNDS} rounds of {SECONDS} s (req/s; 20 MiB in MiB/s)\n")
     print("| server | " + " | ".join(sc[0] for sc in scenarios) + " |")
@@ -382,14 +518,24 @@ def main():
             if not ran(name, server):
                 continue
             value = median(name, server, key)
-            ref_l = median(name, "lighttpd", key) if "lighttpd" in servers else 0
-            ref_n = median(name, "nginx", key) if "nginx" in servers else 0
+            ref_l = median(name, "lighttpd", key) if ran(name, "lighttpd") else 0
+            ref_n = median(name, "nginx", key) if ran(name, "nginx") else 0
             errors = sum(r["errors"] for r in results[(name, server)])
             print(
                 f"| {name} | {server} | {value:,.0f} {unit} | {ratio(value, ref_l)} | {ratio(value, ref_n)} "
                 f"| {median(name, server, 'p99_ms'):.2f} | {errors} | {median(name, server, 'cpu_us'):.1f} "
                 f"| {max(r['rss_mib'] for r in results[(name, server)]):.1f} |"
             )
+
+    ran_proxy = [(name, server) for name in proxying for server in servers if ran(name, server)]
+    if ran_proxy:
+        print("\n## Proxy scenarios: the backend's share (medians)\n")
+        print("| scenario | proxy | backend CPU µs/req | proxy + backend CPU µs/req |")
+        print("|---|---|---:|---:|")
+        for name, server in ran_proxy:
+            backend_us = median(name, server, "backend_cpu_us")
+            total_us = statistics.median(r["cpu_us"] + r["backend_cpu_us"] for r in results[(name, server)])
+            print(f"| {name} | {server} | {backend_us:.1f} | {total_us:.1f} |")
 
     if not run_many:
         return

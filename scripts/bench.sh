@@ -3,7 +3,8 @@
 # servers pinned to CPU 0 and wrk to CPU 1. Installs what it needs from
 # Debian's packages, builds the release binary, prints markdown tables.
 # ROUNDS (default 6) and SECONDS_PER_RUN (default 5) set its length: about
-# ROUNDS x 7 scenarios x 3 servers x (SECONDS_PER_RUN + 2) seconds.
+# ROUNDS x (7 scenarios x 3 servers + 2 through the proxy) x (SECONDS_PER_RUN + 2)
+# seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
