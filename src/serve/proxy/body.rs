@@ -327,7 +327,8 @@ mod tests {
             drop(backend_end);
         }
         let (client_end, mut client) = pair();
-        let mut out = Sender::new(Arc::new(client_end), Duration::from_secs(5)).unwrap();
+        let timeout = std::time::Duration::from_secs(5);
+        let mut out = Sender::new(Arc::new(client_end), timeout).unwrap();
         let backend = Arc::new(Backend::for_tests());
         let source = Source::backend(from_backend, early.to_vec(), framing, backend.clone(), true);
         let relayed = Relayed::new(Vec::new(), to_client, source, tail);
