@@ -141,14 +141,10 @@ pub trait Stream: Send + std::fmt::Debug {
         b""
     }
 
-    /// Whether bytes of the body are at hand already, so that the head can
-    /// wait for them and leave in the same segment (`MSG_MORE`).
-    fn ready(&self) -> bool {
-        false
-    }
-
-    /// Writes the body through `out` until it ends or the client leaves.
-    fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()>;
+    /// Writes the response's `head` through `out`, then the body until it
+    /// ends or the client leaves. Bytes of the body already at hand leave
+    /// with the head, in one write.
+    fn write_to(self: Box<Self>, out: &mut Sender, head: &[u8]) -> io::Result<()>;
 }
 
 impl Body {
@@ -315,7 +311,8 @@ pub fn write(
 }
 
 /// Sends the head waiting in `scratch`, then the body if `send_body`; a
-/// `Stream` is written by the caller once the response is logged.
+/// `Stream`'s head is left in `scratch` for the caller to hand to the
+/// stream (`Stream::write_to`).
 fn write_body(
     out: &mut Sender,
     scratch: &mut Vec<u8>,
@@ -340,7 +337,8 @@ fn write_body(
             offset,
             len,
         } if send_body => content.send_after(out, scratch, *offset, *len),
-        Body::Stream(stream) if send_body => out.write_all(scratch, stream.ready()),
+        // The stream sends the head itself, with what it has at hand.
+        Body::Stream(_) if send_body => Ok(()),
         Body::Multipart {
             content,
             parts,

@@ -89,8 +89,9 @@ impl Outbox {
             head_only,
             persistence,
         );
-        // A streamed body is written before the line is logged, so the line
-        // says how much of it went out and how long it all took.
+        // A streamed body (and its head, left in `scratch`) is written before
+        // the line is logged, so the line says how much of it went out and
+        // how long it all took.
         let mut announced = None;
         if written.result.is_ok()
             && !head_only
@@ -100,8 +101,9 @@ impl Outbox {
             announced = Some(response.body.len());
             if let Body::Stream(stream) = std::mem::replace(&mut response.body, Body::Empty) {
                 let before = self.out.handed();
-                written.result = stream.write_to(&mut self.out);
-                written.body_sent += self.out.handed() - before;
+                written.result = stream.write_to(&mut self.out, &self.scratch);
+                let sent = self.out.handed() - before;
+                written.body_sent = sent.saturating_sub(self.scratch.len() as u64);
             }
         }
         if let Some(log) = log {

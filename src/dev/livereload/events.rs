@@ -44,11 +44,11 @@ fn retry_field() -> String {
 }
 
 impl Watcher {
-    /// Streams events to one page until it goes away. The response head has
-    /// been written by the caller.
-    pub fn stream(&self, out: &mut Sender) -> io::Result<()> {
+    /// Streams events to one page until it goes away, after the response
+    /// `head`, which leaves with the first field.
+    pub fn stream(&self, out: &mut Sender, head: &[u8]) -> io::Result<()> {
         let _listening = Listening::new(self);
-        out.write_all(retry_field().as_bytes(), false)?;
+        out.write_pair(head, retry_field().as_bytes())?;
         if self.limit_reached() {
             let notice = format!(
                 "event: notice\ndata: live reload watches only the {MAX_WATCHED} paths served \
@@ -100,8 +100,8 @@ impl Stream for Events {
         StreamFraming::UntilClose
     }
 
-    fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()> {
-        self.0.stream(out)
+    fn write_to(self: Box<Self>, out: &mut Sender, head: &[u8]) -> io::Result<()> {
+        self.0.stream(out, head)
     }
 }
 
@@ -124,11 +124,11 @@ mod tests {
         let streaming = Arc::clone(&watcher);
         let writer = thread::spawn(move || {
             let mut out = Sender::new(Arc::new(server_side), Duration::from_secs(5)).unwrap();
-            streaming.stream(&mut out)
+            streaming.stream(&mut out, b"HEAD\r\n\r\n")
         });
         page.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let want = format!(
-            "{}event: notice\ndata: live reload watches only the {MAX_WATCHED} paths \
+            "HEAD\r\n\r\n{}event: notice\ndata: live reload watches only the {MAX_WATCHED} paths \
              served most recently; files served before them no longer trigger a reload\n\n",
             retry_field()
         );

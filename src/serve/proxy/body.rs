@@ -94,23 +94,27 @@ impl Stream for Relayed {
         &self.fields
     }
 
-    fn ready(&self) -> bool {
-        match &self.source {
+    fn write_to(self: Box<Self>, out: &mut Sender, head: &[u8]) -> io::Result<()> {
+        // The head waits for body bytes already read (a small response's
+        // whole body, usually), to leave in the same write; else it goes at
+        // once, so that a client of a slow stream sees it begin.
+        let at_hand = match &self.source {
             Source::Done => false,
             Source::Bytes(bytes) => !bytes.is_empty(),
             // Chunks that came with the head may hold no data yet.
             Source::Backend { early, framing, .. } => {
                 matches!(framing, BodyFraming::Length(len) if *len > 0) && !early.is_empty()
             }
-        }
-    }
-
-    fn write_to(self: Box<Self>, out: &mut Sender) -> io::Result<()> {
+        };
         let mut client = Client {
             out,
             chunked: self.framing == StreamFraming::Chunked,
             scratch: Vec::new(),
+            head: Some(head),
         };
+        if !at_hand {
+            client.send(&[])?;
+        }
         match self.source {
             Source::Done => {}
             Source::Bytes(bytes) => client.write(&bytes)?,
@@ -132,30 +136,47 @@ impl Stream for Relayed {
         }
         client.write(self.tail)?;
         if client.chunked {
-            client.out.write_all(chunked::LAST_CHUNK, false)?;
+            client.send(chunked::LAST_CHUNK)?;
         }
-        Ok(())
+        // A body with no bytes at all: the head alone.
+        client.send(&[])
     }
 }
 
-/// The client's side: data written in its framing.
+/// The client's side: data written in its framing, the first of it with
+/// the response head.
 struct Client<'o> {
     out: &'o mut Sender,
     chunked: bool,
     scratch: Vec<u8>,
+    /// The response head, until it is sent.
+    head: Option<&'o [u8]>,
 }
 
 impl Client<'_> {
+    /// Writes `data` in the client's framing (nothing for no data).
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
         if !self.chunked {
-            return self.out.write_all(data, false);
+            return self.send(data);
         }
-        self.scratch.clear();
-        chunked::encode(&mut self.scratch, data);
-        self.out.write_all(&self.scratch, false)
+        let mut framed = std::mem::take(&mut self.scratch);
+        framed.clear();
+        chunked::encode(&mut framed, data);
+        let sent = self.send(&framed);
+        self.scratch = framed;
+        sent
+    }
+
+    /// Writes `bytes` as they are, after the head if it has not gone yet.
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.head.take() {
+            Some(head) => self.out.write_pair(head, bytes),
+            None if bytes.is_empty() => Ok(()),
+            None => self.out.write_all(bytes, false),
+        }
     }
 }
 
@@ -332,11 +353,13 @@ mod tests {
         let backend = Arc::new(Backend::for_tests());
         let source = Source::backend(from_backend, early.to_vec(), framing, backend.clone(), true);
         let relayed = Relayed::new(Vec::new(), to_client, source, tail);
-        Box::new(relayed).write_to(&mut out).unwrap();
+        Box::new(relayed).write_to(&mut out, b"HEAD ").unwrap();
         drop(out);
         let mut got = Vec::new();
         io::Read::read_to_end(&mut client, &mut got).unwrap();
-        (got, backend.close_idle())
+        // The head first, always, and once.
+        let body = got.strip_prefix(b"HEAD ").expect("the head first").to_vec();
+        (body, backend.close_idle())
     }
 
     #[test]
