@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::http::error::HttpError;
 use crate::http::request::Request;
-use crate::http::response::{self, Body, Persistence, Response};
+use crate::http::response::{self, Body, Persistence, Response, StreamFraming, Written};
 use crate::http::sender::Sender;
 use crate::serve::{self, Site};
 
@@ -72,8 +72,11 @@ impl Outbox {
         self.send(response, head_only, Persistence::Close, log)
     }
 
-    /// Writes a response and logs it; a body without a length is then
-    /// written until it ends.
+    /// Writes a response and logs it. A streamed body is written to its
+    /// end before the line is logged, so the line says how much of it went
+    /// out and how long it all took; but a body that lasts as long as the
+    /// connection (live reload's event stream, open for as long as its
+    /// page) is logged as it starts.
     pub fn send(
         &mut self,
         mut response: Response,
@@ -89,51 +92,67 @@ impl Outbox {
             head_only,
             persistence,
         );
-        // A streamed body (and its head, left in `scratch`) is written before
-        // the line is logged, so the line says how much of it went out and
-        // how long it all took.
-        let mut announced = None;
-        if written.result.is_ok()
+        let streamed = written.result.is_ok()
             && !head_only
             && matches!(response.body, Body::Stream(_))
-            && !response.status.forbids_body()
-        {
-            announced = Some(response.body.len());
-            if let Body::Stream(stream) = std::mem::replace(&mut response.body, Body::Empty) {
-                let before = self.out.handed();
-                written.result = stream.write_to(&mut self.out, &self.scratch);
-                let sent = self.out.handed() - before;
-                written.body_sent = sent.saturating_sub(self.scratch.len() as u64);
+            && !response.status.forbids_body();
+        if !streamed {
+            self.access(log, &response, &written, response.body.len());
+            return written.result;
+        }
+        let announced = response.body.len();
+        if let Body::Stream(stream) = std::mem::replace(&mut response.body, Body::Empty) {
+            let endless = stream.framing() == StreamFraming::UntilClose;
+            if endless {
+                self.access(log, &response, &written, announced);
+            }
+            // The stream sends the head left in `scratch`, then its body.
+            let before = self.out.handed();
+            written.result = stream.write_to(&mut self.out, &self.scratch);
+            let sent = self.out.handed() - before;
+            written.body_sent = sent.saturating_sub(self.scratch.len() as u64);
+            if !endless {
+                self.access(log, &response, &written, announced);
             }
         }
-        if let Some(log) = log {
-            let note = response
-                .note
-                .as_deref()
-                .map(|note| format!(" ({note})"))
-                .unwrap_or_default();
-            // A response cut short says how much of it went out, and why.
-            let cut = match &written.result {
-                Err(e) => {
-                    let announced = announced.unwrap_or_else(|| response.body.len());
-                    format!(" of {announced}, cut short: {e}")
-                }
-                Ok(()) => String::new(),
-            };
-            log::info!(
-                target: ACCESS_LOG,
-                "{} \"{} {}\" {}{} {}{} {:.1}ms",
-                self.peer,
-                escape_for_log(&log.method),
-                escape_for_log(&log.target),
-                response.status.code(),
-                note,
-                written.body_sent,
-                cut,
-                log.started.elapsed().as_secs_f64() * 1000.0
-            );
-        }
         written.result
+    }
+
+    /// The access line for `response`, if lines are logged.
+    // Out of line (see `listener::STACK_SIZE`): it formats.
+    #[inline(never)]
+    fn access(
+        &self,
+        log: &Option<LogLine>,
+        response: &Response,
+        written: &Written,
+        announced: u64,
+    ) {
+        let Some(log) = log else {
+            return;
+        };
+        let note = response
+            .note
+            .as_deref()
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
+        // A response cut short says how much of it went out, and why.
+        let cut = match &written.result {
+            Err(e) => format!(" of {announced}, cut short: {e}"),
+            Ok(()) => String::new(),
+        };
+        log::info!(
+            target: ACCESS_LOG,
+            "{} \"{} {}\" {}{} {}{} {:.1}ms",
+            self.peer,
+            escape_for_log(&log.method),
+            escape_for_log(&log.target),
+            response.status.code(),
+            note,
+            written.body_sent,
+            cut,
+            log.started.elapsed().as_secs_f64() * 1000.0
+        );
     }
 }
 
