@@ -16,6 +16,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { chromium } from "playwright-core";
 import { chromiumOptions } from "./chromium.mjs";
+import { startBackend, websocketAccept, ipv6Loopback } from "./backend.mjs";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const binary = path.join(repo, "target/release/tinyhttpd");
@@ -85,7 +86,8 @@ function edit(dir, file, contents) {
 
 /**
  * Runs a journey with its own page (in a browser context with
- * `contextOptions`); on failure, keeps a screenshot and the log.
+ * `contextOptions`); on failure, keeps a screenshot and the log (the
+ * servers', then what its backends saw).
  */
 function journey(name, body, contextOptions = {}) {
   test(name, async () => {
@@ -97,16 +99,24 @@ function journey(name, body, contextOptions = {}) {
       servers.push(server);
       return server;
     };
+    const backends = [];
+    const backend = async (handle, options) => {
+      const started = await startBackend(handle, options);
+      backends.push(started);
+      return started;
+    };
     try {
-      await body(page, serve);
+      await body(page, serve, backend);
     } catch (error) {
       const slug = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
       fs.mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: path.join(artifacts, `${slug}.png`) }).catch(() => {});
-      fs.writeFileSync(path.join(artifacts, `${slug}.log`), servers.map((s) => s.log()).join("\n---\n"));
+      const logs = [...servers.map((s) => s.log()), ...backends.map((b) => b.log())];
+      fs.writeFileSync(path.join(artifacts, `${slug}.log`), logs.join("\n---\n"));
       throw error;
     } finally {
       servers.forEach((s) => s.stop());
+      await Promise.all(backends.map((b) => b.close()));
       await context.close();
     }
   });
@@ -370,4 +380,118 @@ journey("a listing reads well in light and dark mode, links its parents, and ask
   assert.equal(await page.title(), "404 Not Found");
   await server.waitForLog('"GET /missing" 404');
   assert.ok(!server.log().includes("favicon"), server.log());
+});
+
+journey("--proxy: the page's fetch and WebSocket reach a backend on localhost through tinyhttpd", async (page, serve, backend) => {
+  // RFC 6455's own example (section 1.3), so a wrong GUID fails here and
+  // not as a mysterious refused WebSocket.
+  assert.equal(websocketAccept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  const api = await backend((req, res) => {
+    if (req.method === "GET" && req.url === "/api/hello") {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ message: "hello from the backend" }));
+    } else {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("not here\n");
+    }
+  });
+  const dir = site("proxy-api", {
+    "index.html": `<!DOCTYPE html><p id="hello">waiting</p><p id="ws">waiting</p><script>
+      const show = (id, text) => (document.getElementById(id).textContent = text);
+      fetch("/api/hello")
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
+        .then((body) => show("hello", body.message), (e) => show("hello", "fetch failed: " + e.message));
+      const ws = new WebSocket("ws://" + location.host + "/api/ws");
+      ws.onopen = () => ws.send("ping through tinyhttpd");
+      ws.onmessage = (e) => { show("ws", "echo: " + e.data); ws.close(); };
+      ws.onclose = (e) => document.getElementById("ws").textContent === "waiting" && show("ws", "closed: " + e.code);
+    </script>`,
+  });
+  // localhost, as a developer would write it; where localhost is ::1 too,
+  // the backend listens on ::1 only, as Node's servers do.
+  const server = await serve(dir, ["--proxy", `/api=http://localhost:${api.port}`]);
+  await page.goto(server.url);
+  await page.waitForFunction(
+    () => ["hello", "ws"].every((id) => document.getElementById(id).textContent !== "waiting"), null, { timeout: 2000 });
+  assert.equal(await page.textContent("#hello"), "hello from the backend");
+  assert.equal(await page.textContent("#ws"), "echo: ping through tinyhttpd", `backend on ${api.authority}`);
+
+  // The backend got the page's own requests, with its own Host.
+  const hello = api.requests.find((r) => r.url === "/api/hello");
+  assert.equal(hello.headers.host, `localhost:${api.port}`);
+  assert.equal(hello.headers.via, "1.1 tinyhttpd");
+  assert.equal(hello.headers["x-forwarded-host"], new URL(server.url).host);
+  const upgrade = api.requests.find((r) => r.url === "/api/ws");
+  assert.equal(upgrade.headers.upgrade, "websocket");
+  // The browser's frame arrived as the browser sent it: masked.
+  assert.deepEqual(api.frames[0], { url: "/api/ws", opcode: 1, masked: true, text: "ping through tinyhttpd" });
+  await server.waitForLog('"GET /api/hello" 200 (backend ');
+});
+
+/** A backend-rendered page that takes its stylesheet from tinyhttpd's folder. */
+const backendPage = '<!DOCTYPE html><html><head><link rel="stylesheet" href="/style.css"></head><body><h1 id="t">rendered by the backend</h1></body></html>';
+
+journey("live reload on a proxied page: the backend's HTML gets the script, a CSS edit restyles it in place", async (page, serve, backend) => {
+  const app = await backend((req, res) => {
+    if (req.url === "/app") {
+      res.writeHead(200, {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Length": Buffer.byteLength(backendPage),
+        ETag: '"backend-page-1"',
+      });
+      res.end(backendPage);
+    } else {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("not here\n");
+    }
+  });
+  const dir = site("proxy-live", { "style.css": "h1 { color: rgb(255, 0, 0); }" });
+  const server = await serve(dir, ["--live-reload", "--proxy", `/app=http://localhost:${app.port}`]);
+  const response = await page.goto(`${server.url}app`);
+  assert.equal(response.status(), 200);
+  assert.equal(await page.textContent("#t"), "rendered by the backend");
+  assert.ok(
+    await page.$$eval("script", (scripts) => scripts.some((s) => s.textContent.includes("tinyhttpd live reload"))),
+    "the backend's page has no live-reload script");
+  // The length follows the injection; the backend's ETag no longer names
+  // what is sent.
+  const headers = response.headers();
+  assert.equal(Number(headers["content-length"]), (await response.body()).length);
+  assert.equal(headers.etag, undefined);
+  // The navigation reached the backend without Accept-Encoding: plain HTML
+  // to inject into.
+  const navigation = app.requests.find((r) => r.url === "/app");
+  assert.equal(navigation.headers["accept-encoding"], undefined);
+  // The stylesheet came from tinyhttpd's folder.
+  assert.equal(await page.$eval("#t", (h) => getComputedStyle(h).color), "rgb(255, 0, 0)");
+  await server.waitForLog('"GET /style.css" 200');
+  await server.waitForLog('"GET /.tinyhttpd/events" 200');
+
+  // A mark that only survives if the page is not reloaded.
+  await page.evaluate(() => (window.stillHere = true));
+  edit(dir, "style.css", "h1 { color: rgb(0, 128, 0); }");
+  await page.waitForFunction(() => getComputedStyle(document.getElementById("t")).color === "rgb(0, 128, 0)", null, { timeout: 2000 });
+  assert.equal(await page.evaluate(() => window.stillHere), true, "the CSS change reloaded the page");
+  assert.equal(app.requests.filter((r) => r.url === "/app").length, 1, "the backend's page was asked for again");
+});
+
+journey("live reload with everything proxied: a streamed page gets the script, the event stream stays local", async (page, serve, backend) => {
+  // http://[::1]:PORT where IPv6 is there, else 127.0.0.1.
+  const app = await backend((req, res) => {
+    // No Content-Length: Node sends it chunked, the head and the rest apart.
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.write('<!DOCTYPE html><html><head><title>streamed</title></head>');
+    setTimeout(() => res.end('<body><h1 id="t">streamed by the backend</h1></body></html>'), 50);
+  }, { address: (await ipv6Loopback()) ? "::1" : "127.0.0.1" });
+  const dir = site("proxy-stream", { "index.html": "<!DOCTYPE html><h1 id=\"t\">the local file</h1>" });
+  const server = await serve(dir, ["--live-reload", "--proxy", `/=http://${app.authority}`]);
+  const response = await page.goto(`${server.url}dashboard`);
+  assert.equal(response.status(), 200);
+  assert.equal(await page.textContent("#t"), "streamed by the backend");
+  assert.ok(
+    await page.$$eval("script", (scripts) => scripts.some((s) => s.textContent.includes("tinyhttpd live reload"))),
+    "the streamed page has no live-reload script");
+  await server.waitForLog('"GET /.tinyhttpd/events" 200');
+  assert.deepEqual(app.requests.map((r) => r.url).filter((u) => u.startsWith("/.tinyhttpd")), []);
+  assert.equal(app.requests.find((r) => r.url === "/dashboard").headers.host, app.authority);
 });
