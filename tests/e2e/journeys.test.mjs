@@ -500,6 +500,7 @@ journey("live reload with everything proxied: a streamed page gets the script, t
   const eventStream = liveReloadStream(page);
   const response = await page.goto(`${server.url}dashboard`);
   assert.equal(response.status(), 200);
+  assert.equal(response.headers()["transfer-encoding"], "chunked");
   assert.equal(await page.textContent("#t"), "streamed by the backend");
   assert.ok(
     await page.$$eval("script", (scripts) => scripts.some((s) => s.textContent.includes("tinyhttpd live reload"))),
