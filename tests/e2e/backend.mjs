@@ -6,7 +6,6 @@
 
 import http from "node:http";
 import crypto from "node:crypto";
-import dns from "node:dns/promises";
 
 /** RFC 6455, section 1.3: the GUID appended to Sec-WebSocket-Key. */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -25,19 +24,14 @@ async function canListen(address) {
   });
 }
 
-/** Whether ::1 can be listened on here. */
-export const ipv6Loopback = () => canListen("::1");
-
 /**
- * The address a development server told to listen on `localhost` ends up
- * on: ::1 where localhost resolves to it first (Node 17+ takes the resolver's
- * order), else 127.0.0.1. Where localhost resolves to ::1 too, the backend
- * listens on ::1 only, so `http://localhost:PORT` must find it there.
+ * Where a backend listens by default: ::1 where IPv6 is there, as Node 17+
+ * servers told to listen on localhost often are; else 127.0.0.1. A backend
+ * on ::1 only must still be found at `http://localhost:PORT`, whatever the
+ * hosts file says localhost is.
  */
-export async function localhostAddress() {
-  const addresses = await dns.lookup("localhost", { all: true }).catch(() => []);
-  if (addresses.some((a) => a.address === "::1") && (await ipv6Loopback())) return "::1";
-  return "127.0.0.1";
+export async function loopbackAddress() {
+  return (await canListen("::1")) ? "::1" : "127.0.0.1";
 }
 
 /** One frame at the start of `buffer`, or null until all of it has arrived. */
@@ -75,13 +69,13 @@ function frame(opcode, payload) {
 }
 
 /**
- * Starts a backend on a free port of `address` (by default, where a server
- * listening on localhost would be: see `localhostAddress`). `handle(req,
+ * Starts a backend on a free port of `address` (by default ::1, else
+ * 127.0.0.1: see `loopbackAddress`). `handle(req,
  * res)` answers HTTP requests; an upgrade to websocket on any path is
  * accepted and echoes each text frame.
  */
 export async function startBackend(handle, { address } = {}) {
-  const host = address ?? (await localhostAddress());
+  const host = address ?? (await loopbackAddress());
   const requests = [];
   const frames = [];
   const sockets = new Set();

@@ -16,7 +16,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { chromium } from "playwright-core";
 import { chromiumOptions } from "./chromium.mjs";
-import { startBackend, websocketAccept, ipv6Loopback } from "./backend.mjs";
+import { startBackend, websocketAccept } from "./backend.mjs";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const binary = path.join(repo, "target/release/tinyhttpd");
@@ -407,8 +407,8 @@ journey("--proxy: the page's fetch and WebSocket reach a backend on localhost th
       ws.onclose = (e) => document.getElementById("ws").textContent === "waiting" && show("ws", "closed: " + e.code);
     </script>`,
   });
-  // localhost, as a developer would write it; where localhost is ::1 too,
-  // the backend listens on ::1 only, as Node's servers do.
+  // localhost, as a developer would write it, for a backend on ::1 only
+  // (where IPv6 is there) as Node's servers often are.
   const server = await serve(dir, ["--proxy", `/api=http://localhost:${api.port}`]);
   await page.goto(server.url);
   await page.waitForFunction(
@@ -488,13 +488,13 @@ journey("live reload on a proxied page: the backend's HTML gets the script, a CS
 });
 
 journey("live reload with everything proxied: a streamed page gets the script, the event stream stays local", async (page, serve, backend) => {
-  // http://[::1]:PORT where IPv6 is there, else 127.0.0.1.
+  // http://[::1]:PORT where IPv6 is there, else http://127.0.0.1:PORT.
   const app = await backend((req, res) => {
     // No Content-Length: Node sends it chunked, the head and the rest apart.
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
     res.write('<!DOCTYPE html><html><head><title>streamed</title></head>');
     setTimeout(() => res.end('<body><h1 id="t">streamed by the backend</h1></body></html>'), 50);
-  }, { address: (await ipv6Loopback()) ? "::1" : "127.0.0.1" });
+  });
   const dir = site("proxy-stream", { "index.html": "<!DOCTYPE html><h1 id=\"t\">the local file</h1>" });
   const server = await serve(dir, ["--live-reload", "--proxy", `/=http://${app.authority}`]);
   const eventStream = liveReloadStream(page);
