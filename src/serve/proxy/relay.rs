@@ -406,3 +406,63 @@ enum Failure {
     Malformed(&'static str),
     Io(io::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_head<T>(text: &[u8], f: impl FnOnce(&ResponseHead<'_>) -> T) -> T {
+        match response_head::parse(text) {
+            Ok(Some((head, _))) => f(&head),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_plain_html_pages_take_the_script() {
+        let cases: [(&[u8], bool); 5] = [
+            (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", true),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Type: TEXT/HTML; charset=utf-8\r\n\
+                  Content-Encoding: identity\r\n\r\n",
+                true,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n",
+                false,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+                false,
+            ),
+            (b"HTTP/1.1 200 OK\r\n\r\n", false),
+        ];
+        for (text, want) in cases {
+            let text_shown = String::from_utf8_lossy(text);
+            assert_eq!(with_head(text, is_plain_html), want, "{text_shown}");
+        }
+    }
+
+    #[test]
+    fn interim_answers_are_rewritten_as_ours_and_a_head_keeps_its_length() {
+        let mut interim = Vec::new();
+        keep_interim(
+            &mut interim,
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: x\r\n\r\n",
+        );
+        assert_eq!(
+            interim,
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nVia: 1.1 tinyhttpd\r\n\r\n"
+        );
+        let length = |text: &[u8]| with_head(text, declared_length);
+        assert_eq!(
+            length(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"),
+            Some(1234)
+        );
+        assert_eq!(length(b"HTTP/1.1 200 OK\r\n\r\n"), None);
+        assert_eq!(
+            length(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
+            None
+        );
+    }
+}
