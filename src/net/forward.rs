@@ -84,6 +84,7 @@ impl Forwarding {
             // body is left unread, so the connection closes after.
             if let Err(e) = sent {
                 log::debug!("{}: the backend stopped taking the body: {e}", inbox.peer);
+                exchange.cut_short();
                 body_read = false;
             }
         }

@@ -7,8 +7,8 @@
 //! No HTTP timeout applies any more: a WebSocket may be quiet for hours.
 //! TCP keepalive notices a peer that vanished (on Linux).
 //! A side that closes has its end passed on (`shutdown` of writing), so the
-//! other side can finish; a side that fails, or stops taking bytes for the
-//! send timeout (`Sender`), ends both.
+//! other side can finish, within the send timeout; a side that fails, or
+//! stops taking bytes for the send timeout (`Sender`), ends both.
 //!
 //! Imports `http`'s `Sender`, and its siblings.
 #![forbid(unsafe_code)]
@@ -16,6 +16,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
@@ -35,13 +36,15 @@ const STACK_SIZE: usize = 64 * 1024;
 
 /// Copies both ways until both sides have closed, or one has failed.
 /// `client_early` and `backend_early` are what each side sent after the
-/// heads, already read.
+/// heads, already read. Once one side has closed, the other has `linger`
+/// (the send timeout) to close too, and is then cut off: a side that
+/// neither closes nor fails must not hold the thread for ever.
 pub fn run(
     inbox: &Inbox,
     client_early: &[u8],
     backend: TcpStream,
     backend_early: &[u8],
-    send_timeout: Duration,
+    linger: Duration,
 ) {
     let client = Arc::clone(&inbox.stream);
     let backend = Arc::new(backend);
@@ -51,6 +54,8 @@ pub fn run(
             log::debug!("{}: no keepalive for a tunnel: {e}", inbox.peer);
         }
     }
+    let (up_done, up_ended) = mpsc::channel::<()>();
+    let (down_done, down_ended) = mpsc::channel::<()>();
     let down = {
         let (client, backend) = (Arc::clone(&client), Arc::clone(&backend));
         let early = backend_early.to_vec();
@@ -58,11 +63,13 @@ pub fn run(
             .name("tinyhttpd-tunnel".into())
             .stack_size(STACK_SIZE)
             .spawn(move || {
-                let result = Sender::new(Arc::clone(&client), send_timeout).and_then(|mut out| {
+                let result = Sender::new(Arc::clone(&client), linger).and_then(|mut out| {
                     out.write_all(&early, false)?;
                     copy(&backend, |piece| out.write_all(piece, false))
                 });
                 finish(result, &backend, &client);
+                let _ = down_done.send(());
+                wait_for_the_other(&up_ended, linger, &client, &backend);
             })
     };
     let down = match down {
@@ -76,8 +83,19 @@ pub fn run(
         .write_all(client_early)
         .and_then(|()| copy(&client, |piece| (&*backend).write_all(piece)));
     finish(result, &client, &backend);
+    let _ = up_done.send(());
+    wait_for_the_other(&down_ended, linger, &client, &backend);
     let _ = down.join();
     log::debug!("{}: the tunnel closed", inbox.peer);
+}
+
+/// One direction has ended: waits up to `linger` for the other to end
+/// too, then ends it by shutting both sockets (which wakes its read).
+fn wait_for_the_other(ended: &Receiver<()>, linger: Duration, a: &TcpStream, b: &TcpStream) {
+    if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(linger) {
+        let _ = a.shutdown(Shutdown::Both);
+        let _ = b.shutdown(Shutdown::Both);
+    }
 }
 
 /// Reads `from` until it ends, handing each piece to `write`.

@@ -19,9 +19,10 @@
 //! `proxy` is the other way: a request under a proxied prefix is worked
 //! out there, and forwarded by `net`.
 //!
-//! May import `http`, `fs`, `dev` and `sys`. Never `net`: nothing here
-//! touches a client's socket (`proxy` holds the backends'). Never the
-//! command line: `main` hands it `Settings`.
+//! May import `http`, `fs`, `dev` and `sys`. Never `net`: the client's
+//! socket is `net`'s (`proxy` holds the backends', and only writes a
+//! relayed body to the client through `http::sender`). Never the command
+//! line: `main` hands it `Settings`.
 #![forbid(unsafe_code)]
 
 pub mod auth;

@@ -18,6 +18,8 @@ unsafe extern "C" {
     fn sendfile(out_fd: i32, in_fd: i32, offset: *mut i64, count: usize) -> isize;
     // ssize_t send(int sockfd, const void *buf, size_t len, int flags);
     fn send(fd: i32, buf: *const u8, len: usize, flags: i32) -> isize;
+    // ssize_t recv(int sockfd, void *buf, size_t len, int flags);
+    fn recv(fd: i32, buf: *mut u8, len: usize, flags: i32) -> isize;
     // long syscall(long number, ...);
     fn syscall(number: i64, ...) -> i64;
     // int setsockopt(int fd, int level, int name, const void *value, socklen_t len);
@@ -51,6 +53,8 @@ const MSG_MORE: i32 = 0x8000;
 /// sent, or sent and not yet acknowledged).
 const SIOCOUTQ: u64 = 0x5411;
 const MSG_NOSIGNAL: i32 = 0x4000;
+const MSG_PEEK: i32 = 0x2;
+const MSG_DONTWAIT: i32 = 0x40;
 const SYS_OPENAT2: i64 = 437;
 const O_NOCTTY: u64 = 0o400;
 const O_NONBLOCK: u64 = 0o4000;
@@ -90,6 +94,25 @@ pub fn send_once(socket: &TcpStream, buf: &[u8], more: bool) -> io::Result<usize
         return Err(io::Error::last_os_error());
     }
     Ok(sent as usize)
+}
+
+pub fn peek_now(socket: &TcpStream) -> io::Result<usize> {
+    let mut probe = [0u8; 1];
+    // SAFETY: `probe` is a live, writable buffer for the whole call and its
+    // length is passed with it; the descriptor is borrowed from a live
+    // `TcpStream`. MSG_PEEK leaves the byte in the socket.
+    let got = unsafe {
+        recv(
+            socket.as_raw_fd(),
+            probe.as_mut_ptr(),
+            probe.len(),
+            MSG_PEEK | MSG_DONTWAIT,
+        )
+    };
+    if got < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(got as usize)
 }
 
 pub fn send_pair(socket: &TcpStream, first: &[u8], second: &[u8]) -> io::Result<usize> {

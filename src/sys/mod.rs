@@ -27,6 +27,7 @@
 //!     `bind` leaves 128.
 //!   - `keep_alive` turns on TCP keepalive, with timings of its own.
 //!   - `send_pair` (portable too) writes a head and a body in one `writev`.
+//!   - `peek_now` looks at a socket without waiting in one `recv`.
 //! - `portable.rs`: the same calls elsewhere (macOS, Windows, other systems,
 //!   and a Linux build with `RUSTFLAGS='--cfg portable'`, which is how the
 //!   portable path is tested on Linux). Each does the same work more slowly
@@ -98,6 +99,16 @@ pub fn send_file_once(socket: &TcpStream, file: &File, offset: u64, len: u64) ->
 #[inline]
 pub fn send_once(socket: &TcpStream, buf: &[u8], more: bool) -> io::Result<usize> {
     imp::send_once(socket, buf, more)
+}
+
+/// Looks, without waiting and without taking anything, at what `socket`
+/// has to read: `Ok(0)` once the peer has closed its side, `Ok(1)` if a
+/// byte waits, `WouldBlock` if nothing has come. One `recv` with
+/// `MSG_PEEK | MSG_DONTWAIT` on Linux; elsewhere the socket is made
+/// non-blocking for the look.
+#[inline]
+pub fn peek_now(socket: &TcpStream) -> io::Result<usize> {
+    imp::peek_now(socket)
 }
 
 /// One vectored write of `first` and then `second`, returning how many bytes

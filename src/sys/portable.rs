@@ -39,6 +39,14 @@ pub fn send_pair(socket: &TcpStream, first: &[u8], second: &[u8]) -> io::Result<
     (&*socket).write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
 }
 
+pub fn peek_now(socket: &TcpStream) -> io::Result<usize> {
+    socket.set_nonblocking(true)?;
+    let mut probe = [0u8; 1];
+    let got = socket.peek(&mut probe);
+    socket.set_nonblocking(false)?;
+    got
+}
+
 pub fn queued(_socket: &TcpStream) -> io::Result<u64> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,

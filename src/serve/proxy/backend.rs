@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::http::error::HttpError;
+use crate::sys;
 
 /// The most idle connections kept to one backend; `main` counts them in
 /// the descriptor budget.
@@ -64,13 +65,14 @@ impl Backend {
     }
 
     /// A connection: one kept alive if there is one young enough, else a
-    /// new one. With `look`, a kept-alive one is first looked at, and
-    /// passed over if the backend has closed it: for a request that cannot
-    /// be sent twice.
-    pub fn take(&self, look: bool) -> Result<Upstream, HttpError> {
+    /// new one. A kept-alive one is looked at first (one `recv` that does
+    /// not wait), and passed over if the backend has closed it or sent
+    /// anything since: an idle backend has nothing to say, and bytes it
+    /// sent late (a body after a HEAD answer) would pass for the next
+    /// request's answer.
+    pub fn take(&self) -> Result<Upstream, HttpError> {
         while let Some(stream) = self.take_idle() {
-            // Bytes from an idle backend can only be its close, or junk.
-            if look && has_gone(&stream, true) {
+            if has_gone(&stream, true) {
                 continue;
             }
             return Ok(Upstream {
@@ -199,16 +201,10 @@ impl Backend {
 /// failed), by a look that does not wait and takes nothing; `quiet`
 /// wants, besides, that nothing waits to be read.
 pub fn has_gone(socket: &TcpStream, quiet: bool) -> bool {
-    if socket.set_nonblocking(true).is_err() {
-        return true;
-    }
-    let mut probe = [0u8; 1];
-    let gone = match socket.peek(&mut probe) {
+    match sys::peek_now(socket) {
         Ok(n) => n == 0 || quiet,
         Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-    };
-    let _ = socket.set_nonblocking(false);
-    gone
+    }
 }
 
 #[cfg(test)]
@@ -228,7 +224,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let error = backend_at(port, "127.0.0.1").take(false).unwrap_err();
+        let error = backend_at(port, "127.0.0.1").take().unwrap_err();
         assert_eq!(
             error.reason(),
             format!("connection refused: is your backend running on 127.0.0.1:{port}?")
@@ -239,23 +235,23 @@ mod tests {
     fn connections_given_back_are_reused_newest_first() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let backend = backend_at(listener.local_addr().unwrap().port(), "localhost");
-        let first = backend.take(false).unwrap();
+        let first = backend.take().unwrap();
         assert!(!first.reused);
         let port = first.stream.local_addr().unwrap().port();
         backend.give_back(first.stream);
-        let again = backend.take(false).unwrap();
+        let again = backend.take().unwrap();
         assert!(again.reused);
         assert_eq!(again.stream.local_addr().unwrap().port(), port);
         backend.give_back(again.stream);
         assert_eq!(backend.close_idle(), 1);
-        assert!(!backend.take(false).unwrap().reused);
+        assert!(!backend.take().unwrap().reused);
     }
 
     #[test]
     fn a_kept_alive_connection_the_backend_closed_is_passed_over_when_looked_at() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let backend = backend_at(listener.local_addr().unwrap().port(), "127.0.0.1");
-        let first = backend.take(false).unwrap();
+        let first = backend.take().unwrap();
         let watch = first.stream.try_clone().unwrap();
         let (accepted, _) = listener.accept().unwrap();
         backend.give_back(first.stream);
@@ -266,7 +262,26 @@ mod tests {
             assert!(Instant::now() < deadline, "the close never arrived");
             std::thread::yield_now();
         }
-        let next = backend.take(true).unwrap();
+        let next = backend.take().unwrap();
         assert!(!next.reused);
+    }
+
+    #[test]
+    fn a_kept_alive_connection_with_bytes_waiting_is_passed_over() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let backend = backend_at(listener.local_addr().unwrap().port(), "127.0.0.1");
+        let first = backend.take().unwrap();
+        let watch = first.stream.try_clone().unwrap();
+        let (mut accepted, _) = listener.accept().unwrap();
+        backend.give_back(first.stream);
+        // Late bytes (a body after a HEAD answer): they would pass for the
+        // next request's answer.
+        std::io::Write::write_all(&mut accepted, b"HTTP/1.1 200 OK\r\n").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !has_gone(&watch, true) {
+            assert!(Instant::now() < deadline, "the bytes never arrived");
+            std::thread::yield_now();
+        }
+        assert!(!backend.take().unwrap().reused);
     }
 }

@@ -14,9 +14,11 @@ use std::net::IpAddr;
 use crate::http::request::{Header, Request};
 use crate::http::response_head::ResponseHead;
 use crate::http::syntax::list_members;
+use crate::http::target;
 
-/// What this hop adds to `Via` (RFC 9110 section 7.6.3).
-const VIA: &[u8] = b"1.1 tinyhttpd";
+/// What this hop adds to `Via` (RFC 9110 section 7.6.3), after the
+/// version of the message it received.
+const VIA: &[u8] = b"tinyhttpd";
 
 /// Fields never passed on as they are, in either direction: the
 /// hop-by-hop ones (RFC 9110 section 7.6.1, and `Proxy-Connection`, which
@@ -99,11 +101,17 @@ pub fn request_head(
         push_field(&mut head, b"Connection", b"upgrade");
         push_field(&mut head, b"Upgrade", &protocols);
     }
-    push_field(&mut head, b"Via", &appended(request.values("via"), VIA));
+    let via = via_of(request.minor);
+    push_field(&mut head, b"Via", &appended(request.values("via"), &via));
     let peer = peer.to_string();
     let forwarded_for = appended(request.values("x-forwarded-for"), peer.as_bytes());
     push_field(&mut head, b"X-Forwarded-For", &forwarded_for);
-    if let Some(host) = request.header("host") {
+    // The host the client asked for: an absolute-form target's authority
+    // wins over `Host` (RFC 9112 section 3.2.2), as in the `Host` check.
+    let host = target::authority(request.target)
+        .map(str::as_bytes)
+        .or(request.header("host"));
+    if let Some(host) = host {
         push_field(&mut head, b"X-Forwarded-Host", host);
     }
     push_field(&mut head, b"X-Forwarded-Proto", b"http");
@@ -133,8 +141,20 @@ pub fn response_fields(head: &ResponseHead<'_>, also_omit: &[&str]) -> Vec<u8> {
         push_field(&mut fields, b"Connection", b"upgrade");
         push_field(&mut fields, b"Upgrade", &joined(head.values("upgrade")));
     }
-    push_field(&mut fields, b"Via", &appended(head.values("via"), VIA));
+    let via = via_of(head.minor);
+    push_field(&mut fields, b"Via", &appended(head.values("via"), &via));
     fields
+}
+
+/// This hop's `Via` member for a message received in HTTP/1.`minor`.
+fn via_of(minor: u8) -> Vec<u8> {
+    let mut via = if minor == 0 {
+        b"1.0 ".to_vec()
+    } else {
+        b"1.1 ".to_vec()
+    };
+    via.extend_from_slice(VIA);
+    via
 }
 
 /// The field names a `Connection` field lists, but for `close`,

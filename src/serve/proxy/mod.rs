@@ -27,9 +27,10 @@ use crate::dev::livereload;
 use crate::http::error::HttpError;
 use crate::http::request::Request;
 use crate::http::request_body::Framing;
+use crate::http::syntax::list_members;
 use crate::http::target;
 use crate::serve::guards;
-use crate::serve::navigation::{accepts, is_navigation};
+use crate::serve::navigation::{accepts, is_navigation, is_preflight};
 use crate::serve::proxy::backend::Backend;
 use crate::serve::site::Site;
 
@@ -53,6 +54,9 @@ pub struct Forward {
     inject: bool,
     /// Whether the client sent a `Content-Length` (perhaps 0).
     has_length: bool,
+    /// Whether the backend's connection may carry another exchange after
+    /// this one: not once the body was not sent in full.
+    reusable: bool,
 }
 
 /// `Some` when `request` is for a proxied prefix: the `Forward`, or why it
@@ -64,15 +68,35 @@ pub fn forward(
     site: &Site,
     peer: IpAddr,
 ) -> Option<Result<Forward, HttpError>> {
-    let target = target::split_target(request.target).ok()?;
-    // The live-reload stream and script stay ours under any prefix.
-    if target.path.starts_with(livereload::OWN_PATHS) {
+    // CONNECT asks for a tunnel to another host, which no backend gives:
+    // it is answered here (405).
+    if request.method == "CONNECT" {
         return None;
     }
+    let target = target::split_target(request.target).ok()?;
     let path = route::remove_dot_segments(target.path);
+    // The live-reload stream stays ours under any prefix.
+    if path.starts_with(livereload::OWN_PATHS) {
+        return None;
+    }
     let route = route::find(&site.proxies, &path)?;
     if let Err(refused) = guards::admit(request, site) {
         return Some(Err(refused));
+    }
+    // A CORS preflight passes the guards without credentials (browsers
+    // send none with one); with `--auth` it is answered here, as for a
+    // file, and never reaches the backend unauthenticated.
+    if site.settings.credentials.required() && is_preflight(request) {
+        return None;
+    }
+    // RFC 9112 section 6.1: a transfer coding we cannot pass on (the body
+    // is re-chunked here, so only chunked itself) is a 501.
+    let codings = request.values("transfer-encoding").flat_map(list_members);
+    if codings
+        .into_iter()
+        .any(|c| !c.eq_ignore_ascii_case(b"chunked"))
+    {
+        return Some(Err(HttpError::NotImplemented));
     }
     let mut path_and_query = route.backend_path(&path).into_owned();
     if let Some(query) = target.query {
@@ -110,6 +134,7 @@ pub fn forward(
         wants_html: accepts(request, "text/html"),
         inject,
         has_length: request.header("content-length").is_some(),
+        reusable: true,
     }))
 }
 

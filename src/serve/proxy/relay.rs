@@ -23,6 +23,7 @@ use crate::http::error::HttpError;
 use crate::http::request_body::Framing;
 use crate::http::response::{Body, Response, Status, StreamFraming};
 use crate::http::response_head::{self, BodyFraming, ResponseHead};
+use crate::http::syntax::list_members;
 use crate::serve::proxy::Forward;
 use crate::serve::proxy::backend::Upstream;
 use crate::serve::proxy::body::{Relayed, Source, read_more};
@@ -66,7 +67,7 @@ impl Forward {
     pub fn open(mut self, framing: Framing) -> Result<Exchange, Box<Response>> {
         let started = Instant::now();
         self.frame(framing);
-        let mut upstream = match self.backend.take(!self.idempotent) {
+        let mut upstream = match self.backend.take() {
             Ok(upstream) => upstream,
             Err(error) => return Err(Box::new(self.error_page(error))),
         };
@@ -126,6 +127,13 @@ fn sent_nothing(forward: &Forward, e: &io::Error) -> HttpError {
 }
 
 impl Exchange {
+    /// The request's body was not sent in full: the backend may still be
+    /// reading it, so its connection is closed after this exchange, never
+    /// given back for another.
+    pub fn cut_short(&mut self) {
+        self.forward.reusable = false;
+    }
+
     /// Passes on a piece of the request's body, in our own framing.
     pub fn send_body(&mut self, data: &[u8]) -> io::Result<()> {
         match self.framing {
@@ -152,15 +160,18 @@ impl Exchange {
         let mut buffer = Vec::with_capacity(4096);
         let head_len = match self.final_head(&mut buffer) {
             Ok(head_len) => head_len,
-            Err(page) => return (self.interim, Outcome::Reply(*page)),
+            // The backend's hints go with its answer, not with our 502.
+            Err(page) => return (Vec::new(), Outcome::Reply(*page)),
         };
         let elapsed = self.started.elapsed();
         let forward = self.forward;
-        let outcome = match answer(&forward, self.upstream.stream, &buffer, head_len, elapsed) {
-            Ok(outcome) => outcome,
-            Err(why) => Outcome::Reply(forward.failed(Failure::Malformed(why))),
-        };
-        (self.interim, outcome)
+        match answer(&forward, self.upstream.stream, &buffer, head_len, elapsed) {
+            Ok(outcome) => (self.interim, outcome),
+            Err(why) => {
+                let page = forward.failed(Failure::Malformed(why));
+                (Vec::new(), Outcome::Reply(page))
+            }
+        }
     }
 
     /// Reads the final head into `buffer`, sending the request once more if
@@ -197,6 +208,9 @@ impl Exchange {
                 // RFC 9110 section 15.2: interim responses are passed on,
                 // but for 100 Continue, which was ours to send (and was,
                 // if the client asked), and to HTTP/1.0 clients.
+                Ok(Some((_, _))) if self.interim.len() > MAX_HEAD => {
+                    return Err(Failure::Malformed("interim responses over 64 KiB"));
+                }
                 Ok(Some((code, len))) if code < 200 && code != 101 => {
                     if code != 100 && self.forward.client_minor >= 1 {
                         keep_interim(&mut self.interim, &buffer[..len]);
@@ -258,7 +272,16 @@ fn answer(
         });
     }
     let framing = response_head::body_framing(&head, forward.to_head)?;
-    let keep_alive = head.minor >= 1 && !head.has_token("connection", "close");
+    // The body is re-chunked on its way: a coding besides chunked would
+    // reach the client undone (RFC 9112 section 6.1).
+    let codings = head.values("transfer-encoding").flat_map(list_members);
+    if codings
+        .into_iter()
+        .any(|c| !c.eq_ignore_ascii_case(b"chunked"))
+    {
+        return Err("a transfer coding other than chunked");
+    }
+    let keep_alive = forward.reusable && head.minor >= 1 && !head.has_token("connection", "close");
     let script = forward.inject && head.code == 200 && is_plain_html(&head);
     // Towards the client: a length if the backend gave one, else chunks (to
     // HTTP/1.1 clients, RFC 9112 section 7) or the connection's end.
