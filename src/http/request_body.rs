@@ -11,7 +11,7 @@
 #![forbid(unsafe_code)]
 
 use crate::http::request::Request;
-use crate::http::syntax::{list_members, trim_ows};
+use crate::http::syntax::{list_members, parse_decimal, trim_ows};
 
 /// The largest request body the server reads (and discards) before answering
 /// 413 and closing.
@@ -83,19 +83,6 @@ fn content_length(request: &Request<'_>) -> Result<Option<u64>, BodyError> {
         }
     }
     Ok(found)
-}
-
-/// Digits only: no sign, no spaces, no hex, no overflow.
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
 }
 
 /// RFC 9112 section 6.3 item 4: when chunked is the final coding the body is

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::http::request::{Header, next_line, parse_field_line};
-use crate::http::syntax::{list_members, trim_ows};
+use crate::http::syntax::{list_members, parse_decimal, trim_ows};
 
 /// The most header fields a response may have; more is not HTTP we relay.
 const MAX_FIELDS: usize = 200;
@@ -151,18 +151,6 @@ pub fn body_framing(head: &ResponseHead<'_>, to_head: bool) -> Result<BodyFramin
         // until the connection closes.
         _ => Ok(BodyFraming::UntilClose),
     }
-}
-
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
 }
 
 #[cfg(test)]

@@ -164,6 +164,20 @@ pub fn push_html_escaped(out: &mut String, text: &str) {
     }
 }
 
+/// A decimal number, as `Content-Length` has (RFC 9110 section 8.6):
+/// digits only, no sign, no spaces, no hex, no overflow.
+pub fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
