@@ -1,10 +1,12 @@
 //! HTTP/1.1 messages, and nothing of files or sockets' lifetimes: the
 //! request parser (`request`, its target in `target`, its body's framing in
-//! `request_body`), the one response writer (`response`, through `sender`
-//! with its deadline), and the RFC 9110 vocabulary between: shared syntax,
-//! dates, validators and preconditions (`conditional`), ranges, content
-//! codings (`encoding`), media types (`mime`), errors and the statuses they
-//! become (`error`), and the HTML frame of every generated page (`page`).
+//! `request_body`), the chunked coding both ways (`chunked`), a backend's
+//! response head for the proxy (`response_head`), the one response writer
+//! (`response`, through `sender` with its deadline), and the RFC 9110
+//! vocabulary between: shared syntax, dates, statuses (`status`),
+//! validators and preconditions (`conditional`), ranges, content codings
+//! (`encoding`), media types (`mime`), errors and the statuses they become
+//! (`error`), and the HTML frame of every generated page (`page`).
 //!
 //! May import `sys` only. The file system side uses its vocabulary (errors,
 //! validators, dates, types), never its parser or writer.

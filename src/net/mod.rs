@@ -1,7 +1,9 @@
 //! The transport: where connections come in (`listener`, `pool`,
 //! `registry`), and each connection's loop (`connection`), which reads with
-//! `inbox` and answers with `outbox`. One thread per connection, blocking
-//! reads and writes with deadlines.
+//! `inbox` and answers with `outbox`; a proxied request's exchange
+//! (`forward`), and a WebSocket's bytes both ways (`tunnel`). One thread
+//! per connection (a tunnel adds one), blocking reads and writes with
+//! deadlines.
 //!
 //! May import `http`, `serve` and `sys`; `serve` gives it the answer, it
 //! never looks at files itself.
