@@ -202,6 +202,30 @@ def start_tinyhttpd(fixtures, tmp, binary, backend=None):
     return Server(proc, port)
 
 
+def nginx_preamble(tmp, name):
+    """The part of an nginx configuration every nginx here shares: one
+    worker in the foreground, no access log, sendfile, keep-alive without a
+    request limit, and its files under `tmp`, named after `name`. The
+    caller adds what goes in `http` after it, and closes it."""
+    return f"""
+worker_processes 1;
+daemon off;
+user root;
+pid {tmp}/{name}.pid;
+error_log {tmp}/{name}-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {tmp}/{name}-body;
+    proxy_temp_path {tmp}/{name}-proxy;
+    fastcgi_temp_path {tmp}/{name}-fastcgi;
+    uwsgi_temp_path {tmp}/{name}-uwsgi;
+    scgi_temp_path {tmp}/{name}-scgi;"""
+
+
 def start_nginx(fixtures, tmp, _binary, backend=None):
     port = free_port()
     conf = os.path.join(tmp, "nginx.conf")
@@ -223,23 +247,7 @@ def start_nginx(fixtures, tmp, _binary, backend=None):
             proxy_set_header Connection "";
         }}"""
     with open(conf, "w") as f:
-        f.write(f"""
-worker_processes 1;
-daemon off;
-user root;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    client_body_temp_path {tmp}/nginx-body;
-    proxy_temp_path {tmp}/nginx-proxy;
-    fastcgi_temp_path {tmp}/nginx-fastcgi;
-    uwsgi_temp_path {tmp}/nginx-uwsgi;
-    scgi_temp_path {tmp}/nginx-scgi;{upstream}
+        f.write(nginx_preamble(tmp, "nginx") + f"""{upstream}
     server {{
         listen 127.0.0.1:{port};
         root {fixtures};
@@ -271,24 +279,8 @@ def start_backend(fixtures, tmp):
     port = free_port()
     conf = os.path.join(tmp, "backend.conf")
     with open(conf, "w") as f:
-        f.write(f"""
-worker_processes 1;
-daemon off;
-user root;
-pid {tmp}/backend.pid;
-error_log {tmp}/backend-error.log;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
+        f.write(nginx_preamble(tmp, "backend") + f"""
     keepalive_timeout 300s;
-    client_body_temp_path {tmp}/backend-body;
-    proxy_temp_path {tmp}/backend-proxy;
-    fastcgi_temp_path {tmp}/backend-fastcgi;
-    uwsgi_temp_path {tmp}/backend-uwsgi;
-    scgi_temp_path {tmp}/backend-scgi;
     server {{
         listen 127.0.0.1:{port};
         root {root};

@@ -2,11 +2,11 @@
 //! responses in any framing (Content-Length, chunked, close-delimited,
 //! 1xx, HEAD), and the site and server they run against.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 use super::chunk_size;
-use crate::common::{Server, TIMEOUT, TempDir};
+use crate::common::{Server, TIMEOUT, TempDir, has_closed, read_line};
 
 /// A response as the client read it.
 #[derive(Debug, Clone)]
@@ -144,24 +144,12 @@ impl Conn {
 
     /// One CRLF-terminated line, without the CRLF.
     pub fn line(&mut self) -> String {
-        let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line).unwrap();
-        assert!(
-            line.ends_with(b"\r\n"),
-            "line not ended by CRLF: {:?}",
-            String::from_utf8_lossy(&line)
-        );
-        line.truncate(line.len() - 2);
-        String::from_utf8(line).unwrap()
+        read_line(&mut self.reader)
     }
 
     /// True when the server has closed the connection and sent nothing more.
     pub fn is_closed(&mut self) -> bool {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => rest.is_empty(),
-            Err(e) => e.kind() == io::ErrorKind::ConnectionReset,
-        }
+        has_closed(&mut self.reader)
     }
 }
 

@@ -396,26 +396,35 @@ impl Client {
         response
     }
 
-    /// One CRLF-terminated line, without the CRLF.
     fn line(&mut self) -> String {
-        let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line).unwrap();
-        assert!(
-            line.ends_with(b"\r\n"),
-            "line not ended by CRLF: {:?}",
-            String::from_utf8_lossy(&line)
-        );
-        line.truncate(line.len() - 2);
-        String::from_utf8(line).unwrap()
+        read_line(&mut self.reader)
     }
 
     /// True when the server has closed the connection and sent nothing more.
     pub fn is_closed(&mut self) -> bool {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => rest.is_empty(),
-            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-        }
+        has_closed(&mut self.reader)
+    }
+}
+
+/// One CRLF-terminated line from `reader`, without the CRLF.
+pub fn read_line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).unwrap();
+    assert!(
+        line.ends_with(b"\r\n"),
+        "line not ended by CRLF: {:?}",
+        String::from_utf8_lossy(&line)
+    );
+    line.truncate(line.len() - 2);
+    String::from_utf8(line).unwrap()
+}
+
+/// True when the server has closed the connection and sent nothing more.
+pub fn has_closed(reader: &mut BufReader<TcpStream>) -> bool {
+    let mut rest = Vec::new();
+    match reader.read_to_end(&mut rest) {
+        Ok(_) => rest.is_empty(),
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
     }
 }
 
