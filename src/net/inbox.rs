@@ -37,6 +37,14 @@ pub enum Wait {
     Failed(HttpError),
 }
 
+/// How long the reads of a body may wait.
+enum BodyWait {
+    /// All of them together, until this instant (a body that is dropped).
+    Until(Instant),
+    /// Each of them, this long (a body passed on, of any size).
+    EachRead(Duration),
+}
+
 /// What passing a body on came to.
 pub enum Passed {
     /// All of it went.
@@ -127,36 +135,11 @@ impl Inbox {
         framing: Framing,
         deadline: Instant,
     ) -> io::Result<Option<HttpError>> {
-        match framing {
-            Framing::Length(mut remaining) => loop {
-                let buffered = (self.end - self.start) as u64;
-                let take = remaining.min(buffered);
-                self.start += take as usize;
-                remaining -= take;
-                if remaining == 0 {
-                    return Ok(None);
-                }
-                if self.fill(deadline)? == 0 {
-                    return Err(client_left());
-                }
-            },
-            Framing::Chunked => {
-                let mut decoder = ChunkedDecoder::new();
-                loop {
-                    match decoder.feed(&self.buf[self.start..self.end]) {
-                        Ok((used, done)) => {
-                            self.start += used;
-                            if done {
-                                return Ok(None);
-                            }
-                        }
-                        Err(e) => return Ok(Some(e.into())),
-                    }
-                    if self.fill(deadline)? == 0 {
-                        return Err(client_left());
-                    }
-                }
-            }
+        let decoder = ChunkedDecoder::new();
+        match self.read_body(framing, decoder, BodyWait::Until(deadline), |_| Ok(()))? {
+            Passed::Done => Ok(None),
+            Passed::Refused(error) => Ok(Some(error)),
+            Passed::SinkFailed(e) => Err(e),
         }
     }
 
@@ -168,9 +151,21 @@ impl Inbox {
         &mut self,
         framing: Framing,
         timeout: Duration,
+        sink: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<Passed> {
+        let decoder = ChunkedDecoder::with_limit(u64::MAX);
+        self.read_body(framing, decoder, BodyWait::EachRead(timeout), sink)
+    }
+
+    /// Reads the body framed so, handing its data to `sink`: the bytes of a
+    /// length, or what `decoder` finds in chunks. `wait` bounds the reads.
+    fn read_body(
+        &mut self,
+        framing: Framing,
+        mut decoder: ChunkedDecoder,
+        wait: BodyWait,
         mut sink: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<Passed> {
-        let mut decoder = ChunkedDecoder::with_limit(u64::MAX);
         let mut remaining = match framing {
             Framing::Length(len) => len,
             Framing::Chunked => u64::MAX,
@@ -200,7 +195,11 @@ impl Inbox {
             if remaining == 0 {
                 return Ok(Passed::Done);
             }
-            if self.fill_within(timeout)? == 0 {
+            let read = match wait {
+                BodyWait::Until(deadline) => self.fill(deadline),
+                BodyWait::EachRead(timeout) => self.fill_within(timeout),
+            };
+            if read? == 0 {
                 return Err(client_left());
             }
         }

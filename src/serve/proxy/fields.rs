@@ -270,6 +270,18 @@ mod tests {
              X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Host: localhost\r\n\
              X-Forwarded-Proto: http\r\n"
         );
+        // An absolute-form target's authority is the host asked for (RFC
+        // 9112 section 3.2.2), and an HTTP/1.0 request is named so in Via.
+        let absolute = ["GET http://localhost:8080/api HTTP/1.0", "Host: other"];
+        let built = with_request(&absolute, |request| {
+            request_head(request, "/api", "b:1", peer, false, &NONE)
+        });
+        let built = String::from_utf8(built).unwrap();
+        assert!(
+            built.contains("\r\nX-Forwarded-Host: localhost:8080\r\n"),
+            "{built}"
+        );
+        assert!(built.contains("\r\nVia: 1.0 tinyhttpd\r\n"), "{built}");
     }
 
     #[test]

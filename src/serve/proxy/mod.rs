@@ -5,7 +5,8 @@
 //! - `route`: the rules, and which request goes where;
 //! - `fields`: what is passed on and what is added (RFC 9110 section 7.6);
 //! - `backend`: connecting, and the connections kept alive;
-//! - `relay`: one exchange with the backend, and the response it becomes.
+//! - `relay`: one exchange with the backend, and the response it becomes;
+//! - `heads`: what a backend's response head means for the client;
 //!
 //! `forward` decides, while the request is at hand, whether it is the
 //! proxy's and works out all it needs as owned values (a `Forward`); the
@@ -17,6 +18,7 @@
 pub mod backend;
 mod body;
 mod fields;
+mod heads;
 pub mod relay;
 pub mod route;
 
@@ -91,11 +93,8 @@ pub fn forward(
     }
     // RFC 9112 section 6.1: a transfer coding we cannot pass on (the body
     // is re-chunked here, so only chunked itself) is a 501.
-    let codings = request.values("transfer-encoding").flat_map(list_members);
-    if codings
-        .into_iter()
-        .any(|c| !c.eq_ignore_ascii_case(b"chunked"))
-    {
+    let mut codings = request.values("transfer-encoding").flat_map(list_members);
+    if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
         return Some(Err(HttpError::NotImplemented));
     }
     let mut path_and_query = route.backend_path(&path).into_owned();

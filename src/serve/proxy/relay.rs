@@ -22,18 +22,14 @@ use crate::http::chunked;
 use crate::http::error::HttpError;
 use crate::http::request_body::Framing;
 use crate::http::response::{Body, Response, Status, StreamFraming};
-use crate::http::response_head::{self, BodyFraming, ResponseHead};
-use crate::http::syntax::list_members;
+use crate::http::response_head::{self, BodyFraming};
 use crate::serve::proxy::Forward;
 use crate::serve::proxy::backend::Upstream;
 use crate::serve::proxy::body::{Relayed, Source, read_more};
-use crate::serve::proxy::fields;
+use crate::serve::proxy::heads::{BackendHead, keep_interim};
 
 /// The largest response head taken from a backend.
 const MAX_HEAD: usize = 64 * 1024;
-/// The largest page the live-reload script is put into; a larger one
-/// passes untouched.
-const MAX_INJECTED: u64 = 4 * 1024 * 1024;
 
 /// What the backend's answer became.
 #[derive(Debug)]
@@ -158,14 +154,15 @@ impl Exchange {
     /// with it, the interim responses (`103 Early Hints`) to send before.
     pub fn response(mut self) -> (Vec<u8>, Outcome) {
         let mut buffer = Vec::with_capacity(4096);
-        let head_len = match self.final_head(&mut buffer) {
-            Ok(head_len) => head_len,
+        let (head, head_len) = match self.final_head(&mut buffer) {
+            Ok(found) => found,
             // The backend's hints go with its answer, not with our 502.
             Err(page) => return (Vec::new(), Outcome::Reply(*page)),
         };
+        let early = buffer[head_len..].to_vec();
         let elapsed = self.started.elapsed();
         let forward = self.forward;
-        match answer(&forward, self.upstream.stream, &buffer, head_len, elapsed) {
+        match answer(&forward, self.upstream.stream, head, early, elapsed) {
             Ok(outcome) => (self.interim, outcome),
             Err(why) => {
                 let page = forward.failed(Failure::Malformed(why));
@@ -176,7 +173,7 @@ impl Exchange {
 
     /// Reads the final head into `buffer`, sending the request once more if
     /// a kept-alive connection turns out closed; the error is the page.
-    fn final_head(&mut self, buffer: &mut Vec<u8>) -> Result<usize, Box<Response>> {
+    fn final_head(&mut self, buffer: &mut Vec<u8>) -> Result<(BackendHead, usize), Box<Response>> {
         let deadline = Instant::now() + self.forward.backend.timeout;
         loop {
             let read = self.read_head(buffer, deadline);
@@ -199,32 +196,44 @@ impl Exchange {
     }
 
     /// Reads until a final response head (or a 101) is complete, passing
-    /// over interim ones; says how long it is.
-    fn read_head(&mut self, buffer: &mut Vec<u8>, deadline: Instant) -> Result<usize, Failure> {
+    /// over interim ones; gives what the answer needs of it, taken in the
+    /// one pass that parses it, and how long it is.
+    fn read_head(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        deadline: Instant,
+    ) -> Result<(BackendHead, usize), Failure> {
         let mut received = 0;
         loop {
-            let parsed = response_head::parse(buffer).map(|h| h.map(|(head, n)| (head.code, n)));
-            match parsed {
+            let interim = match response_head::parse(buffer) {
+                Ok(Some(_)) if self.interim.len() > MAX_HEAD => {
+                    return Err(Failure::Malformed("interim responses over 64 KiB"));
+                }
                 // RFC 9110 section 15.2: interim responses are passed on,
                 // but for 100 Continue, which was ours to send (and was,
                 // if the client asked), and to HTTP/1.0 clients.
-                Ok(Some((_, _))) if self.interim.len() > MAX_HEAD => {
-                    return Err(Failure::Malformed("interim responses over 64 KiB"));
-                }
-                Ok(Some((code, len))) if code < 200 && code != 101 => {
-                    if code != 100 && self.forward.client_minor >= 1 {
-                        keep_interim(&mut self.interim, &buffer[..len]);
+                Ok(Some((head, len))) if head.code < 200 && head.code != 101 => {
+                    if head.code != 100 && self.forward.client_minor >= 1 {
+                        keep_interim(&mut self.interim, &head);
                     }
-                    buffer.drain(..len);
-                    continue;
+                    Some(len)
                 }
-                Ok(Some((_, len))) if len <= MAX_HEAD => return Ok(len),
-                Ok(Some(_)) => return Err(Failure::Malformed("a response head over 64 KiB")),
+                Ok(Some((_, len))) if len > MAX_HEAD => {
+                    return Err(Failure::Malformed("a response head over 64 KiB"));
+                }
+                Ok(Some((head, len))) => {
+                    let head = BackendHead::of(&head, &self.forward).map_err(Failure::Malformed)?;
+                    return Ok((head, len));
+                }
                 Ok(None) if buffer.len() >= MAX_HEAD => {
                     return Err(Failure::Malformed("a response head over 64 KiB"));
                 }
-                Ok(None) => {}
+                Ok(None) => None,
                 Err(why) => return Err(Failure::Malformed(why)),
+            };
+            if let Some(len) = interim {
+                buffer.drain(..len);
+                continue;
             }
             match read_more(&self.upstream.stream, buffer) {
                 Ok(0) => return Err(Failure::Closed(received)),
@@ -244,45 +253,26 @@ impl Exchange {
     }
 }
 
-/// The response for the head at the start of `buffer`, which came on
-/// `stream`.
+/// The response for `head`, which came on `stream` with `early`, the
+/// bytes after it.
 fn answer(
     forward: &Forward,
     stream: TcpStream,
-    buffer: &[u8],
-    head_len: usize,
+    head: BackendHead,
+    early: Vec<u8>,
     elapsed: Duration,
 ) -> Result<Outcome, &'static str> {
-    let Ok(Some((head, _))) = response_head::parse(buffer) else {
-        return Err("a malformed head");
-    };
-    let early = buffer[head_len..].to_vec();
     let backend = Arc::clone(&forward.backend);
     let status = Status::Relayed(head.code);
     if head.code == 101 {
-        if !forward.upgrade {
-            return Err("a 101 to a request that asked for no upgrade");
-        }
-        let fields = fields::response_fields(&head, &[]);
-        let relayed = Relayed::new(fields, StreamFraming::Length(0), Source::Done, b"");
+        let relayed = Relayed::new(head.fields, StreamFraming::Length(0), Source::Done, b"");
         return Ok(Outcome::Upgraded {
             response: finish(status, relayed, forward, elapsed),
             backend: stream,
             early,
         });
     }
-    let framing = response_head::body_framing(&head, forward.to_head)?;
-    // The body is re-chunked on its way: a coding besides chunked would
-    // reach the client undone (RFC 9112 section 6.1).
-    let codings = head.values("transfer-encoding").flat_map(list_members);
-    if codings
-        .into_iter()
-        .any(|c| !c.eq_ignore_ascii_case(b"chunked"))
-    {
-        return Err("a transfer coding other than chunked");
-    }
-    let keep_alive = forward.reusable && head.minor >= 1 && !head.has_token("connection", "close");
-    let script = forward.inject && head.code == 200 && is_plain_html(&head);
+    let keep_alive = forward.reusable && head.keep_alive;
     // Towards the client: a length if the backend gave one, else chunks (to
     // HTTP/1.1 clients, RFC 9112 section 7) or the connection's end.
     let open_ended = if forward.client_minor >= 1 {
@@ -291,44 +281,42 @@ fn answer(
         StreamFraming::UntilClose
     };
     let mut tail: &'static [u8] = b"";
-    let mut omit: &[&str] = &[];
-    let (client_framing, source) = match framing {
+    let (client_framing, source) = match head.framing {
         BodyFraming::None => {
             if keep_alive && early.is_empty() {
                 backend.give_back(stream);
             }
-            let framing = declared_length(&head).map_or(open_ended, StreamFraming::Length);
+            let framing = head.declared.map_or(open_ended, StreamFraming::Length);
             (framing, Source::Done)
         }
-        BodyFraming::Length(len) if script && len <= MAX_INJECTED => {
+        BodyFraming::Length(len) if head.script => {
             let page = read_whole(&stream, early, len, Instant::now() + backend.timeout)
                 .map_err(|_| "a page cut short")?;
             if keep_alive {
                 backend.give_back(stream);
             }
             let page = livereload::inject(&page);
-            omit = &["etag"];
             (
                 StreamFraming::Length(page.len() as u64),
                 Source::Bytes(page),
             )
         }
         BodyFraming::Length(len) => {
-            let source = Source::backend(stream, early, framing, Arc::clone(&backend), keep_alive);
+            let source = Source::backend(stream, early, head.framing, backend, keep_alive);
             (StreamFraming::Length(len), source)
         }
-        BodyFraming::Chunked | BodyFraming::UntilClose => {
+        framing @ (BodyFraming::Chunked | BodyFraming::UntilClose) => {
             let keep = keep_alive && framing == BodyFraming::Chunked;
-            if script {
+            if head.script {
                 tail = livereload::SCRIPT.as_bytes();
-                omit = &["etag"];
             }
-            let source = Source::backend(stream, early, framing, Arc::clone(&backend), keep);
-            (open_ended, source)
+            (
+                open_ended,
+                Source::backend(stream, early, framing, backend, keep),
+            )
         }
     };
-    let fields = fields::response_fields(&head, omit);
-    let relayed = Relayed::new(fields, client_framing, source, tail);
+    let relayed = Relayed::new(head.fields, client_framing, source, tail);
     Ok(Outcome::Reply(finish(status, relayed, forward, elapsed)))
 }
 
@@ -353,18 +341,6 @@ impl Forward {
     }
 }
 
-/// Appends the interim response `head` for the client: its status line
-/// and its fields, as a final response's are passed on.
-fn keep_interim(interim: &mut Vec<u8>, head: &[u8]) {
-    if let Ok(Some((head, _))) = response_head::parse(head) {
-        let status = Status::Relayed(head.code);
-        let line = format!("HTTP/1.1 {} {}\r\n", head.code, status.reason());
-        interim.extend_from_slice(line.as_bytes());
-        interim.extend_from_slice(&fields::response_fields(&head, &[]));
-        interim.extend_from_slice(b"\r\n");
-    }
-}
-
 /// The response around a relayed body, with the note the access log
 /// gives it: which backend answered, and how soon.
 fn finish(status: Status, relayed: Relayed, forward: &Forward, elapsed: Duration) -> Response {
@@ -378,24 +354,6 @@ fn finish(status: Status, relayed: Relayed, forward: &Forward, elapsed: Duration
         .into(),
     );
     response
-}
-
-/// A page the script can go into: HTML, not compressed.
-fn is_plain_html(head: &ResponseHead<'_>) -> bool {
-    let html = head
-        .values("content-type")
-        .next()
-        .is_some_and(|value| value.len() >= 9 && value[..9].eq_ignore_ascii_case(b"text/html"));
-    let encoded = head
-        .values("content-encoding")
-        .any(|value| !value.eq_ignore_ascii_case(b"identity"));
-    html && !encoded
-}
-
-/// The Content-Length of a response that has no body (to HEAD), passed on.
-fn declared_length(head: &ResponseHead<'_>) -> Option<u64> {
-    let value = head.values("content-length").next()?;
-    std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
 /// The whole body of `len` bytes, of which `early` came with the head.
@@ -428,64 +386,4 @@ enum Failure {
     TimedOut,
     Malformed(&'static str),
     Io(io::Error),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_head<T>(text: &[u8], f: impl FnOnce(&ResponseHead<'_>) -> T) -> T {
-        match response_head::parse(text) {
-            Ok(Some((head, _))) => f(&head),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn only_plain_html_pages_take_the_script() {
-        let cases: [(&[u8], bool); 5] = [
-            (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", true),
-            (
-                b"HTTP/1.1 200 OK\r\nContent-Type: TEXT/HTML; charset=utf-8\r\n\
-                  Content-Encoding: identity\r\n\r\n",
-                true,
-            ),
-            (
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n",
-                false,
-            ),
-            (
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n",
-                false,
-            ),
-            (b"HTTP/1.1 200 OK\r\n\r\n", false),
-        ];
-        for (text, want) in cases {
-            let text_shown = String::from_utf8_lossy(text);
-            assert_eq!(with_head(text, is_plain_html), want, "{text_shown}");
-        }
-    }
-
-    #[test]
-    fn interim_answers_are_rewritten_as_ours_and_a_head_keeps_its_length() {
-        let mut interim = Vec::new();
-        keep_interim(
-            &mut interim,
-            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: x\r\n\r\n",
-        );
-        assert_eq!(
-            interim,
-            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nVia: 1.1 tinyhttpd\r\n\r\n"
-        );
-        let length = |text: &[u8]| with_head(text, declared_length);
-        assert_eq!(
-            length(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"),
-            Some(1234)
-        );
-        assert_eq!(length(b"HTTP/1.1 200 OK\r\n\r\n"), None);
-        assert_eq!(
-            length(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
-            None
-        );
-    }
 }
