@@ -71,7 +71,7 @@ impl Backend {
     /// sent late (a body after a HEAD answer) would pass for the next
     /// request's answer.
     pub fn take(&self) -> Result<Upstream, HttpError> {
-        while let Some(stream) = self.take_idle() {
+        while let Some(stream) = self.take_idle(Instant::now()) {
             if has_gone(&stream, true) {
                 continue;
             }
@@ -86,11 +86,13 @@ impl Backend {
         })
     }
 
-    fn take_idle(&self) -> Option<TcpStream> {
+    /// The newest idle connection that has waited less than `IDLE_REUSE`
+    /// at `now`; older ones are closed.
+    fn take_idle(&self, now: Instant) -> Option<TcpStream> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         // The newest first; the older ones are the likelier to be closed.
         while let Some((stream, since)) = idle.pop() {
-            if since.elapsed() < IDLE_REUSE {
+            if now.saturating_duration_since(since) < IDLE_REUSE {
                 return Some(stream);
             }
         }
@@ -283,5 +285,19 @@ mod tests {
             std::thread::yield_now();
         }
         assert!(!backend.take().unwrap().reused);
+    }
+
+    #[test]
+    fn an_idle_connection_is_reused_for_four_seconds_and_no_longer() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let backend = backend_at(listener.local_addr().unwrap().port(), "127.0.0.1");
+        let first = backend.take().unwrap();
+        let given_back = Instant::now();
+        backend.give_back(first.stream);
+        let later = given_back + IDLE_REUSE - Duration::from_millis(1);
+        let kept = backend.take_idle(later).expect("still young enough");
+        backend.give_back(kept);
+        assert!(backend.take_idle(Instant::now() + IDLE_REUSE).is_none());
+        assert_eq!(backend.close_idle(), 0, "the old one was closed, not kept");
     }
 }
