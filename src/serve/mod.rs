@@ -36,6 +36,7 @@ mod navigation;
 mod preconditions;
 pub mod proxy;
 mod representation;
+pub mod rules;
 pub mod site;
 
 use std::sync::Arc;

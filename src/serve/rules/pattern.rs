@@ -1,0 +1,235 @@
+//! The path patterns of `_redirects` and `_headers`: literal segments,
+//! `:name` for one non-empty segment, and a last `*` for the rest of the
+//! path (`:splat`). Paths are compared as sent, percent-encoded, and one
+//! trailing slash on either side does not stop a match (Netlify's rule).
+//!
+//! Imports std only.
+#![forbid(unsafe_code)]
+
+/// A parsed pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    segments: Vec<Segment>,
+    /// Whether a `*` ends it.
+    splat: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Named(String),
+}
+
+/// What a match bound: each `:name`'s segment, and the rest of the path a
+/// `*` took (without its leading `/`, with a trailing one kept).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Captures<'p> {
+    pub named: Vec<(String, &'p str)>,
+    pub splat: Option<&'p str>,
+}
+
+impl Pattern {
+    /// Parses `text`; the error says why it is not a pattern, for the
+    /// warning that names its line.
+    pub fn parse(text: &str) -> Result<Pattern, String> {
+        let Some(rest) = text.strip_prefix('/') else {
+            return Err(format!("'{text}' is not a path starting with /"));
+        };
+        if text.matches('*').count() > 1 {
+            return Err("a second `*`".into());
+        }
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let mut segments = Vec::new();
+        let mut splat = false;
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        for (i, part) in parts.iter().enumerate() {
+            if splat {
+                return Err("a `*` may only end the path".into());
+            }
+            if *part == "*" {
+                if i + 1 != parts.len() {
+                    return Err("a `*` may only end the path".into());
+                }
+                splat = true;
+            } else if part.contains('*') {
+                return Err(format!("a `*` inside the segment '{part}'"));
+            } else if let Some(name) = part.strip_prefix(':') {
+                if !is_name(name) || name == "splat" {
+                    return Err(format!("':{name}' is not a placeholder name"));
+                }
+                if segments
+                    .iter()
+                    .any(|s| *s == Segment::Named(name.to_string()))
+                {
+                    return Err(format!("the placeholder ':{name}' appears twice"));
+                }
+                segments.push(Segment::Named(name.to_string()));
+            } else {
+                segments.push(Segment::Literal((*part).to_string()));
+            }
+        }
+        Ok(Pattern { segments, splat })
+    }
+
+    /// What `path` binds, if it matches.
+    pub fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
+        let rest = path.strip_prefix('/')?;
+        let trimmed = rest.strip_suffix('/').unwrap_or(rest);
+        let parts: Vec<&str> = match trimmed {
+            "" => Vec::new(),
+            _ => trimmed.split('/').collect(),
+        };
+        let fits = match self.splat {
+            true => parts.len() >= self.segments.len(),
+            false => parts.len() == self.segments.len(),
+        };
+        if !fits {
+            return None;
+        }
+        let mut captures = Captures::default();
+        let mut consumed = 0;
+        for (segment, part) in self.segments.iter().zip(&parts) {
+            match segment {
+                Segment::Literal(literal) if literal == part => {}
+                Segment::Named(name) if !part.is_empty() => {
+                    captures.named.push((name.clone(), *part));
+                }
+                _ => return None,
+            }
+            consumed += part.len() + 1;
+        }
+        if self.splat {
+            captures.splat = Some(rest.get(consumed..).unwrap_or(""));
+        }
+        Some(captures)
+    }
+}
+
+impl Captures<'_> {
+    /// `to` with `:splat` and each bound `:name` replaced; a name nothing
+    /// bound stays as it is.
+    pub fn substitute(&self, to: &str) -> String {
+        let mut out = String::with_capacity(to.len());
+        let mut rest = to;
+        while let Some(colon) = rest.find(':') {
+            out.push_str(&rest[..colon]);
+            let after = &rest[colon + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let name = &after[..len];
+            let value = match name {
+                "splat" => self.splat,
+                _ => self.named.iter().find(|(n, _)| n == name).map(|(_, v)| *v),
+            };
+            match value {
+                Some(value) if !name.is_empty() => out.push_str(value),
+                _ => {
+                    out.push(':');
+                    out.push_str(name);
+                }
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(pattern: &str, path: &str) -> Option<(Vec<(String, String)>, Option<String>)> {
+        let pattern = Pattern::parse(pattern).unwrap();
+        pattern.matches(path).map(|c| {
+            let named = c
+                .named
+                .iter()
+                .map(|(n, v)| (n.clone(), v.to_string()))
+                .collect();
+            (named, c.splat.map(String::from))
+        })
+    }
+
+    #[test]
+    fn literals_placeholders_and_splats_match_as_netlify_does() {
+        let none: Vec<(String, String)> = Vec::new();
+        assert_eq!(bound("/a/b", "/a/b"), Some((none.clone(), None)));
+        assert_eq!(bound("/a/b", "/a/b/"), Some((none.clone(), None)));
+        assert_eq!(bound("/a/b/", "/a/b"), Some((none.clone(), None)));
+        assert_eq!(bound("/a/b", "/a/bc"), None);
+        assert_eq!(bound("/a/b", "/a"), None);
+        assert_eq!(bound("/a", "/a/b"), None);
+        assert_eq!(bound("/", "/"), Some((none.clone(), None)));
+        assert_eq!(bound("/", "/a"), None);
+        let year = vec![("year".to_string(), "2024".to_string())];
+        assert_eq!(bound("/posts/:year", "/posts/2024"), Some((year, None)));
+        assert_eq!(bound("/posts/:year", "/posts/"), None);
+        assert_eq!(bound("/posts/:year", "/posts"), None);
+        assert_eq!(
+            bound("/splat/*", "/splat/a/b"),
+            Some((none.clone(), Some("a/b".into())))
+        );
+        assert_eq!(
+            bound("/splat/*", "/splat/a/b/"),
+            Some((none.clone(), Some("a/b/".into())))
+        );
+        assert_eq!(
+            bound("/splat/*", "/splat/"),
+            Some((none.clone(), Some("".into())))
+        );
+        assert_eq!(
+            bound("/splat/*", "/splat"),
+            Some((none.clone(), Some("".into())))
+        );
+        assert_eq!(bound("/splat/*", "/splatter"), None);
+        assert_eq!(
+            bound("/*", "/index.html"),
+            Some((none, Some("index.html".into())))
+        );
+        assert_eq!(
+            bound("/c%C3%A9line", "/c%C3%A9line"),
+            Some((Vec::new(), None))
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_pattern_says_why() {
+        for (text, want) in [
+            ("a/b", "not a path"),
+            ("/a/*/b", "may only end"),
+            ("/a*/b", "inside the segment"),
+            ("/a/:1x", "not a placeholder name"),
+            ("/:a/:a", "appears twice"),
+            ("/a/:splat", "not a placeholder name"),
+        ] {
+            let error = Pattern::parse(text).unwrap_err();
+            assert!(error.contains(want), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn captures_go_into_the_target_and_unbound_names_stay() {
+        let pattern = Pattern::parse("/posts/:year/:month/*").unwrap();
+        let captures = pattern.matches("/posts/2024/05/a/b").unwrap();
+        assert_eq!(
+            captures.substitute("/articles/:year/:month/:splat?x=:unbound"),
+            "/articles/2024/05/a/b?x=:unbound"
+        );
+        assert_eq!(
+            captures.substitute("http://h:8080/:year"),
+            "http://h:8080/2024"
+        );
+    }
+}
