@@ -150,7 +150,10 @@ fn is_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn bound(pattern: &str, path: &str) -> Option<(Vec<(String, String)>, Option<String>)> {
+    /// The names bound and the splat, owned.
+    type Bound = Option<(Vec<(String, String)>, Option<String>)>;
+
+    fn bound(pattern: &str, path: &str) -> Bound {
         let pattern = Pattern::parse(pattern).unwrap();
         pattern.matches(path).map(|c| {
             let named = c
