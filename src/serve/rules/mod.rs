@@ -8,5 +8,6 @@
 // Not yet used by `serve`: this branch is a start on issue 25.
 #![allow(dead_code)]
 
+pub mod headers;
 pub mod pattern;
 pub mod redirects;

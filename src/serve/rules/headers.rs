@@ -1,0 +1,212 @@
+//! `_headers`: blocks of header fields by path. A line starting with `/`
+//! opens a block and gives its pattern; the indented `Name: value` lines
+//! under it are its fields, and an indented `! Name` (Cloudflare's form)
+//! removes a field set before. `#` lines are comments. Every block whose
+//! pattern matches applies, in file order; a field set twice gets both
+//! values joined with `, `.
+//!
+//! Fields that frame the message or belong to the server cannot be set
+//! here; `Basic-Auth` (Netlify's password protection, not a header) is
+//! never sent. Bad lines are reported with their number and skipped.
+//!
+//! Imports `pattern` and `redirects` (`BadLine`) beside it, and `http`'s
+//! field syntax.
+#![forbid(unsafe_code)]
+
+use crate::http::syntax::{is_field_value, is_token};
+use crate::serve::rules::pattern::Pattern;
+use crate::serve::rules::redirects::BadLine;
+
+/// Fields `_headers` may not set: the framing and connection's (ours on
+/// every response), those this server writes itself, and Netlify's
+/// `Basic-Auth`, whose value is a password.
+const NOT_SETTABLE: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "content-length",
+    "transfer-encoding",
+    "trailer",
+    "upgrade",
+    "content-range",
+    "content-encoding",
+    "date",
+    "server",
+    "basic-auth",
+];
+
+/// One block.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Block {
+    pub pattern: Pattern,
+    /// Its fields, in the order written.
+    pub fields: Vec<(String, String)>,
+    /// The names its `! Name` lines remove.
+    pub detach: Vec<String>,
+    pub line: usize,
+}
+
+/// The blocks of a `_headers` file, and the lines that are not part of one.
+pub fn parse(text: &str) -> (Vec<Block>, Vec<BadLine>) {
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut bad = Vec::new();
+    // Whether the last path line was bad: its fields go with it, unreported
+    // (its own line says what is wrong).
+    let mut skipping = false;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indented = line.starts_with([' ', '\t']);
+        let outcome = if !indented {
+            let parsed = Pattern::parse(trimmed).map(|pattern| {
+                blocks.push(Block {
+                    pattern,
+                    fields: Vec::new(),
+                    detach: Vec::new(),
+                    line: number,
+                });
+            });
+            skipping = parsed.is_err();
+            parsed
+        } else if skipping {
+            Ok(())
+        } else {
+            match blocks.last_mut() {
+                None => Err("a field before any path".to_string()),
+                Some(block) => field(trimmed, block),
+            }
+        };
+        if let Err(reason) = outcome {
+            bad.push(BadLine {
+                line: number,
+                reason,
+            });
+        }
+    }
+    (blocks, bad)
+}
+
+/// One indented line: `Name: value` or `! Name`, added to `block`.
+fn field(text: &str, block: &mut Block) -> Result<(), String> {
+    if let Some(name) = text.strip_prefix('!') {
+        let name = name.trim();
+        if !is_token(name.as_bytes()) {
+            return Err(format!("'{name}' is not a field name"));
+        }
+        block.detach.push(name.to_ascii_lowercase());
+        return Ok(());
+    }
+    let Some((name, value)) = text.split_once(':') else {
+        return Err("a field line without a colon".into());
+    };
+    let (name, value) = (name.trim_end(), value.trim());
+    if !is_token(name.as_bytes()) {
+        return Err(format!("'{name}' is not a field name"));
+    }
+    if NOT_SETTABLE.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        return Err(format!("{name} cannot be set from _headers"));
+    }
+    if value.is_empty() || !value.is_ascii() || !is_field_value(value.as_bytes()) {
+        return Err(format!(
+            "the value of {name} is not one line of visible ASCII"
+        ));
+    }
+    block.fields.push((name.to_string(), value.to_string()));
+    Ok(())
+}
+
+/// The fields the blocks give `path`: each matching block in order, a
+/// name set again joined to the earlier value with `, `, a `! Name`
+/// removing what came before it.
+pub fn fields_for(blocks: &[Block], path: &str) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for block in blocks.iter().filter(|b| b.pattern.matches(path).is_some()) {
+        fields.retain(|(name, _)| !block.detach.contains(&name.to_ascii_lowercase()));
+        for (name, value) in &block.fields {
+            match fields
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                Some((_, earlier)) => {
+                    earlier.push_str(", ");
+                    earlier.push_str(value);
+                }
+                None => fields.push((name.clone(), value.clone())),
+            }
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_blocks_merge_in_order() {
+        let text = "# security\n\
+                    /*\n  X-Frame-Options: DENY\n  Cache-Control: no-cache\n\n\
+                    /assets/*\r\n  Cache-Control: public, max-age=31536000\r\n\
+                    /assets/legacy/*\n  ! X-Frame-Options\n  X-Legacy: 1\n";
+        let (blocks, bad) = parse(text);
+        assert_eq!(bad, Vec::new());
+        assert_eq!(blocks.iter().map(|b| b.line).collect::<Vec<_>>(), [2, 6, 8]);
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            fields_for(&blocks, "/index.html"),
+            owned(&[("X-Frame-Options", "DENY"), ("Cache-Control", "no-cache")])
+        );
+        assert_eq!(
+            fields_for(&blocks, "/assets/app.js"),
+            owned(&[
+                ("X-Frame-Options", "DENY"),
+                ("Cache-Control", "no-cache, public, max-age=31536000")
+            ])
+        );
+        assert_eq!(
+            fields_for(&blocks, "/assets/legacy/a.js"),
+            owned(&[
+                ("Cache-Control", "no-cache, public, max-age=31536000"),
+                ("X-Legacy", "1")
+            ])
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_skipped() {
+        let text = "  X-Early: 1\n\
+                    /a/*/b\n\
+                    /ok\n  No colon here\n  Bad Name: x\n  Content-Length: 5\n\
+                    \x20 Basic-Auth: user:secret\n  X-Empty:\n  ! two words\n\
+                    not-a-path\n  X-Fine: yes\n";
+        let (blocks, bad) = parse(text);
+        let reasons: Vec<(usize, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        let want = [
+            (1, "before any path"),
+            (2, "may only end"),
+            (4, "without a colon"),
+            (5, "'Bad Name' is not a field name"),
+            (6, "Content-Length cannot be set"),
+            (7, "Basic-Auth cannot be set"),
+            (8, "not one line of visible ASCII"),
+            (9, "'two words' is not a field name"),
+            (10, "not a path starting with /"),
+        ];
+        assert_eq!(reasons.len(), want.len(), "{reasons:?}");
+        for ((line, reason), (want_line, want_reason)) in reasons.iter().zip(want) {
+            assert_eq!(*line, want_line);
+            assert!(reason.contains(want_reason), "line {line}: {reason}");
+        }
+        // The fields under a bad path line go with it: the good block
+        // before it keeps none of them.
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].fields, Vec::new());
+    }
+}
