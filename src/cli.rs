@@ -157,6 +157,38 @@ pub struct Cli {
     /// first request can take tens of seconds, and nginx waits as long.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     pub proxy_timeout: Duration,
+
+    /// Ignore the host's rules files: _redirects and _headers at the
+    /// folder's root are then served as ordinary files.
+    #[arg(long)]
+    pub no_host_rules: bool,
+
+    /// Serve the folder under this path, as a host serves a project site
+    /// (/REPO/ on GitHub Pages): paths outside it are 404s.
+    #[arg(long, value_name = "PATH", value_parser = parse_base)]
+    pub base: Option<String>,
+}
+
+/// `--base`: a path of plain segments, kept without its last slash (`/`
+/// alone is no base).
+fn parse_base(text: &str) -> Result<String, String> {
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err(format!("'{text}' must start with /, as in /REPO/"));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    // Characters a path segment may hold as they are (RFC 3986 section
+    // 3.3), so the base compares equal to what browsers send.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@".contains(c);
+    let segments_ok = rest
+        .split('/')
+        .all(|s| !s.is_empty() && s != "." && s != ".." && s.chars().all(plain));
+    match rest {
+        "" => Ok(String::new()),
+        _ if segments_ok => Ok(format!("/{rest}")),
+        _ => Err(format!(
+            "'{text}' must be a path of plain segments, as in /REPO/"
+        )),
+    }
 }
 
 /// The validated configuration.
@@ -255,6 +287,8 @@ impl Cli {
                 credentials,
                 proxies,
                 proxy_timeout: self.proxy_timeout,
+                host_rules: !self.no_host_rules,
+                base: self.base.unwrap_or_default(),
             },
             net: Options {
                 max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,

@@ -45,6 +45,13 @@ pub enum HttpError {
     NoSuchFile,
     /// Not found, but this path exists with other letter case.
     WrongCase(String),
+    /// Not found: outside the `--base` the site is served under. Holds the
+    /// base with its last slash, and the path under it the client may have
+    /// meant.
+    OutsideBase {
+        base: String,
+        meant: String,
+    },
     /// A method we know but do not allow on files.
     MethodNotAllowed,
     /// A method we do not know at all.
@@ -76,9 +83,10 @@ impl HttpError {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Unauthorized { .. } => Status::Unauthorized,
             HttpError::Forbidden(_) | HttpError::UnusableIndex(_) => Status::Forbidden,
-            HttpError::NotFound(_) | HttpError::NoSuchFile | HttpError::WrongCase(_) => {
-                Status::NotFound
-            }
+            HttpError::NotFound(_)
+            | HttpError::NoSuchFile
+            | HttpError::WrongCase(_)
+            | HttpError::OutsideBase { .. } => Status::NotFound,
             HttpError::MethodNotAllowed => Status::MethodNotAllowed,
             HttpError::NotImplemented => Status::NotImplemented,
             HttpError::RequestTimeout => Status::RequestTimeout,
@@ -113,6 +121,7 @@ impl HttpError {
             HttpError::WrongCase(existing) => {
                 Cow::Owned(format!("no such file; {existing} differs only in case"))
             }
+            HttpError::OutsideBase { base, .. } => Cow::Owned(format!("outside the base {base}")),
             HttpError::Io(e) => Cow::Owned(e.to_string()),
             other => Cow::Borrowed(other.status().reason()),
         }
@@ -141,6 +150,14 @@ impl HttpError {
             HttpError::WrongCase(existing) => format!(
                 "<p>Names are case-sensitive here. Did you mean <a href=\"{0}\">{0}</a>?</p>\n",
                 escape_html(existing)
+            ),
+            // Vite answers the same way outside its `base`: a built asset
+            // that asks for `/x` was built without the base.
+            HttpError::OutsideBase { base, meant } => format!(
+                "<p>This site is served under {0}, and this path is outside it. \
+                 Did you mean <a href=\"{1}\">{1}</a>?</p>\n",
+                escape_html(base),
+                escape_html(meant)
             ),
             // The developer's own backend: what went wrong is theirs to see.
             HttpError::BadGateway(why) | HttpError::GatewayTimeout(why) => {

@@ -7,7 +7,7 @@
 use crate::http::error::HttpError;
 
 /// The parts of a request target that name a resource.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target<'a> {
     /// The path, still percent-encoded, always starting with `/`.
     pub path: &'a str,

@@ -83,9 +83,9 @@ impl Answer {
             (true, 0) => Persistence::EchoKeepAlive,
             (true, _) => Persistence::KeepAlive,
         };
-        let routed = match site.proxies.is_empty() {
-            true => None,
-            false => proxy::forward(request, site, peer.ip()),
+        let routed = match site.may_forward() {
+            false => None,
+            true => proxy::forward(request, site, peer.ip()),
         };
         // A proxied body is the backend's to limit, not ours.
         let framed = match routed {

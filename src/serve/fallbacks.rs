@@ -64,7 +64,7 @@ pub fn clean_url(
     }))
 }
 
-/// A path that names nothing. A clean URL's page comes first. With
+/// A path that names nothing, no clean URL's page and no rule answer. With
 /// `--spa`, a navigation to a path without a file extension gets the root's
 /// index page, since the app routes it in the browser; a missing script or
 /// image keeps its 404, so the browser never runs an HTML page as
@@ -77,9 +77,6 @@ pub fn not_found(
     root: &ServedRoot<'_>,
     site: &Site,
 ) -> Result<Response, HttpError> {
-    if let Some(answer) = clean_url(request, target, root, site) {
-        return answer;
-    }
     let last_segment = target.path.rsplit('/').next().unwrap_or_default();
     if site.settings.spa && is_navigation(request) && Path::new(last_segment).extension().is_none()
     {
@@ -108,7 +105,10 @@ pub fn not_found(
         }
     }
     match resolve::case_insensitive_match(target, root) {
-        Some(existing) => Err(HttpError::WrongCase(existing)),
+        Some(existing) => Err(HttpError::WrongCase(format!(
+            "{}{existing}",
+            site.settings.base
+        ))),
         None => Err(HttpError::NoSuchFile),
     }
 }
@@ -116,14 +116,21 @@ pub fn not_found(
 /// A 301 to `location`, with a page that links there.
 #[inline(never)]
 pub fn redirect(location: String) -> Response {
+    redirect_to(Status::MovedPermanently, location)
+}
+
+/// A redirect with `status` to `location`, with a page that links there.
+#[inline(never)]
+pub fn redirect_to(status: Status, location: String) -> Response {
+    let (code, reason) = status.line();
     let page = page::simple(
-        "301 Moved Permanently",
+        &format!("{code} {reason}"),
         &format!(
             "<p><a href=\"{}\">Moved here</a></p>\n",
             syntax::escape_html(&location)
         ),
     );
-    Response::new(Status::MovedPermanently)
+    Response::new(status)
         .header("Location", location)
         .html(page)
 }

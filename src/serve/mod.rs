@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+mod base;
 mod fallbacks;
 mod files;
 mod folders;
@@ -36,6 +37,7 @@ mod navigation;
 mod preconditions;
 pub mod proxy;
 mod representation;
+mod rewrites;
 pub mod rules;
 pub mod site;
 
@@ -47,6 +49,11 @@ use crate::http::error::HttpError;
 use crate::http::request::Request;
 use crate::http::response::{Body, Response, Status};
 use crate::http::target::{self, Target};
+use crate::serve::base::Place;
+use crate::serve::navigation::is_navigation;
+use crate::serve::proxy::route;
+use crate::serve::rewrites::Matching;
+use crate::serve::rules::Action;
 
 pub use crate::serve::fallbacks::error_response;
 pub use crate::serve::site::{Settings, Site};
@@ -66,11 +73,53 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     {
         return Ok(events(watcher));
     }
-    if let Some(response) = files::serve_cached(request, &target, &root, site) {
+    let inner = match base::inside(&target, &site.settings.base, request) {
+        Place::Inside(inner) => inner,
+        Place::Outside(answer) => return answer,
+    };
+    let rules = site.rules(is_navigation(request));
+    let Some(rules) = rules.as_deref().filter(|r| !r.is_empty()) else {
+        return serve_target(request, &inner, &root, site, None);
+    };
+    // Rules see the path as sent, but with its dot-segments gone, so
+    // `/a/../b` is matched as the `/b` it names.
+    let path = route::remove_dot_segments(target.path);
+    let as_sent = Target {
+        path: &path,
+        query: target.query,
+    };
+    let matching = Matching {
+        rules,
+        target: &as_sent,
+    };
+    let mut answer = match matching.forced() {
+        Some(forced) => act(forced, request, &root, site),
+        None => serve_target(request, &inner, &root, site, Some(matching)),
+    };
+    if let Ok(response) = &mut answer {
+        rules.add_headers(response, &path);
+    }
+    answer
+}
+
+/// The answer from the folder for `target` (a path in it): the file
+/// cache, else the resolver. With `rules`, a `_redirects` rule answers
+/// where no file does.
+#[inline(never)]
+fn serve_target(
+    request: &Request<'_>,
+    target: &Target<'_>,
+    root: &ServedRoot<'_>,
+    site: &Site,
+    rules: Option<Matching<'_>>,
+) -> Result<Response, HttpError> {
+    if let Some(response) = files::serve_cached(request, target, root, site) {
         return response;
     }
-    match serve_resolved(request, &target, &root, site) {
-        Err(error) if error.is_out_of_descriptors() => retry(error, request, &target, &root, site),
+    match serve_resolved(request, target, root, site, rules) {
+        Err(error) if error.is_out_of_descriptors() => {
+            retry(error, request, target, root, site, rules)
+        }
         answer => answer,
     }
 }
@@ -82,10 +131,19 @@ fn serve_resolved(
     target: &Target<'_>,
     root: &ServedRoot<'_>,
     site: &Site,
+    rules: Option<Matching<'_>>,
 ) -> Result<Response, HttpError> {
     let resolved = match resolve::resolve(target, root) {
         Ok(resolved) => resolved,
-        Err(HttpError::NoSuchFile) => return fallbacks::not_found(request, target, root, site),
+        Err(HttpError::NoSuchFile) => {
+            if let Some(answer) = fallbacks::clean_url(request, target, root, site) {
+                return answer;
+            }
+            if let Some(action) = rules.and_then(|r| r.unshadowed()) {
+                return act(action, request, root, site);
+            }
+            return fallbacks::not_found(request, target, root, site);
+        }
         Err(e) => return Err(e),
     };
     match resolved {
@@ -94,7 +152,12 @@ fn serve_resolved(
             metadata,
             path,
         } => files::serve_opened(file, &metadata, &path, request, target, root, site),
+        // A folder without an index is no file: a rule comes first.
+        Resolved::Directory { .. } if let Some(action) = rules.and_then(|r| r.unshadowed()) => {
+            act(action, request, root, site)
+        }
         Resolved::Directory { path, url_path } if site.settings.listing => {
+            let url_path = base::outside(&site.settings.base, &url_path);
             folders::list(request, &path, &url_path, target.query, root, site)
         }
         Resolved::Directory { .. } => Err(HttpError::NotFound("listing disabled")),
@@ -104,10 +167,54 @@ fn serve_resolved(
         Resolved::Redirect { location } => {
             match fallbacks::clean_url(request, target, root, site) {
                 Some(answer) => answer,
-                None => Ok(fallbacks::redirect(location)),
+                None => Ok(fallbacks::redirect(base::outside(
+                    &site.settings.base,
+                    &location,
+                ))),
             }
         }
     }
+}
+
+/// Carries out what a `_redirects` rule asks for (from line `line`); the
+/// access log names the line.
+#[inline(never)]
+fn act(
+    (action, line): (Action, usize),
+    request: &Request<'_>,
+    root: &ServedRoot<'_>,
+    site: &Site,
+) -> Result<Response, HttpError> {
+    let answer = match action {
+        // Browsers keep a 301 for good unless told not to, and a rule
+        // being edited must not stay in their cache.
+        Action::Redirect { status, location } => Ok(fallbacks::redirect_to(status, location)
+            .header("Cache-Control", site.settings.cache_control)),
+        // One hop: TO is served as any path is, but no rule applies to it.
+        Action::Rewrite { path, query } => match path.strip_prefix(site.settings.base.as_str()) {
+            Some(inner) if inner.starts_with('/') => {
+                let target = Target {
+                    path: inner,
+                    query: query.as_deref(),
+                };
+                serve_target(request, &target, root, site, None)
+            }
+            _ => Err(HttpError::NoSuchFile),
+        },
+        Action::Page { status, path } => Ok(rewrites::page(status, &path, root, site)),
+        // `proxy::forward` takes these before the pipeline; one is met here
+        // only if the file changed in between, or for a path the proxy
+        // never takes (CONNECT, live reload's own).
+        Action::Proxy { .. } => Err(HttpError::NotFound("a proxying rule not taken")),
+    };
+    let by = format!("_redirects line {line}");
+    answer.map(|mut response| {
+        response.note = Some(match response.note.take() {
+            Some(note) => format!("{note}, by {by}").into(),
+            None => by.into(),
+        });
+        response
+    })
 }
 
 /// Out of descriptors: the descriptor budget (see `main`) should have made
@@ -121,6 +228,7 @@ fn retry(
     target: &Target<'_>,
     root: &ServedRoot<'_>,
     site: &Site,
+    rules: Option<Matching<'_>>,
 ) -> Result<Response, HttpError> {
     let closed = site.cache.close_open_files();
     let idle = site.close_idle_backends();
@@ -133,7 +241,7 @@ fn retry(
          open{and_proxy}; trying once more",
         error.reason()
     );
-    serve_resolved(request, target, root, site)
+    serve_resolved(request, target, root, site, rules)
 }
 
 /// The live-reload event stream: no length, it lasts until the page goes
@@ -195,6 +303,8 @@ pub(crate) mod tests {
             credentials: auth::Credentials::default(),
             proxies: Vec::new(),
             proxy_timeout: std::time::Duration::from_secs(1),
+            host_rules: true,
+            base: String::new(),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::fs::resolve::ServedRoot;
 use crate::serve::auth::Credentials;
 use crate::serve::proxy::backend::Backend;
 use crate::serve::proxy::route::{Route, Rule};
+use crate::serve::rules::{HostRules, RuleSet};
 
 /// What the site is and how it is served: the part of the validated
 /// command line this layer reads.
@@ -55,6 +56,11 @@ pub struct Settings {
     pub proxies: Vec<Rule>,
     /// How long a backend may take to answer (`--proxy-timeout`).
     pub proxy_timeout: Duration,
+    /// Whether `_redirects` and `_headers` apply (not `--no-host-rules`).
+    pub host_rules: bool,
+    /// `--base`: where the folder is served, without its last slash
+    /// (`/REPO`); empty for the root.
+    pub base: String,
 }
 
 /// What `serve` answers from: the settings, and what the running
@@ -72,6 +78,8 @@ pub struct Site {
     pub cache: Arc<FileCache>,
     /// Where proxied prefixes go, the longest prefix first.
     pub proxies: Vec<Route>,
+    /// `_redirects` and `_headers`, unless `--no-host-rules`.
+    pub rules: Option<HostRules>,
 }
 
 impl Site {
@@ -96,6 +104,9 @@ impl Site {
         // twice goes where it was first given.
         proxies.sort_by_key(|route| std::cmp::Reverse(route.prefix.len()));
         Site {
+            rules: settings
+                .host_rules
+                .then(|| HostRules::load(&settings.root, settings.proxy_timeout)),
             root_dir: File::open(&settings.root).ok(),
             live_reload: settings.live_reload.then(Watcher::start),
             cache: FileCache::new(kept_open_files),
@@ -113,7 +124,28 @@ impl Site {
 
     /// Closes the idle connections to backends; says how many.
     pub fn close_idle_backends(&self) -> usize {
-        self.proxies.iter().map(|r| r.backend.close_idle()).sum()
+        let by_rules = self
+            .rules
+            .as_ref()
+            .map_or(0, HostRules::close_idle_backends);
+        self.proxies
+            .iter()
+            .map(|r| r.backend.close_idle())
+            .sum::<usize>()
+            + by_rules
+    }
+
+    /// Whether a request may be forwarded to a backend: by `--proxy`, or by
+    /// a `_redirects` rule.
+    pub fn may_forward(&self) -> bool {
+        !self.proxies.is_empty() || self.rules.as_ref().is_some_and(HostRules::may_proxy)
+    }
+
+    /// The host's rules in force for a request (a `navigation` looks at the
+    /// files first), if they apply at all.
+    pub fn rules(&self, navigation: bool) -> Option<Arc<RuleSet>> {
+        let rules = self.rules.as_ref()?;
+        Some(rules.current(navigation, self.live_reload.as_deref()))
     }
 
     /// The root as the resolver sees it.
@@ -123,6 +155,7 @@ impl Site {
             dir: self.root_dir.as_ref(),
             index: &self.settings.index,
             hidden: self.settings.hidden,
+            rules_files: self.rules.is_some(),
         }
     }
 }

@@ -24,8 +24,9 @@ mod path;
 mod root;
 
 pub use crate::fs::resolve::folder::{FolderEntry, list_dir};
+pub use crate::fs::resolve::path::sibling;
 use crate::fs::resolve::path::{clean_path, segments};
-pub use crate::fs::resolve::root::{ServedRoot, canonical_inside};
+pub use crate::fs::resolve::root::{RULES_FILES, ServedRoot, canonical_inside};
 use crate::http::error::HttpError;
 use crate::http::syntax::{encode_segment, push_encoded};
 use crate::http::target::Target;
@@ -56,6 +57,9 @@ pub fn resolve(target: &Target<'_>, root: &ServedRoot<'_>) -> Result<Resolved, H
     path.push(root.path);
     path.extend(segments.clone());
     let opened = open_inside(path, root)?;
+    if root.withholds(&opened.path) {
+        return Err(HttpError::NotFound("host rules file"));
+    }
 
     if opened.metadata.is_dir() {
         if !decoded.ends_with('/') {
@@ -201,13 +205,6 @@ pub fn open_sibling(path: &Path, suffix: &str, root: &ServedRoot<'_>) -> Option<
         Resolved::File { file, metadata, .. } => Some((file, metadata)),
         _ => None,
     }
-}
-
-/// `path` with `suffix` appended to its file name: `app.js.br`.
-pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut sibling = path.as_os_str().to_owned();
-    sibling.push(suffix);
-    PathBuf::from(sibling)
 }
 
 /// For a clean URL: the still-encoded path of `NAME.html` for a target
@@ -372,6 +369,7 @@ pub mod tests {
                 dir: self.root_dir.as_ref(),
                 index: "index.html",
                 hidden: false,
+                rules_files: true,
             }
         }
 

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use crate::http::error::HttpError;
 use crate::http::syntax::percent_decode;
@@ -65,6 +65,13 @@ fn remove_dot_segments(decoded: &str) -> Result<Cow<'_, str>, HttpError> {
         normalized.push('/');
     }
     Ok(Cow::Owned(normalized))
+}
+
+/// `path` with `suffix` appended to its file name: `app.js.br`.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut sibling = path.as_os_str().to_owned();
+    sibling.push(suffix);
+    PathBuf::from(sibling)
 }
 
 /// Splits a decoded path, its dot-segments removed, into plain segments:

@@ -21,6 +21,26 @@ pub struct ServedRoot<'a> {
     pub index: &'a str,
     /// Whether dotfiles are served.
     pub hidden: bool,
+    /// Whether the host's rules files at the root (`RULES_FILES`) are
+    /// withheld, as they are while they apply.
+    pub rules_files: bool,
+}
+
+/// The host's rules files, which a host reads and never serves.
+pub const RULES_FILES: [&str; 2] = ["_redirects", "_headers"];
+
+impl ServedRoot<'_> {
+    /// Whether `path` (under the root, symlinks resolved) is a rules file
+    /// that must not be served: by name in any case, as a file system that
+    /// ignores case would open it so.
+    pub fn withholds(&self, path: &Path) -> bool {
+        self.rules_files
+            && path.parent() == Some(self.path)
+            && path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|name| RULES_FILES.iter().any(|r| r.eq_ignore_ascii_case(name)))
+    }
 }
 
 /// Canonicalizes `path` and checks it is inside the root. A path that

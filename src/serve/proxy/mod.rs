@@ -30,10 +30,11 @@ use crate::http::error::HttpError;
 use crate::http::request::Request;
 use crate::http::request_body::Framing;
 use crate::http::syntax::list_members;
-use crate::http::target;
+use crate::http::target::{self, Target};
 use crate::serve::guards;
 use crate::serve::navigation::{accepts, is_navigation, is_preflight};
 use crate::serve::proxy::backend::Backend;
+use crate::serve::rewrites;
 use crate::serve::site::Site;
 
 /// A request to forward, worked out while it was at hand.
@@ -81,7 +82,19 @@ pub fn forward(
     if path.starts_with(livereload::OWN_PATHS) {
         return None;
     }
-    let route = route::find(&site.proxies, &path)?;
+    let (backend, mut path_and_query) = match route::find(&site.proxies, &path) {
+        Some(route) => (
+            Arc::clone(&route.backend),
+            route.backend_path(&path).into_owned(),
+        ),
+        None => {
+            let as_sent = Target {
+                path: &path,
+                query: target.query,
+            };
+            rewrites::proxied_by_rule(request, &as_sent, site)?
+        }
+    };
     if let Err(refused) = guards::admit(request, site) {
         return Some(Err(refused));
     }
@@ -97,8 +110,10 @@ pub fn forward(
     if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
         return Some(Err(HttpError::NotImplemented));
     }
-    let mut path_and_query = route.backend_path(&path).into_owned();
-    if let Some(query) = target.query {
+    // A rule's TO has the query already, its own or the request's.
+    if let Some(query) = target.query
+        && !path_and_query.contains('?')
+    {
         path_and_query.push('?');
         path_and_query.push_str(query);
     }
@@ -115,13 +130,13 @@ pub fn forward(
     let head = fields::request_head(
         request,
         &path_and_query,
-        &route.backend.authority,
+        &backend.authority,
         peer.to_canonical(),
         upgrade,
         &omit,
     );
     Some(Ok(Forward {
-        backend: Arc::clone(&route.backend),
+        backend,
         head,
         upgrade,
         idempotent: matches!(

@@ -93,6 +93,24 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     })
 }
 
+/// An `http://` URL (the scheme in any case) split into its authority,
+/// the host and port to connect to, and the rest (its path and query, `/`
+/// when it has none); `None` if it is not one.
+pub fn split_url(url: &str) -> Option<(&str, &str, u16, &str)> {
+    let scheme = url.get(..7)?;
+    if !scheme.eq_ignore_ascii_case("http://") {
+        return None;
+    }
+    let rest = &url[7..];
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(at) if rest[at..].starts_with('/') => rest.split_at(at),
+        Some(_) => return None,
+        None => (rest, "/"),
+    };
+    let (host, port) = split_authority(authority)?;
+    Some((authority, host, port, path))
+}
+
 /// `host`, `host:port`, `[v6]` or `[v6]:port`, with a port from 1 to 65535
 /// (80 when none is given).
 fn split_authority(authority: &str) -> Option<(&str, u16)> {

@@ -13,6 +13,8 @@
 //! field syntax.
 #![forbid(unsafe_code)]
 
+use std::sync::{Mutex, PoisonError};
+
 use crate::http::syntax::{is_field_value, is_token};
 use crate::serve::rules::pattern::Pattern;
 use crate::serve::rules::redirects::BadLine;
@@ -39,9 +41,9 @@ const NOT_SETTABLE: &[&str] = &[
 pub struct Block {
     pub pattern: Pattern,
     /// Its fields, in the order written.
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<(&'static str, String)>,
     /// The names its `! Name` lines remove.
-    pub detach: Vec<String>,
+    pub detach: Vec<&'static str>,
     pub line: usize,
 }
 
@@ -95,7 +97,7 @@ fn field(text: &str, block: &mut Block) -> Result<(), String> {
         if !is_token(name.as_bytes()) {
             return Err(format!("'{name}' is not a field name"));
         }
-        block.detach.push(name.to_ascii_lowercase());
+        block.detach.push(intern(name));
         return Ok(());
     }
     let Some((name, value)) = text.split_once(':') else {
@@ -113,19 +115,47 @@ fn field(text: &str, block: &mut Block) -> Result<(), String> {
             "the value of {name} is not one line of visible ASCII"
         ));
     }
-    block.fields.push((name.to_string(), value.to_string()));
+    block.fields.push((intern(name), value.to_string()));
     Ok(())
+}
+
+/// A field name that lives as long as the program, as a response's field
+/// names do. Each name is kept once, however often the file is re-read:
+/// what this holds grows only with the names a user ever writes.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
+/// What the blocks that match a path do to a response: the fields they
+/// set, merged, and every name they set or remove, whose server default
+/// goes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub set: Vec<(&'static str, String)>,
+    pub replaced: Vec<&'static str>,
 }
 
 /// The fields the blocks give `path`: each matching block in order, a
 /// name set again joined to the earlier value with `, `, a `! Name`
-/// removing what came before it.
-pub fn fields_for(blocks: &[Block], path: &str) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = Vec::new();
+/// removing what came before it (Cloudflare's rules).
+pub fn fields_for(blocks: &[Block], path: &str) -> Fields {
+    let mut fields = Fields::default();
     for block in blocks.iter().filter(|b| b.pattern.matches(path).is_some()) {
-        fields.retain(|(name, _)| !block.detach.contains(&name.to_ascii_lowercase()));
+        for &name in &block.detach {
+            fields.set.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            fields.replace(name);
+        }
         for (name, value) in &block.fields {
+            fields.replace(name);
             match fields
+                .set
                 .iter_mut()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
             {
@@ -133,11 +163,19 @@ pub fn fields_for(blocks: &[Block], path: &str) -> Vec<(String, String)> {
                     earlier.push_str(", ");
                     earlier.push_str(value);
                 }
-                None => fields.push((name.clone(), value.clone())),
+                None => fields.set.push((name, value.clone())),
             }
         }
     }
     fields
+}
+
+impl Fields {
+    fn replace(&mut self, name: &'static str) {
+        if !self.replaced.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            self.replaced.push(name);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,25 +191,26 @@ mod tests {
         let (blocks, bad) = parse(text);
         assert_eq!(bad, Vec::new());
         assert_eq!(blocks.iter().map(|b| b.line).collect::<Vec<_>>(), [2, 6, 8]);
-        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect()
+        let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+            pairs.iter().map(|(n, v)| (*n, v.to_string())).collect()
         };
         assert_eq!(
-            fields_for(&blocks, "/index.html"),
+            fields_for(&blocks, "/assets/legacy/a.js").replaced,
+            ["X-Frame-Options", "Cache-Control", "X-Legacy"]
+        );
+        assert_eq!(
+            fields_for(&blocks, "/index.html").set,
             owned(&[("X-Frame-Options", "DENY"), ("Cache-Control", "no-cache")])
         );
         assert_eq!(
-            fields_for(&blocks, "/assets/app.js"),
+            fields_for(&blocks, "/assets/app.js").set,
             owned(&[
                 ("X-Frame-Options", "DENY"),
                 ("Cache-Control", "no-cache, public, max-age=31536000")
             ])
         );
         assert_eq!(
-            fields_for(&blocks, "/assets/legacy/a.js"),
+            fields_for(&blocks, "/assets/legacy/a.js").set,
             owned(&[
                 ("Cache-Control", "no-cache, public, max-age=31536000"),
                 ("X-Legacy", "1")

@@ -82,6 +82,15 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
         None => (301, false),
         Some(text) => status(text)?,
     };
+    let is_url = !to.starts_with('/');
+    if status == 200 && to.starts_with("https://") {
+        return Err("a 200 to https:// would proxy there, and there is no TLS client".into());
+    }
+    if is_url && matches!(status, 404 | 410 | 451) {
+        return Err(format!(
+            "a {status} answers with a file here: TO must be a path"
+        ));
+    }
     if tokens.len() > 3 {
         return Err(format!(
             "conditions ('{}') are not supported",
@@ -162,7 +171,9 @@ mod tests {
                     /a /b 302 Country=us\n\
                     https://other.example/* /b\n\
                     /a ftp://b\n\
-                    /also-ok /fine 302!\n";
+                    /also-ok /fine 302!\n\
+                    /p https://backend.example/ 200\n\
+                    /gone http://example.com/gone.html 410\n";
         let (rules, bad) = parse(text);
         assert_eq!(rules.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 12]);
         let reasons: Vec<(usize, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
@@ -177,6 +188,8 @@ mod tests {
             (9, "conditions ('Country=us')"),
             (10, "another domain"),
             (11, "'ftp://b' is not"),
+            (13, "no TLS client"),
+            (14, "TO must be a path"),
         ];
         assert_eq!(reasons.len(), want.len(), "{reasons:?}");
         for ((line, reason), (want_line, want_reason)) in reasons.iter().zip(want) {
