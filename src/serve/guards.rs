@@ -25,12 +25,18 @@ const KNOWN_METHODS: &[&str] = &["POST", "PUT", "DELETE", "PATCH", "CONNECT", "T
 /// restarted with other flags is believed soon.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
-/// The guards in order: `admit`, then the method.
-/// `Ok` lets GET, HEAD and OPTIONS through. Inline: its own frame is
-/// small, and the checks that take deep ones stay out of line.
-#[inline]
+/// The guards in order, as `serve::handle` applies them: `admit`, then
+/// the method (which a `_redirects` rule may still redirect).
+#[cfg(test)]
 pub fn check(request: &Request<'_>, site: &Site) -> Result<(), HttpError> {
     admit(request, site)?;
+    method(request)
+}
+
+/// Whether files take the request's method: `Ok` for GET, HEAD and
+/// OPTIONS, 405 for another we know, 501 for one we do not.
+#[inline]
+pub fn method(request: &Request<'_>) -> Result<(), HttpError> {
     match request.method {
         "GET" | "HEAD" | "OPTIONS" => Ok(()),
         m if KNOWN_METHODS.contains(&m) => Err(HttpError::MethodNotAllowed),

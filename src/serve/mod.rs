@@ -62,7 +62,13 @@ pub use crate::serve::site::{Settings, Site};
 /// `net::listener::STACK_SIZE`, and the test that measures it there).
 #[inline(never)]
 pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError> {
-    guards::check(request, site)?;
+    guards::admit(request, site)?;
+    // A method files do not take may still be redirected by a rule.
+    let refused = match guards::method(request) {
+        Ok(()) => None,
+        Err(HttpError::MethodNotAllowed) => Some(HttpError::MethodNotAllowed),
+        Err(other) => return Err(other),
+    };
     if request.method == "OPTIONS" {
         return guards::options(request, site);
     }
@@ -70,6 +76,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     let root = site.root();
     if target.path == livereload::EVENTS_PATH
         && let Some(watcher) = &site.live_reload
+        && refused.is_none()
     {
         return Ok(events(watcher));
     }
@@ -79,7 +86,10 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     };
     let rules = site.rules(is_navigation(request));
     let Some(rules) = rules.as_deref().filter(|r| !r.is_empty()) else {
-        return serve_target(request, &inner, &root, site, None);
+        return match refused {
+            Some(refused) => Err(refused),
+            None => serve_target(request, &inner, &root, site, None),
+        };
     };
     // Rules see the path as sent, but with its dot-segments gone, so
     // `/a/../b` is matched as the `/b` it names.
@@ -92,9 +102,13 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
         rules,
         target: &as_sent,
     };
-    let mut answer = match matching.forced() {
-        Some(forced) => act(forced, request, &root, site),
-        None => serve_target(request, &inner, &root, site, Some(matching)),
+    let mut answer = match (refused, matching.forced(&inner, &root, site)) {
+        (None, Some(forced)) => act(forced, request, &root, site),
+        (None, None) => serve_target(request, &inner, &root, site, Some(matching)),
+        (Some(refused), _) => match matching.redirect(&inner, &root, site) {
+            Some(redirect) => act(redirect, request, &root, site),
+            None => Err(refused),
+        },
     };
     if let Ok(response) = &mut answer {
         rules.add_headers(response, &path);

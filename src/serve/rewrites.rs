@@ -37,10 +37,32 @@ impl Matching<'_> {
         Some((rule.action(&captures, self.target.query), rule.line()))
     }
 
+    /// The action of the rule for a method files do not take, if it
+    /// redirects: 301 to 308 redirect any method.
+    pub fn redirect(
+        &self,
+        inner: &Target<'_>,
+        root: &ServedRoot<'_>,
+        site: &Site,
+    ) -> Option<(Action, usize)> {
+        let answers = || file_answers(inner, root, site);
+        let (rule, captures) = self.rules.find(self.target.path, answers)?;
+        match rule.action(&captures, self.target.query) {
+            redirect @ Action::Redirect { .. } => Some((redirect, rule.line())),
+            _ => None,
+        }
+    }
+
     /// The action of a forced rule that applies before any file is looked
-    /// for.
-    pub fn forced(&self) -> Option<(Action, usize)> {
-        let (rule, captures) = self.rules.forced_first(self.target.path)?;
+    /// for; `inner` is the target's path in the folder.
+    pub fn forced(
+        &self,
+        inner: &Target<'_>,
+        root: &ServedRoot<'_>,
+        site: &Site,
+    ) -> Option<(Action, usize)> {
+        let answers = || file_answers(inner, root, site);
+        let (rule, captures) = self.rules.forced_first(self.target.path, answers)?;
         Some((rule.action(&captures, self.target.query), rule.line()))
     }
 }

@@ -103,12 +103,18 @@ impl Site {
         // Longest first, so the first match is the longest; a prefix given
         // twice goes where it was first given.
         proxies.sort_by_key(|route| std::cmp::Reverse(route.prefix.len()));
+        let live_reload = settings.live_reload.then(Watcher::start);
+        let rules = settings.host_rules.then(|| {
+            HostRules::load(
+                &settings.root,
+                settings.proxy_timeout,
+                live_reload.as_deref(),
+            )
+        });
         Site {
-            rules: settings
-                .host_rules
-                .then(|| HostRules::load(&settings.root, settings.proxy_timeout)),
+            rules,
             root_dir: File::open(&settings.root).ok(),
-            live_reload: settings.live_reload.then(Watcher::start),
+            live_reload,
             cache: FileCache::new(kept_open_files),
             proxies,
             settings,

@@ -170,16 +170,21 @@ impl RuleSet {
             .map(|(_, rule, captures)| (rule, captures))
     }
 
-    /// The first forced rule for `path`, if no rule without `!` comes
-    /// before it: then it applies whatever answers the path, so the
-    /// pipeline applies it before looking for a file. A request for a file
-    /// pays for the forced rules only.
-    pub fn forced_first<'r, 'p>(&'r self, path: &'p str) -> Option<(&'r Rule, Captures<'r, 'p>)> {
+    /// The first forced rule for `path`, which applies before any file is
+    /// looked for: unless a rule without `!` matches before it and no file
+    /// answers (`file_answers`, asked only then), when that rule applies
+    /// where nothing answers. A request for a file pays for the forced
+    /// rules only.
+    pub fn forced_first<'r, 'p>(
+        &'r self,
+        path: &'p str,
+        file_answers: impl FnOnce() -> bool,
+    ) -> Option<(&'r Rule, Captures<'r, 'p>)> {
         let (index, rule, captures) = self.forced_from(path, 0)?;
-        match self.rules[..index]
+        let earlier = self.rules[..index]
             .iter()
-            .any(|r| r.redirect.from.matches(path).is_some())
-        {
+            .any(|r| r.redirect.from.matches(path).is_some());
+        match earlier && !file_answers() {
             true => None,
             false => Some((rule, captures)),
         }
@@ -340,8 +345,8 @@ struct Seen {
 
 impl HostRules {
     /// Reads the rules under `root`, and logs what was loaded when either
-    /// file is there.
-    pub fn load(root: &Path, proxy_timeout: Duration) -> HostRules {
+    /// file is there; with live reload, both are watched from the start.
+    pub fn load(root: &Path, proxy_timeout: Duration, watcher: Option<&Watcher>) -> HostRules {
         let rules = HostRules {
             paths: RULES_FILES.map(|name| root.join(name)),
             current: RwLock::new(Arc::new(RuleSet::default())),
@@ -352,7 +357,7 @@ impl HostRules {
             backends: Mutex::new(Vec::new()),
             proxy_timeout,
         };
-        rules.look(None, true);
+        rules.look(watcher, true);
         rules
     }
 

@@ -71,10 +71,11 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
     let Some(&to) = tokens.get(1) else {
         return Err("no TO after FROM".into());
     };
-    if to.contains('=') {
+    let is_target = to.starts_with('/') || to.starts_with("http://") || to.starts_with("https://");
+    // Netlify's `/store id=:id /blog/:id`: tokens before TO match the query.
+    if !is_target && to.contains('=') {
         return Err("matching query parameters is not supported".into());
     }
-    let is_target = to.starts_with('/') || to.starts_with("http://") || to.starts_with("https://");
     if !is_target {
         return Err(format!("'{to}' is not a path or an http:// URL"));
     }
