@@ -1,4 +1,4 @@
-//! Shared by the `--proxy` tests (tests/proxy.rs, tests/proxy_streams.rs):
+//! Shared by the `--proxy` tests (tests/proxy*.rs) and tests/rules.rs:
 //! a backend on raw std sockets that records every request it receives and
 //! answers through each test's closure, and a client that reads responses
 //! in any framing (Content-Length, chunked, close-delimited, 1xx).
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::common::TIMEOUT;
 
 mod client;
+#[allow(unused_imports)]
 pub use client::*;
 
 /// How long a backend connection may wait for its next request before the
