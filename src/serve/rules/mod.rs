@@ -4,31 +4,24 @@
 //!
 //! - `pattern`: the paths both files match, and what a match binds;
 //! - `redirects` and `headers`: the two parsers, each reporting bad lines;
-//! - here: the rules in force (`RuleSet`), what a matching rule asks for
-//!   (`Action`), and `HostRules`, which reads the files at start and again
-//!   when they change, so an edit applies with no restart.
+//! - `live`: `HostRules`, which reads the files at start and again when
+//!   they change, so an edit applies with no restart;
+//! - here: the rules in force (`RuleSet`), and what a matching rule asks
+//!   for (`Action`).
 //!
 //! Which rule applies where a file answers the path (shadowing) is decided
 //! here too; the pipeline in `serve` asks, and does what the `Action` says.
 //!
-//! Imports `http`, `fs` (versions), `dev` (live reload) and `proxy`'s
-//! backends.
+//! Imports `http`, `fs`, `dev` (live reload) and `proxy`'s backends.
 #![forbid(unsafe_code)]
 
 pub mod headers;
+mod live;
 pub mod pattern;
 pub mod redirects;
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
 
-use crate::dev::livereload::Watcher;
-use crate::fs::resolve::RULES_FILES;
-use crate::fs::version::Version;
 use crate::http::response::{Response, Status};
 use crate::serve::proxy::backend::Backend;
 use crate::serve::proxy::route::split_url;
@@ -36,10 +29,7 @@ use crate::serve::rules::headers::Block;
 use crate::serve::rules::pattern::Captures;
 use crate::serve::rules::redirects::{BadLine, Redirect};
 
-/// How long a request may go on with the rules as last read before the
-/// files are looked at again. A navigation always looks (see
-/// `HostRules::current`).
-const CHECK_EVERY: Duration = Duration::from_millis(250);
+pub use crate::serve::rules::live::HostRules;
 
 /// A `_redirects` rule and what its TO is.
 #[derive(Debug)]
@@ -96,7 +86,7 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules of the two files' texts, and each file's bad lines.
     /// `backend` gives the backend for a proxying rule's authority.
-    fn build(
+    pub(super) fn build(
         redirects: &str,
         headers: &str,
         mut backend: impl FnMut(&str, &str, u16) -> Arc<Backend>,
@@ -242,7 +232,7 @@ impl RuleSet {
     }
 
     /// The summary the log gives at start and on each change.
-    fn summary(&self) -> String {
+    pub(super) fn summary(&self) -> String {
         format!(
             "{} redirects, {} header blocks",
             self.rules.len(),
@@ -312,171 +302,118 @@ fn status(code: u16) -> Option<Status> {
     })
 }
 
-/// The rules as read from the served folder, kept current: the files are
-/// looked at again when a request comes `CHECK_EVERY` after the last look,
-/// and on every navigation, so the page a browser reloads after an edit
-/// sees it. A file is read again when its version changed, or has not
-/// settled (a write within the file system's clock tick could leave the
-/// version as it was).
-#[derive(Debug)]
-pub struct HostRules {
-    paths: [PathBuf; 2],
-    current: RwLock<Arc<RuleSet>>,
-    seen: Mutex<Seen>,
-    /// Whether the rules in force may proxy: looked at without a lock on
-    /// every request, to know whether `proxy::forward` must ask.
-    proxying: AtomicBool,
-    /// Milliseconds from `start` to the last look.
-    last_look: AtomicU64,
-    start: Instant,
-    /// The backends of proxying rules, by authority, kept across re-reads
-    /// so their idle connections are too.
-    backends: Mutex<Vec<Arc<Backend>>>,
-    proxy_timeout: Duration,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The files as last read: each one's version (`None` when it is not
-/// there) and text.
-#[derive(Debug, Default)]
-struct Seen {
-    versions: [Option<Version>; 2],
-    texts: [String; 2],
-}
-
-impl HostRules {
-    /// Reads the rules under `root`, and logs what was loaded when either
-    /// file is there; with live reload, both are watched from the start.
-    pub fn load(root: &Path, proxy_timeout: Duration, watcher: Option<&Watcher>) -> HostRules {
-        let rules = HostRules {
-            paths: RULES_FILES.map(|name| root.join(name)),
-            current: RwLock::new(Arc::new(RuleSet::default())),
-            seen: Mutex::new(Seen::default()),
-            proxying: AtomicBool::new(false),
-            last_look: AtomicU64::new(0),
-            start: Instant::now(),
-            backends: Mutex::new(Vec::new()),
-            proxy_timeout,
+    fn rules(redirects: &str, headers: &str) -> RuleSet {
+        let backend = |authority: &str, host: &str, port| {
+            Arc::new(Backend::new(
+                authority,
+                host,
+                port,
+                std::time::Duration::from_secs(1),
+            ))
         };
-        rules.look(watcher, true);
-        rules
+        let (set, bad) = RuleSet::build(redirects, headers, backend);
+        assert_eq!(bad, [Vec::new(), Vec::new()]);
+        set
     }
 
-    /// The rules in force for a request; a `navigation` always looks at
-    /// the files first.
-    pub fn current(&self, navigation: bool, watcher: Option<&Watcher>) -> Arc<RuleSet> {
-        let now = self.start.elapsed().as_millis() as u64;
-        let last = self.last_look.load(Ordering::Relaxed);
-        let due = now.saturating_sub(last) >= CHECK_EVERY.as_millis() as u64
-            && self
-                .last_look
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok();
-        if navigation || due {
-            self.look(watcher, false);
+    /// The line of the rule that applies to `path`, given whether a file
+    /// answers it, as the pipeline asks: a forced rule first, else the
+    /// first rule where no file answers.
+    fn applies(set: &RuleSet, path: &str, file: bool) -> Option<usize> {
+        if let Some((rule, _)) = set.forced_first(path, || file) {
+            return Some(rule.line());
         }
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+        match file {
+            true => None,
+            false => set.unshadowed(path).map(|(rule, _)| rule.line()),
+        }
     }
 
-    /// Whether a rule may proxy, as last read.
-    pub fn may_proxy(&self) -> bool {
-        self.proxying.load(Ordering::Relaxed)
+    #[test]
+    fn a_file_shadows_all_but_forced_rules_and_the_first_match_wins() {
+        let set = rules(
+            "/a /x 302\n/a /y 302!\n/b/* /z 200\n/b/c /w 301!\n/* /index.html 200\n",
+            "",
+        );
+        assert_eq!(applies(&set, "/a", false), Some(1));
+        assert_eq!(applies(&set, "/a", true), Some(2));
+        assert_eq!(applies(&set, "/b/c", false), Some(3));
+        assert_eq!(applies(&set, "/b/c", true), Some(4));
+        assert_eq!(applies(&set, "/other", false), Some(5));
+        assert_eq!(applies(&set, "/other", true), None);
+        // `find`, for the proxy, agrees.
+        assert_eq!(set.find("/a", || true).map(|(r, _)| r.line()), Some(2));
+        assert_eq!(set.find("/other", || true).map(|(r, _)| r.line()), None);
     }
 
-    /// Closes the proxying rules' idle connections; says how many.
-    pub fn close_idle_backends(&self) -> usize {
-        lock(&self.backends).iter().map(|b| b.close_idle()).sum()
-    }
-
-    /// Looks at both files, and reads them again if either may have
-    /// changed. With live reload, both paths are watched (a page reloads
-    /// when either changes), whether they are there or not.
-    fn look(&self, watcher: Option<&Watcher>, at_start: bool) {
-        let mut seen = lock(&self.seen);
-        if let Some(watcher) = watcher {
-            for path in &self.paths {
-                watcher.served(path);
+    #[test]
+    fn actions_carry_the_query_unless_to_has_its_own() {
+        let set = rules(
+            "/r/:id /items/:id 307\n/own /x?a=1 302\n/s/* /app.html 200\n\
+             /gone /gone.html 410\n/api/* http://localhost:3000/v1/:splat 200\n",
+            "",
+        );
+        let act = |path: &str, query: Option<&str>| {
+            let (rule, captures) = set.unshadowed(path).unwrap();
+            format!("{:?}", rule.action(&captures, query))
+        };
+        assert_eq!(
+            act("/r/7", Some("q=1")),
+            "Redirect { status: TemporaryRedirect, location: \"/items/7?q=1\" }"
+        );
+        assert_eq!(
+            act("/own", Some("q=1")),
+            "Redirect { status: Found, location: \"/x?a=1\" }"
+        );
+        assert_eq!(
+            act("/s/deep/link", Some("q")),
+            "Rewrite { path: \"/app.html\", query: Some(\"q\") }"
+        );
+        assert_eq!(
+            act("/gone", None),
+            "Page { status: Gone, path: \"/gone.html\" }"
+        );
+        let (rule, captures) = set.unshadowed("/api/a/b").unwrap();
+        match rule.action(&captures, Some("x=1")) {
+            Action::Proxy {
+                backend,
+                path_and_query,
+            } => {
+                assert_eq!(backend.authority, "localhost:3000");
+                assert_eq!(path_and_query, "/v1/a/b?x=1");
             }
+            other => panic!("{other:?}"),
         }
-        let now = SystemTime::now();
-        let versions = self.paths.clone().map(|path| {
-            std::fs::metadata(path)
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| Version::of(&m))
-        });
-        let stale = (0..2).any(|i| {
-            versions[i] != seen.versions[i] || versions[i].is_some_and(|v| !v.has_settled(now))
-        });
-        if !stale && !at_start {
-            return;
-        }
-        let texts = [0, 1].map(|i| match versions[i] {
-            Some(_) => read(&self.paths[i]),
-            None => String::new(),
-        });
-        let changed = texts != seen.texts;
-        seen.versions = versions;
-        if !changed && !at_start {
-            return;
-        }
-        let (set, bad) = RuleSet::build(&texts[0], &texts[1], |authority, host, port| {
-            self.backend(authority, host, port)
-        });
-        for (name, lines) in RULES_FILES.iter().zip(&bad) {
-            for line in lines {
-                log::warn!("{name} line {}: skipped: {}", line.line, line.reason);
-            }
-        }
-        if versions.iter().any(Option::is_some) || !at_start {
-            match at_start {
-                true => log::info!("rules: {}", set.summary()),
-                false => log::info!("rules: read again: {}", set.summary()),
-            }
-        }
-        seen.texts = texts;
-        self.proxying.store(set.proxies(), Ordering::Relaxed);
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
+        assert!(set.proxies());
     }
 
-    fn backend(&self, authority: &str, host: &str, port: u16) -> Arc<Backend> {
-        let mut backends = lock(&self.backends);
-        if let Some(known) = backends.iter().find(|b| b.authority == authority) {
-            return Arc::clone(known);
-        }
-        let backend = Arc::new(Backend::new(authority, host, port, self.proxy_timeout));
-        backends.push(Arc::clone(&backend));
-        backend
+    #[test]
+    fn header_fields_replace_the_servers_own() {
+        let set = rules(
+            "",
+            "/*\n  Cache-Control: max-age=60\n  X-A: 1\n/a/*\n  ! Vary\n  X-A: 2\n",
+        );
+        let mut response = Response::new(Status::Ok)
+            .header("Cache-Control", "no-cache")
+            .header("Vary", "Accept-Encoding")
+            .header("ETag", "\"1\"");
+        set.add_headers(&mut response, "/a/b");
+        let fields: Vec<(&str, &str)> = response
+            .headers
+            .iter()
+            .map(|(n, v)| (*n, v.as_ref()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("ETag", "\"1\""),
+                ("Cache-Control", "max-age=60"),
+                ("X-A", "1, 2")
+            ]
+        );
     }
-}
-
-/// A rules file's text: empty, with a warning, when it cannot be read, is
-/// over `redirects::MAX_FILE` (none of it applies, rather than a part cut
-/// at a place no one chose), or is not UTF-8.
-fn read(path: &Path) -> String {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let mut bytes = Vec::new();
-    let limit = redirects::MAX_FILE as u64 + 1;
-    if let Err(e) = File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes)) {
-        log::warn!("{name}: cannot read it: {e}; no rules from it apply");
-        return String::new();
-    }
-    if bytes.len() > redirects::MAX_FILE {
-        log::warn!("{name}: over the 64 KiB a rules file may hold; no rules from it apply");
-        return String::new();
-    }
-    match String::from_utf8(bytes) {
-        // A byte-order mark, as some Windows editors write.
-        Ok(text) => text
-            .strip_prefix('\u{feff}')
-            .map(String::from)
-            .unwrap_or(text),
-        Err(_) => {
-            log::warn!("{name}: not UTF-8 text; no rules from it apply");
-            String::new()
-        }
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

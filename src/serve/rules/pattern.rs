@@ -140,7 +140,7 @@ impl Captures<'_, '_> {
 /// A literal segment as a browser sends it: raw non-ASCII bytes
 /// percent-encoded and escapes in upper case (RFC 3986 section 6.2.2.1),
 /// so `céline` and `c%c3%a9line` in a rule both match `c%C3%A9line`.
-fn encoded(segment: &str) -> String {
+pub(super) fn encoded(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     // How many hex digits of an escape are still to come.
     let mut escape = 0u8;

@@ -6,7 +6,7 @@
 //! Imports `pattern` beside it.
 #![forbid(unsafe_code)]
 
-use crate::serve::rules::pattern::Pattern;
+use crate::serve::rules::pattern::{Pattern, encoded};
 
 /// The largest `_redirects` file read (the IPFS specification's limit).
 pub const MAX_FILE: usize = 64 * 1024;
@@ -100,7 +100,9 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
     }
     Ok(Redirect {
         from,
-        to: to.to_string(),
+        // A `Location` or a path is ASCII: `/café` goes out as browsers
+        // would send it.
+        to: encoded(to),
         status,
         force,
         line,
@@ -157,6 +159,8 @@ mod tests {
             captures.substitute(&rules[1].to),
             "/articles/2024/05/06/hello"
         );
+        let (rules, _) = parse("/cafe /café 302\n");
+        assert_eq!(rules[0].to, "/caf%C3%A9");
     }
 
     #[test]

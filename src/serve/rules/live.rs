@@ -1,0 +1,195 @@
+//! The rules files, kept current: `HostRules` reads `_redirects` and
+//! `_headers` at start, looks at them again as requests come, reads them
+//! again when they may have changed, and logs what it loaded and every bad
+//! line. With live reload, both files are watched.
+//!
+//! Imports `fs` (versions), `dev` (the watcher), `proxy`'s backends and
+//! the rules beside it.
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::dev::livereload::Watcher;
+use crate::fs::resolve::RULES_FILES;
+use crate::fs::version::Version;
+use crate::serve::proxy::backend::Backend;
+use crate::serve::rules::{RuleSet, redirects};
+
+/// How long a request may go on with the rules as last read before the
+/// files are looked at again. A navigation always looks (see
+/// `HostRules::current`).
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// The rules as read from the served folder, kept current: the files are
+/// looked at again when a request comes `CHECK_EVERY` after the last look,
+/// and on every navigation, so the page a browser reloads after an edit
+/// sees it. A file is read again when its version changed, or has not
+/// settled (a write within the file system's clock tick could leave the
+/// version as it was).
+#[derive(Debug)]
+pub struct HostRules {
+    paths: [PathBuf; 2],
+    current: RwLock<Arc<RuleSet>>,
+    seen: Mutex<Seen>,
+    /// Whether the rules in force may proxy: looked at without a lock on
+    /// every request, to know whether `proxy::forward` must ask.
+    proxying: AtomicBool,
+    /// Milliseconds from `start` to the last look.
+    last_look: AtomicU64,
+    start: Instant,
+    /// The backends of proxying rules, by authority, kept across re-reads
+    /// so their idle connections are too.
+    backends: Mutex<Vec<Arc<Backend>>>,
+    proxy_timeout: Duration,
+}
+
+/// The files as last read: each one's version (`None` when it is not
+/// there) and text.
+#[derive(Debug, Default)]
+struct Seen {
+    versions: [Option<Version>; 2],
+    texts: [String; 2],
+}
+
+impl HostRules {
+    /// Reads the rules under `root`, and logs what was loaded when either
+    /// file is there; with live reload, both are watched from the start.
+    pub fn load(root: &Path, proxy_timeout: Duration, watcher: Option<&Watcher>) -> HostRules {
+        let rules = HostRules {
+            paths: RULES_FILES.map(|name| root.join(name)),
+            current: RwLock::new(Arc::new(RuleSet::default())),
+            seen: Mutex::new(Seen::default()),
+            proxying: AtomicBool::new(false),
+            last_look: AtomicU64::new(0),
+            start: Instant::now(),
+            backends: Mutex::new(Vec::new()),
+            proxy_timeout,
+        };
+        rules.look(watcher, true);
+        rules
+    }
+
+    /// The rules in force for a request; a `navigation` always looks at
+    /// the files first.
+    pub fn current(&self, navigation: bool, watcher: Option<&Watcher>) -> Arc<RuleSet> {
+        let now = self.start.elapsed().as_millis() as u64;
+        let last = self.last_look.load(Ordering::Relaxed);
+        let due = now.saturating_sub(last) >= CHECK_EVERY.as_millis() as u64
+            && self
+                .last_look
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        if navigation || due {
+            self.look(watcher, false);
+        }
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether a rule may proxy, as last read.
+    pub fn may_proxy(&self) -> bool {
+        self.proxying.load(Ordering::Relaxed)
+    }
+
+    /// Closes the proxying rules' idle connections; says how many.
+    pub fn close_idle_backends(&self) -> usize {
+        lock(&self.backends).iter().map(|b| b.close_idle()).sum()
+    }
+
+    /// Looks at both files, and reads them again if either may have
+    /// changed. With live reload, both paths are watched (a page reloads
+    /// when either changes), whether they are there or not.
+    fn look(&self, watcher: Option<&Watcher>, at_start: bool) {
+        let mut seen = lock(&self.seen);
+        if let Some(watcher) = watcher {
+            for path in &self.paths {
+                watcher.served(path);
+            }
+        }
+        let now = SystemTime::now();
+        let versions = self.paths.clone().map(|path| {
+            std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| Version::of(&m))
+        });
+        let stale = (0..2).any(|i| {
+            versions[i] != seen.versions[i] || versions[i].is_some_and(|v| !v.has_settled(now))
+        });
+        if !stale && !at_start {
+            return;
+        }
+        let texts = [0, 1].map(|i| match versions[i] {
+            Some(_) => read(&self.paths[i]),
+            None => String::new(),
+        });
+        let changed = texts != seen.texts;
+        seen.versions = versions;
+        if !changed && !at_start {
+            return;
+        }
+        let (set, bad) = RuleSet::build(&texts[0], &texts[1], |authority, host, port| {
+            self.backend(authority, host, port)
+        });
+        for (name, lines) in RULES_FILES.iter().zip(&bad) {
+            for line in lines {
+                log::warn!("{name} line {}: skipped: {}", line.line, line.reason);
+            }
+        }
+        if versions.iter().any(Option::is_some) || !at_start {
+            match at_start {
+                true => log::info!("rules: {}", set.summary()),
+                false => log::info!("rules: read again: {}", set.summary()),
+            }
+        }
+        seen.texts = texts;
+        self.proxying.store(set.proxies(), Ordering::Relaxed);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
+    }
+
+    fn backend(&self, authority: &str, host: &str, port: u16) -> Arc<Backend> {
+        let mut backends = lock(&self.backends);
+        if let Some(known) = backends.iter().find(|b| b.authority == authority) {
+            return Arc::clone(known);
+        }
+        let backend = Arc::new(Backend::new(authority, host, port, self.proxy_timeout));
+        backends.push(Arc::clone(&backend));
+        backend
+    }
+}
+
+/// A rules file's text: empty, with a warning, when it cannot be read, is
+/// over `redirects::MAX_FILE` (none of it applies, rather than a part cut
+/// at a place no one chose), or is not UTF-8.
+fn read(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut bytes = Vec::new();
+    let limit = redirects::MAX_FILE as u64 + 1;
+    if let Err(e) = File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes)) {
+        log::warn!("{name}: cannot read it: {e}; no rules from it apply");
+        return String::new();
+    }
+    if bytes.len() > redirects::MAX_FILE {
+        log::warn!("{name}: over the 64 KiB a rules file may hold; no rules from it apply");
+        return String::new();
+    }
+    match String::from_utf8(bytes) {
+        // A byte-order mark, as some Windows editors write.
+        Ok(text) => text
+            .strip_prefix('\u{feff}')
+            .map(String::from)
+            .unwrap_or(text),
+        Err(_) => {
+            log::warn!("{name}: not UTF-8 text; no rules from it apply");
+            String::new()
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
