@@ -16,7 +16,8 @@ use crate::fs::resolve::ServedRoot;
 use crate::serve::auth::Credentials;
 use crate::serve::proxy::backend::Backend;
 use crate::serve::proxy::route::{Route, Rule};
-use crate::serve::rules::{HostRules, RuleSet};
+use crate::serve::rules::RuleSet;
+use crate::serve::rules::live::HostRules;
 
 /// What the site is and how it is served: the part of the validated
 /// command line this layer reads.

@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod headers;
-mod live;
+pub mod live;
 pub mod pattern;
 pub mod redirects;
 
@@ -28,8 +28,6 @@ use crate::serve::proxy::route::split_url;
 use crate::serve::rules::headers::Block;
 use crate::serve::rules::pattern::Captures;
 use crate::serve::rules::redirects::{BadLine, Redirect};
-
-pub use crate::serve::rules::live::HostRules;
 
 /// A `_redirects` rule and what its TO is.
 #[derive(Debug)]
