@@ -187,7 +187,13 @@ pub fn find<'r>(routes: &'r [Route], path: &str) -> Option<&'r Route> {
 /// `path` (percent-encoded, starting with `/`) with its `.` and `..`
 /// segments removed, including those spelled with `%2e`.
 pub fn remove_dot_segments(path: &str) -> Cow<'_, str> {
-    if !path.split('/').any(|segment| dots(segment).is_some()) {
+    // A dot-segment starts `/.` or `/%`: without either, there is none
+    // (the common case, told in one pass over the bytes).
+    let may_have_dots = path
+        .as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == b'/' && matches!(pair[1], b'.' | b'%'));
+    if !may_have_dots || !path.split('/').any(|segment| dots(segment).is_some()) {
         return Cow::Borrowed(path);
     }
     let segments: Vec<&str> = path.split('/').skip(1).collect();

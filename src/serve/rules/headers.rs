@@ -13,6 +13,7 @@
 //! field syntax.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::sync::{Mutex, PoisonError};
 
 use crate::http::syntax::{is_field_value, is_token};
@@ -133,47 +134,38 @@ fn intern(name: &str) -> &'static str {
     leaked
 }
 
-/// What the blocks that match a path do to a response: the fields they
-/// set, merged, and every name they set or remove, whose server default
-/// goes.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Fields {
-    pub set: Vec<(&'static str, String)>,
-    pub replaced: Vec<&'static str>,
-}
+/// A response's fields, as `http::response::Response` keeps them.
+pub type FieldList = Vec<(&'static str, Cow<'static, str>)>;
 
-/// The fields the blocks give `path`: each matching block in order, a
-/// name set again joined to the earlier value with `, `, a `! Name`
-/// removing what came before it (Cloudflare's rules).
-pub fn fields_for(blocks: &[Block], path: &str) -> Fields {
-    let mut fields = Fields::default();
+/// Applies the blocks that match `path` to `fields`, in file order: a
+/// block's field replaces the server's own of that name, a name set again
+/// is joined to the earlier value with `, `, and `! Name` removes what came
+/// before it, the server's own included (Cloudflare's rules). Allocates
+/// only for what is added.
+pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList) {
+    // The names blocks have set (or removed) so far: the server's own
+    // fields of these names are gone.
+    let mut ours: Vec<&'static str> = Vec::new();
     for block in blocks.iter().filter(|b| b.pattern.matches(path).is_some()) {
         for &name in &block.detach {
-            fields.set.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            fields.replace(name);
+            fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            ours.push(name);
         }
         for (name, value) in &block.fields {
-            fields.replace(name);
+            if !ours.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                ours.push(name);
+            }
             match fields
-                .set
                 .iter_mut()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
             {
                 Some((_, earlier)) => {
-                    earlier.push_str(", ");
-                    earlier.push_str(value);
+                    let joined = format!("{earlier}, {value}");
+                    *earlier = Cow::Owned(joined);
                 }
-                None => fields.set.push((name, value.clone())),
+                None => fields.push((name, Cow::Owned(value.clone()))),
             }
-        }
-    }
-    fields
-}
-
-impl Fields {
-    fn replace(&mut self, name: &'static str) {
-        if !self.replaced.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-            self.replaced.push(name);
         }
     }
 }
@@ -191,27 +183,37 @@ mod tests {
         let (blocks, bad) = parse(text);
         assert_eq!(bad, Vec::new());
         assert_eq!(blocks.iter().map(|b| b.line).collect::<Vec<_>>(), [2, 6, 8]);
-        let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
-            pairs.iter().map(|(n, v)| (*n, v.to_string())).collect()
+        let owned = |pairs: &[(&'static str, &str)]| -> FieldList {
+            pairs
+                .iter()
+                .map(|(n, v)| (*n, Cow::Owned(v.to_string())))
+                .collect()
+        };
+        let fields_for = |path: &str| {
+            let mut fields = owned(&[("ETag", "\"1\""), ("X-Frame-Options", "SAMEORIGIN")]);
+            apply(&blocks, path, &mut fields);
+            fields
         };
         assert_eq!(
-            fields_for(&blocks, "/assets/legacy/a.js").replaced,
-            ["X-Frame-Options", "Cache-Control", "X-Legacy"]
-        );
-        assert_eq!(
-            fields_for(&blocks, "/index.html").set,
-            owned(&[("X-Frame-Options", "DENY"), ("Cache-Control", "no-cache")])
-        );
-        assert_eq!(
-            fields_for(&blocks, "/assets/app.js").set,
+            fields_for("/index.html"),
             owned(&[
+                ("ETag", "\"1\""),
+                ("X-Frame-Options", "DENY"),
+                ("Cache-Control", "no-cache")
+            ])
+        );
+        assert_eq!(
+            fields_for("/assets/app.js"),
+            owned(&[
+                ("ETag", "\"1\""),
                 ("X-Frame-Options", "DENY"),
                 ("Cache-Control", "no-cache, public, max-age=31536000")
             ])
         );
         assert_eq!(
-            fields_for(&blocks, "/assets/legacy/a.js").set,
+            fields_for("/assets/legacy/a.js"),
             owned(&[
+                ("ETag", "\"1\""),
                 ("Cache-Control", "no-cache, public, max-age=31536000"),
                 ("X-Legacy", "1")
             ])

@@ -214,18 +214,8 @@ impl RuleSet {
     /// Puts the `_headers` fields for `path` on `response`: each replaces
     /// the server's own field of that name.
     pub fn add_headers(&self, response: &mut Response, path: &str) {
-        if self.blocks.is_empty() {
-            return;
-        }
-        let fields = headers::fields_for(&self.blocks, path);
-        if fields.replaced.is_empty() {
-            return;
-        }
-        response
-            .headers
-            .retain(|(name, _)| !fields.replaced.iter().any(|r| r.eq_ignore_ascii_case(name)));
-        for (name, value) in fields.set {
-            response.headers.push((name, value.into()));
+        if !self.blocks.is_empty() {
+            headers::apply(&self.blocks, path, &mut response.headers);
         }
     }
 

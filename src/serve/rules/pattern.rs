@@ -76,18 +76,36 @@ impl Pattern {
     }
 
     /// What `path` binds, if it matches. Nothing is allocated unless a
-    /// `:name` binds: this runs for every rule on a request's way.
+    /// `:name` binds, and a pattern whose first segment differs is passed
+    /// over at the first compare: this runs for every rule and every
+    /// `_headers` block on a request's way.
     pub fn matches<'r, 'p>(&'r self, path: &'p str) -> Option<Captures<'r, 'p>> {
         let rest = path.strip_prefix('/')?;
+        if let Some(Segment::Literal(first)) = self.segments.first()
+            && !rest.starts_with(first.as_str())
+        {
+            return None;
+        }
         let trimmed = rest.strip_suffix('/').unwrap_or(rest);
-        let mut parts = (!trimmed.is_empty())
-            .then(|| trimmed.split('/'))
-            .into_iter()
-            .flatten();
+        // The parts not yet taken; `None` once all are.
+        let mut left = (!trimmed.is_empty()).then_some(trimmed);
+        let mut next_part = || {
+            let text = left?;
+            match text.bytes().position(|b| b == b'/') {
+                Some(at) => {
+                    left = Some(&text[at + 1..]);
+                    Some(&text[..at])
+                }
+                None => {
+                    left = None;
+                    Some(text)
+                }
+            }
+        };
         let mut captures = Captures::default();
         let mut consumed = 0;
         for segment in &self.segments {
-            let part = parts.next()?;
+            let part = next_part()?;
             match segment {
                 Segment::Literal(literal) if literal == part => {}
                 Segment::Named(name) if !part.is_empty() => {
@@ -99,7 +117,7 @@ impl Pattern {
         }
         match self.splat {
             true => captures.splat = Some(rest.get(consumed..).unwrap_or("")),
-            false if parts.next().is_some() => return None,
+            false if next_part().is_some() => return None,
             false => {}
         }
         Some(captures)
