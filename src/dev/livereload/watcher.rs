@@ -125,6 +125,22 @@ impl Watcher {
         self.remember(path, stamp(path));
     }
 
+    /// Keeps `path` watched (a file the server reads for itself, which no
+    /// page loads): known, it is only marked as just served, and its stamp
+    /// stays, so a change not yet seen by the watcher is still reported;
+    /// new, it is stamped with what is there now.
+    pub fn keep_watching(&self, path: &Path) {
+        let mut state = lock(&self.state);
+        state.answers += 1;
+        let served = state.answers;
+        if let Some(watched) = state.watched.get_mut(path) {
+            watched.served = served;
+            return;
+        }
+        drop(state);
+        self.remember(path, stamp(path));
+    }
+
     pub(super) fn remember(&self, path: &Path, stamp: Stamp) {
         let mut state = lock(&self.state);
         state.answers += 1;

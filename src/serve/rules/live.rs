@@ -101,13 +101,15 @@ impl HostRules {
     }
 
     /// Looks at both files, and reads them again if either may have
-    /// changed. With live reload, both paths are watched (a page reloads
-    /// when either changes), whether they are there or not.
+    /// changed. With live reload, both paths are kept watched (a page
+    /// reloads when either changes), whether they are there or not; the
+    /// watcher's stamp is left as it is, so reading an edit here first
+    /// does not hide it from the pages.
     fn look(&self, watcher: Option<&Watcher>, at_start: bool) {
         let mut seen = lock(&self.seen);
         if let Some(watcher) = watcher {
             for path in &self.paths {
-                watcher.served(path);
+                watcher.keep_watching(path);
             }
         }
         let now = SystemTime::now();
