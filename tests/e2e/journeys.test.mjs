@@ -1,126 +1,22 @@
 // End-to-end journeys: the release binary, started on port 0, driven by
 // Debian's headless Chromium through playwright-core. Each journey is what a
 // developer does in a browser; each failure leaves a screenshot and the
-// server's log in tests/e2e/artifacts/.
+// server's log in tests/e2e/artifacts/. The harness is ./harness.mjs; the
+// journeys of a host's rules and --base are in ./rules.test.mjs.
 //
 // Run from the repository root after `cargo build --release`:
 //   (cd tests/e2e && npm ci && npm test)
 
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { createInterface } from "node:readline";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { chromium } from "playwright-core";
-import { chromiumOptions } from "./chromium.mjs";
-import { startBackend, websocketAccept } from "./backend.mjs";
-
-const repo = path.resolve(import.meta.dirname, "../..");
-const binary = path.join(repo, "target/release/tinyhttpd");
-const artifacts = path.join(import.meta.dirname, "artifacts");
-
-let browser;
-
-before(async () => {
-  fs.rmSync(artifacts, { recursive: true, force: true });
-  // Playwright gives every launch a fresh, empty profile directory.
-  browser = await chromium.launch(chromiumOptions);
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-/** Starts tinyhttpd on a free port and resolves once it prints its URL. */
-async function startServer(root, args = []) {
-  const port = args.includes("--port") ? [] : ["--port", "0"];
-  const child = spawn(binary, ["--root", root, ...port, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, RUST_LOG: "" },
-  });
-  let log = "";
-  child.stderr.on("data", (chunk) => (log += chunk));
-  const line = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`tinyhttpd exited with ${code}: ${log}`)));
-    setTimeout(() => reject(new Error("no listening line")), 5000);
-  });
-  const url = line.replace("listening on ", "");
-  return {
-    url,
-    log: () => log,
-    stop: () => child.kill(),
-    /** Waits until the log contains `text`. */
-    async waitForLog(text, ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (!log.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`log never said ${text}:\n${log}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-  };
-}
-
-/** A fresh folder for a journey's site. */
-function site(name, files) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tinyhttpd-e2e-${name}-`));
-  for (const [file, contents] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.writeFileSync(path.join(dir, file), contents);
-  }
-  return dir;
-}
-
-/** Replaces a file in one step, with a modification time it cannot have had. */
-function edit(dir, file, contents) {
-  const staged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tinyhttpd-e2e-staging-")), "file");
-  fs.writeFileSync(staged, contents);
-  const later = new Date(Date.now() + 5000);
-  fs.utimesSync(staged, later, later);
-  fs.renameSync(staged, path.join(dir, file));
-}
-
-/**
- * Runs a journey with its own page (in a browser context with
- * `contextOptions`); on failure, keeps a screenshot and the log (the
- * servers', then what its backends saw).
- */
-function journey(name, body, contextOptions = {}) {
-  test(name, async () => {
-    const context = await browser.newContext(contextOptions);
-    const page = await context.newPage();
-    const servers = [];
-    const serve = async (root, args) => {
-      const server = await startServer(root, args);
-      servers.push(server);
-      return server;
-    };
-    const backends = [];
-    const backend = async (handle, options) => {
-      const started = await startBackend(handle, options);
-      backends.push(started);
-      return started;
-    };
-    try {
-      await body(page, serve, backend);
-    } catch (error) {
-      const slug = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
-      fs.mkdirSync(artifacts, { recursive: true });
-      await page.screenshot({ path: path.join(artifacts, `${slug}.png`) }).catch(() => {});
-      const logs = [...servers.map((s) => s.log()), ...backends.map((b) => b.log())];
-      fs.writeFileSync(path.join(artifacts, `${slug}.log`), logs.join("\n---\n"));
-      throw error;
-    } finally {
-      servers.forEach((s) => s.stop());
-      await Promise.all(backends.map((b) => b.close()));
-      await context.close();
-    }
-  });
-}
+import { websocketAccept } from "./backend.mjs";
+import {
+  artifacts, edit, journey, liveReloadStream, repo, site, startServerOnPort,
+} from "./harness.mjs";
 
 journey("the demo site renders, and its listing links open awkward names", async (page, serve) => {
   const server = await serve(path.join(repo, "www"));
@@ -245,19 +141,6 @@ journey("live reload: a page reloads itself when the server comes back", async (
     second.stop();
   }
 });
-
-/** Starts tinyhttpd on a given port, retrying while the old one lets go. */
-async function startServerOnPort(root, port, args) {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      return await startServer(root, ["--port", port, ...args]);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 journey("single-page app: a deep link renders the app, a missing script is a 404", async (page, serve) => {
   const dir = site("spa", {
@@ -427,17 +310,6 @@ journey("--proxy: the page's fetch and WebSocket reach a backend on localhost th
   assert.deepEqual(api.frames[0], { url: "/api/ws", opcode: 1, masked: true, text: "ping through tinyhttpd" });
   await server.waitForLog('"GET /api/hello" 200 (backend ');
 });
-
-/**
- * The response head of the page's live-reload event stream, as the browser
- * got it (call before the navigation). Not the access log: a stream's
- * access line is written when the stream ends.
- */
-function liveReloadStream(page) {
-  const head = page.waitForResponse((r) => new URL(r.url()).pathname === "/.tinyhttpd/events", { timeout: 5000 });
-  head.catch(() => {}); // Awaited later; a journey that fails first leaves it.
-  return head;
-}
 
 /** A backend-rendered page that takes its stylesheet from tinyhttpd's folder. */
 const backendPage = '<!DOCTYPE html><html><head><link rel="stylesheet" href="/style.css"></head><body><h1 id="t">rendered by the backend</h1></body></html>';
