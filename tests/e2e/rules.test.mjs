@@ -283,10 +283,9 @@ journey("live reload under --base: an edit of _redirects shows the new rewrite, 
   await page.evaluate(() => (window.stillHere = true));
 
   // The rule now points at page B: the open page reloads by itself, at the
-  // same address. Nothing else reaches the rules while an edit lands (the
-  // browser's /favicon.ico is outside the base): a request that looks at
-  // them after an edit and before the watcher does takes the change in
-  // silently, and no page is told.
+  // same address. (A request that reads the rules after the edit and before
+  // the watcher looks must not hide the edit from the page:
+  // tests/rules.rs checks that one.)
   stream = liveReloadStream(page);
   edit(dir, "_redirects", "/REPO/x /REPO/b.html 200\n");
   await page.waitForFunction(() => document.getElementById("t")?.textContent === "page B", null, { timeout: 5000 });
