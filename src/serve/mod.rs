@@ -4,14 +4,19 @@
 //! - `guards`: the `Host` check against DNS rebinding, the credentials,
 //!   the method (and OPTIONS, answered there);
 //! - the target, then live reload's event stream;
+//! - `base`: with `--base`, the path in the folder, or the answer outside;
+//! - the host's rules in force (`rules`): a forced `_redirects` rule
+//!   answers before any file is looked for;
 //! - the file cache (`fs::cache`), else the resolver (`fs::resolve`);
 //! - `files`: a file, through `representation` (the file itself, its
 //!   precompressed variant or the page with the reload script), the
 //!   preconditions and the ranges;
 //! - `folders`: a folder's listing, rendered by `listing`;
-//! - `fallbacks`: a path that names nothing (a clean URL's page, the
+//! - `fallbacks`: a path that names nothing (a clean URL's page, then a
+//!   `_redirects` rule, carried out by `act` with `rewrites`; then the
 //!   single-page app's index, the 404 with a hint), redirects, and every
-//!   error's page.
+//!   error's page;
+//! - `_headers` fields on whatever answered.
 //!
 //! `navigation` tells what kind of request a browser sent; `host` and
 //! `auth` hold the rules the guards apply.

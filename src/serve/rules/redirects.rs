@@ -81,6 +81,13 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
     }
     let (status, force) = match tokens.get(2) {
         None => (301, false),
+        // `/a /b Country=us`: conditions with the default status.
+        Some(text) if text.contains('=') => {
+            return Err(format!(
+                "conditions ('{}') are not supported",
+                tokens[2..].join(" ")
+            ));
+        }
         Some(text) => status(text)?,
     };
     let is_url = !to.starts_with('/');
@@ -174,13 +181,14 @@ mod tests {
                     relative /b\n\
                     /store id=:id /blog/:id 301\n\
                     /a /b 302 Country=us\n\
+                    /a /b Language=en\n\
                     https://other.example/* /b\n\
                     /a ftp://b\n\
                     /also-ok /fine 302!\n\
                     /p https://backend.example/ 200\n\
                     /gone http://example.com/gone.html 410\n";
         let (rules, bad) = parse(text);
-        assert_eq!(rules.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 12]);
+        assert_eq!(rules.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 13]);
         let reasons: Vec<(usize, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
         let want = [
             (2, "no TO"),
@@ -191,10 +199,11 @@ mod tests {
             (7, "not a path starting with /"),
             (8, "query parameters"),
             (9, "conditions ('Country=us')"),
-            (10, "another domain"),
-            (11, "'ftp://b' is not"),
-            (13, "no TLS client"),
-            (14, "TO must be a path"),
+            (10, "conditions ('Language=en')"),
+            (11, "another domain"),
+            (12, "'ftp://b' is not"),
+            (14, "no TLS client"),
+            (15, "TO must be a path"),
         ];
         assert_eq!(reasons.len(), want.len(), "{reasons:?}");
         for ((line, reason), (want_line, want_reason)) in reasons.iter().zip(want) {
