@@ -85,12 +85,15 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
     {
         return Ok(events(watcher));
     }
-    let inner = match base::inside(&target, &site.settings.base, request) {
-        Place::Inside(inner) => inner,
-        Place::Outside(answer) => return answer,
+    let inner = match site.settings.base.is_empty() {
+        true => target,
+        false => match base::inside(&target, &site.settings.base, request) {
+            Place::Inside(inner) => inner,
+            Place::Outside(answer) => return answer,
+        },
     };
-    let rules = site.rules(is_navigation(request));
-    let Some(rules) = rules.as_deref().filter(|r| !r.is_empty()) else {
+    let rules = site.rules(|| is_navigation(request));
+    let Some(rules) = rules.as_deref() else {
         return match refused {
             Some(refused) => Err(refused),
             None => serve_target(request, &inner, &root, site, None),
@@ -124,7 +127,7 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
 /// The answer from the folder for `target` (a path in it): the file
 /// cache, else the resolver. With `rules`, a `_redirects` rule answers
 /// where no file does.
-#[inline(never)]
+#[inline]
 fn serve_target(
     request: &Request<'_>,
     target: &Target<'_>,

@@ -136,7 +136,7 @@ pub fn proxied_by_rule(
     target: &Target<'_>,
     site: &Site,
 ) -> Option<(Arc<Backend>, String)> {
-    let rules = site.rules(is_navigation(request))?;
+    let rules = site.rules(|| is_navigation(request))?;
     if !rules.proxies() {
         return None;
     }

@@ -148,11 +148,11 @@ impl Site {
         !self.proxies.is_empty() || self.rules.as_ref().is_some_and(HostRules::may_proxy)
     }
 
-    /// The host's rules in force for a request (a `navigation` looks at the
-    /// files first), if they apply at all.
-    pub fn rules(&self, navigation: bool) -> Option<Arc<RuleSet>> {
+    /// The host's rules in force for a request, if there are any (with
+    /// live reload, a `navigation` looks at the files first).
+    pub fn rules(&self, navigation: impl FnOnce() -> bool) -> Option<Arc<RuleSet>> {
         let rules = self.rules.as_ref()?;
-        Some(rules.current(navigation, self.live_reload.as_deref()))
+        rules.current(navigation, self.live_reload.as_deref())
     }
 
     /// The root as the resolver sees it.

@@ -39,6 +39,8 @@ pub struct HostRules {
     /// Whether the rules in force may proxy: looked at without a lock on
     /// every request, to know whether `proxy::forward` must ask.
     proxying: AtomicBool,
+    /// Whether the rules in force hold anything at all.
+    any: AtomicBool,
     /// Milliseconds from `start` to the last look.
     last_look: AtomicU64,
     start: Instant,
@@ -65,6 +67,7 @@ impl HostRules {
             current: RwLock::new(Arc::new(RuleSet::default())),
             seen: Mutex::new(Seen::default()),
             proxying: AtomicBool::new(false),
+            any: AtomicBool::new(false),
             last_look: AtomicU64::new(0),
             start: Instant::now(),
             backends: Mutex::new(Vec::new()),
@@ -74,9 +77,16 @@ impl HostRules {
         rules
     }
 
-    /// The rules in force for a request; a `navigation` always looks at
-    /// the files first.
-    pub fn current(&self, navigation: bool, watcher: Option<&Watcher>) -> Arc<RuleSet> {
+    /// The rules in force for a request, `None` when there are none. With
+    /// live reload (`watcher`), a `navigation` always looks at the files
+    /// first: the page that reloads after an edit must see it. Without,
+    /// the person who edits and reloads is slower than `CHECK_EVERY`, and
+    /// `navigation` is not asked.
+    pub fn current(
+        &self,
+        navigation: impl FnOnce() -> bool,
+        watcher: Option<&Watcher>,
+    ) -> Option<Arc<RuleSet>> {
         let now = self.start.elapsed().as_millis() as u64;
         let last = self.last_look.load(Ordering::Relaxed);
         let due = now.saturating_sub(last) >= CHECK_EVERY.as_millis() as u64
@@ -84,10 +94,16 @@ impl HostRules {
                 .last_look
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok();
-        if navigation || due {
+        if due || (watcher.is_some() && navigation()) {
             self.look(watcher, false);
         }
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+        // Without rules, the common case, no lock is taken.
+        if !self.any.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(Arc::clone(
+            &self.current.read().unwrap_or_else(PoisonError::into_inner),
+        ))
     }
 
     /// Whether a rule may proxy, as last read.
@@ -150,6 +166,7 @@ impl HostRules {
         }
         seen.texts = texts;
         self.proxying.store(set.proxies(), Ordering::Relaxed);
+        self.any.store(!set.is_empty(), Ordering::Relaxed);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
     }
 
