@@ -113,10 +113,13 @@ fn live_reload_and_the_hosts_rules_work_under_the_base() {
     let dir = project_site();
     dir.write(
         "_redirects",
-        "/repo/old /repo/about.html 301\n/repo/app/* /repo/index.html 200\n",
+        "/repo/old /repo/about.html 301\n/repo/app/* /repo/index.html 200\n\
+         /old /repo/about.html 301\n",
     );
     dir.write("_headers", "/repo/assets/*\n  Cache-Control: max-age=60\n");
     let server = Server::start(&dir.path, &["--base", "/repo/", "--live-reload"]);
+    // A rule written without the base could never match: the log says so.
+    server.wait_for_log("_redirects line 3: skipped: it matches no path under the base /repo/");
     let moved = get(&server, "/repo/old", &[PAGE]);
     assert_eq!(
         (moved.status, moved.header("Location")),

@@ -108,6 +108,7 @@ impl Site {
         let rules = settings.host_rules.then(|| {
             HostRules::load(
                 &settings.root,
+                &settings.base,
                 settings.proxy_timeout,
                 live_reload.as_deref(),
             )

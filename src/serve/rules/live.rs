@@ -34,6 +34,8 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 pub struct HostRules {
     paths: [PathBuf; 2],
+    /// `--base`, which every path the rules see is under.
+    base: String,
     current: RwLock<Arc<RuleSet>>,
     seen: Mutex<Seen>,
     /// Whether the rules in force may proxy: looked at without a lock on
@@ -61,8 +63,14 @@ struct Seen {
 impl HostRules {
     /// Reads the rules under `root`, and logs what was loaded when either
     /// file is there; with live reload, both are watched from the start.
-    pub fn load(root: &Path, proxy_timeout: Duration, watcher: Option<&Watcher>) -> HostRules {
+    pub fn load(
+        root: &Path,
+        base: &str,
+        proxy_timeout: Duration,
+        watcher: Option<&Watcher>,
+    ) -> HostRules {
         let rules = HostRules {
+            base: base.to_string(),
             paths: RULES_FILES.map(|name| root.join(name)),
             current: RwLock::new(Arc::new(RuleSet::default())),
             seen: Mutex::new(Seen::default()),
@@ -150,9 +158,10 @@ impl HostRules {
         if !changed && !at_start {
             return;
         }
-        let (set, bad) = RuleSet::build(&texts[0], &texts[1], |authority, host, port| {
-            self.backend(authority, host, port)
-        });
+        let (set, bad) =
+            RuleSet::build(&texts[0], &texts[1], &self.base, |authority, host, port| {
+                self.backend(authority, host, port)
+            });
         for (name, lines) in RULES_FILES.iter().zip(&bad) {
             for line in lines {
                 log::warn!("{name} line {}: skipped: {}", line.line, line.reason);

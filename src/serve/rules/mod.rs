@@ -84,14 +84,25 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules of the two files' texts, and each file's bad lines.
     /// `backend` gives the backend for a proxying rule's authority.
+    /// With `--base` (`base` not empty), a rule or block that can match
+    /// no path under it is reported and left out.
     pub(super) fn build(
         redirects: &str,
         headers: &str,
+        base: &str,
         mut backend: impl FnMut(&str, &str, u16) -> Arc<Backend>,
     ) -> (RuleSet, [Vec<BadLine>; 2]) {
+        let outside = |line| BadLine {
+            line,
+            reason: format!("it matches no path under the base {base}/ (write the base in it)"),
+        };
         let (parsed, mut bad_redirects) = redirects::parse(redirects);
         let mut rules = Vec::with_capacity(parsed.len());
         for redirect in parsed {
+            if !redirect.from.can_match_under(base) {
+                bad_redirects.push(outside(redirect.line));
+                continue;
+            }
             let to = match redirect.status {
                 200 if redirect.to.starts_with("http://") => match split_url(&redirect.to) {
                     Some((authority, host, port, path)) => To::Proxy {
@@ -122,7 +133,15 @@ impl RuleSet {
         let forced = (0..rules.len())
             .filter(|&i| rules[i].redirect.force)
             .collect();
-        let (blocks, bad_headers) = headers::parse(headers);
+        let (mut blocks, mut bad_headers) = headers::parse(headers);
+        blocks.retain(|block| {
+            let under = block.pattern.can_match_under(base);
+            if !under {
+                bad_headers.push(outside(block.line));
+            }
+            under
+        });
+        bad_headers.sort_by_key(|bad| bad.line);
         let set = RuleSet {
             proxying: rules.iter().any(|r| matches!(r.to, To::Proxy { .. })),
             rules,
@@ -303,7 +322,7 @@ mod tests {
                 std::time::Duration::from_secs(1),
             ))
         };
-        let (set, bad) = RuleSet::build(redirects, headers, backend);
+        let (set, bad) = RuleSet::build(redirects, headers, "", backend);
         assert_eq!(bad, [Vec::new(), Vec::new()]);
         set
     }

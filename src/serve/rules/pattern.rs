@@ -124,6 +124,24 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// Whether a path under `base` (`/REPO`, a path of plain segments) can
+    /// match: with `--base`, every request the rules see is under it.
+    pub fn can_match_under(&self, base: &str) -> bool {
+        let mut segments = self.segments.iter();
+        for part in base.split('/').skip(1) {
+            match segments.next() {
+                Some(Segment::Literal(literal)) if literal != part => return false,
+                Some(_) => {}
+                // `/*` and the like match anything below; a shorter
+                // pattern only paths above the base.
+                None => return self.splat,
+            }
+        }
+        true
+    }
+}
+
 impl Captures<'_, '_> {
     /// `to` with `:splat` and each bound `:name` replaced; a name nothing
     /// bound stays as it is.
@@ -246,6 +264,24 @@ mod tests {
             assert_eq!(bound(written, "/c%C3%A9line"), Some((Vec::new(), None)));
         }
         assert_eq!(bound("/a%3a", "/a%3A"), Some((Vec::new(), None)));
+    }
+
+    #[test]
+    fn what_can_match_under_a_base() {
+        let under = |pattern: &str| Pattern::parse(pattern).unwrap().can_match_under("/repo/v1");
+        for pattern in [
+            "/repo/v1/a",
+            "/repo/v1",
+            "/*",
+            "/repo/*",
+            "/:name/v1/x",
+            "/repo/v1/*",
+        ] {
+            assert!(under(pattern), "{pattern}");
+        }
+        for pattern in ["/a", "/repo", "/repo/v2/*", "/other/*"] {
+            assert!(!under(pattern), "{pattern}");
+        }
     }
 
     #[test]
