@@ -230,7 +230,6 @@ fn headers_merge_and_go_on_files_listings_304s_and_rule_answers() {
     let listing = get(&server, "/files/");
     assert_eq!(listing.status, 200);
     assert_eq!(listing.header("X-Listing"), Some("yes"));
-    assert_ne!(listing.header("Content-Length"), Some("5"));
     let redirect = get(&server, "/old");
     assert_eq!(
         (redirect.status, redirect.header("X-Frame-Options")),
@@ -359,4 +358,88 @@ fn a_200_to_an_http_url_proxies_there_with_the_query() {
     // A file answers first.
     assert_eq!(get(&server, "/local.txt").text(), "local");
     assert_eq!(api.seen().len(), 1);
+}
+
+#[test]
+fn no_other_spelling_or_link_passes_the_rules_by() {
+    let dir = ipfs_site("/admin/* /login.html 302!\n/old/* /:splat 301\n");
+    dir.write("_headers", "/admin/*\n  X-Robots-Tag: noindex\n");
+    dir.write("admin/secret.html", "SECRET");
+    let server = Server::start(&dir.path, &[]);
+    for target in [
+        "/admin/secret.html",
+        "//admin/secret.html",
+        "/%61dmin/secret.html",
+        "/x/../admin/secret.html",
+    ] {
+        let response = get(&server, target);
+        assert_eq!(
+            (response.status, response.header("Location")),
+            (302, Some("/login.html")),
+            "{target}"
+        );
+        assert_eq!(response.header("X-Robots-Tag"), Some("noindex"), "{target}");
+    }
+    // A path stays on this site, whatever the splat holds.
+    for target in ["/old//evil.example/x", "/old/%2F%2Fevil.example"] {
+        let location = get(&server, target).header("Location").map(String::from);
+        let location = location.unwrap_or_default();
+        assert!(
+            location.starts_with('/') && !location.starts_with("//"),
+            "{target}: {location}"
+        );
+    }
+    // The rules files stay out of the listing.
+    let listing = server.request("GET", "/", &[("Accept", "application/json")]);
+    assert!(!listing.text().contains("_redirects"), "{}", listing.text());
+    assert!(!listing.text().contains("_headers"), "{}", listing.text());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rules_file_that_is_a_link_is_withheld_with_what_it_links_to() {
+    let dir = ipfs_site("");
+    std::fs::remove_file(dir.path.join("_redirects")).unwrap();
+    dir.write("config/redirects.txt", "/from /one.html 302\n");
+    common::symlink_on_unix("config/redirects.txt", dir.path.join("_redirects"));
+    let server = Server::start(&dir.path, &[]);
+    assert_eq!(get(&server, "/from").header("Location"), Some("/one.html"));
+    assert_eq!(get(&server, "/_redirects").status, 404);
+    assert_eq!(get(&server, "/config/redirects.txt").status, 404);
+}
+
+#[test]
+fn a_rule_answers_dotfile_paths_and_folders_without_an_index() {
+    let dir = ipfs_site(
+        "/.well-known/change-password /account.html 302\n\
+         /docs /one.html 302\n",
+    );
+    dir.write("docs/notes.md", "a folder without an index");
+    let server = Server::start(&dir.path, &[]);
+    let well_known = get(&server, "/.well-known/change-password");
+    assert_eq!(
+        (well_known.status, well_known.header("Location")),
+        (302, Some("/account.html"))
+    );
+    // Before the slash is added: the rule, not a permanent 301 to /docs/.
+    let docs = get(&server, "/docs");
+    assert_eq!(
+        (docs.status, docs.header("Location")),
+        (302, Some("/one.html"))
+    );
+    // Dotfiles stay hidden where no rule names them.
+    dir.write(".env", "SECRET=1");
+    assert_eq!(get(&server, "/.env").status, 404);
+}
+
+#[test]
+fn the_first_request_after_a_proxying_rule_appears_is_proxied() {
+    let api = Backend::echo("API");
+    let dir = ipfs_site("");
+    let server = Server::start(&dir.path, &["--live-reload"]);
+    assert_eq!(get(&server, "/api/x").status, 404);
+    dir.write("_redirects", format!("/api/* {}/:splat 200\n", api.url()));
+    // A navigation looks at the rules before it is routed.
+    let reply = server.request("GET", "/api/x", &[("Sec-Fetch-Dest", "document")]);
+    assert_eq!((reply.status, reply.text().as_str()), (200, "API /x"));
 }

@@ -83,6 +83,8 @@ impl Answer {
             (true, 0) => Persistence::EchoKeepAlive,
             (true, _) => Persistence::KeepAlive,
         };
+        // Before routing: a rule that proxies decides the request's way.
+        site.refresh_rules(request);
         let routed = match site.may_forward() {
             false => None,
             true => proxy::forward(request, site, peer.ip()),

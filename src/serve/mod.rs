@@ -55,8 +55,6 @@ use crate::http::request::Request;
 use crate::http::response::{Body, Response, Status};
 use crate::http::target::{self, Target};
 use crate::serve::base::Place;
-use crate::serve::navigation::is_navigation;
-use crate::serve::proxy::route;
 use crate::serve::rewrites::Matching;
 use crate::serve::rules::Action;
 
@@ -92,16 +90,17 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
             Place::Outside(answer) => return answer,
         },
     };
-    let rules = site.rules(|| is_navigation(request));
+    let rules = site.rules();
     let Some(rules) = rules.as_deref() else {
         return match refused {
             Some(refused) => Err(refused),
             None => serve_target(request, &inner, &root, site, None),
         };
     };
-    // Rules see the path as sent, but with its dot-segments gone, so
-    // `/a/../b` is matched as the `/b` it names.
-    let path = route::remove_dot_segments(target.path);
+    // Rules see the path as sent, in one spelling and with its
+    // dot-segments gone: `/a/../b` and `//%62` are matched as the `/b` the
+    // resolver would open.
+    let path = rules::path_for_rules(target.path);
     let as_sent = Target {
         path: &path,
         query: target.query,
@@ -166,6 +165,13 @@ fn serve_resolved(
             }
             return fallbacks::not_found(request, target, root, site);
         }
+        // Nothing answers a dotfile's path, or a rules file's: a rule may.
+        Err(e) if e.status() == Status::NotFound => {
+            return match rules.and_then(|r| r.unshadowed()) {
+                Some(action) => act(action, request, root, site),
+                None => Err(e),
+            };
+        }
         Err(e) => return Err(e),
     };
     match resolved {
@@ -187,13 +193,21 @@ fn serve_resolved(
         // on GitHub Pages, Netlify and Cloudflare Pages, and `/about/` the
         // folder. A redirect would make the page unreachable.
         Resolved::Redirect { location } => {
-            match fallbacks::clean_url(request, target, root, site) {
-                Some(answer) => answer,
-                None => Ok(fallbacks::redirect(base::outside(
-                    &site.settings.base,
-                    &location,
-                ))),
+            if let Some(answer) = fallbacks::clean_url(request, target, root, site) {
+                return answer;
             }
+            // A folder without an index is no file: a rule comes before
+            // the slash is added.
+            if let Some(matching) = rules
+                && !rewrites::file_answers(target, root, site)
+                && let Some(action) = matching.unshadowed()
+            {
+                return act(action, request, root, site);
+            }
+            Ok(fallbacks::redirect(base::outside(
+                &site.settings.base,
+                &location,
+            )))
         }
     }
 }

@@ -17,7 +17,6 @@ use crate::http::request::Request;
 use crate::http::response::{Body, Content, Response, Status};
 use crate::http::target::Target;
 use crate::serve::base::{self, Place};
-use crate::serve::navigation::is_navigation;
 use crate::serve::proxy::backend::Backend;
 use crate::serve::rules::{Action, RuleSet};
 use crate::serve::site::Site;
@@ -136,8 +135,8 @@ pub fn proxied_by_rule(
     target: &Target<'_>,
     site: &Site,
 ) -> Option<(Arc<Backend>, String)> {
-    let rules = site.rules(|| is_navigation(request))?;
-    if !rules.proxies() {
+    let rules = site.rules()?;
+    if !rules.may_proxy(target.path) {
         return None;
     }
     let root = site.root();

@@ -13,7 +13,9 @@ use std::time::Duration;
 use crate::dev::livereload::Watcher;
 use crate::fs::cache::FileCache;
 use crate::fs::resolve::ServedRoot;
+use crate::http::request::Request;
 use crate::serve::auth::Credentials;
+use crate::serve::navigation::is_navigation;
 use crate::serve::proxy::backend::Backend;
 use crate::serve::proxy::route::{Route, Rule};
 use crate::serve::rules::RuleSet;
@@ -149,11 +151,17 @@ impl Site {
         !self.proxies.is_empty() || self.rules.as_ref().is_some_and(HostRules::may_proxy)
     }
 
-    /// The host's rules in force for a request, if there are any (with
-    /// live reload, a `navigation` looks at the files first).
-    pub fn rules(&self, navigation: impl FnOnce() -> bool) -> Option<Arc<RuleSet>> {
-        let rules = self.rules.as_ref()?;
-        rules.current(navigation, self.live_reload.as_deref())
+    /// Brings the host's rules up to date for `request`, before it is
+    /// routed (a proxying rule decides its way).
+    pub fn refresh_rules(&self, request: &Request<'_>) {
+        if let Some(rules) = &self.rules {
+            rules.refresh(|| is_navigation(request), self.live_reload.as_deref());
+        }
+    }
+
+    /// The host's rules in force, if there are any.
+    pub fn rules(&self) -> Option<Arc<RuleSet>> {
+        self.rules.as_ref()?.current()
     }
 
     /// The root as the resolver sees it.
@@ -163,7 +171,7 @@ impl Site {
             dir: self.root_dir.as_ref(),
             index: &self.settings.index,
             hidden: self.settings.hidden,
-            rules_files: self.rules.is_some(),
+            rules_files: self.rules.as_ref().map(HostRules::identities),
         }
     }
 }

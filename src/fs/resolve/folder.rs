@@ -24,7 +24,8 @@ pub struct FolderEntry {
 
 /// The entries of the directory `dir` a listing may show: names that are
 /// UTF-8 (no other name can be requested), not hidden unless asked, files or
-/// folders, and whose symlinks stay inside the root.
+/// folders, not the host's rules files while they apply, and whose
+/// symlinks stay inside the root.
 pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<FolderEntry>, HttpError> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
@@ -54,7 +55,9 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<FolderEntry>, H
         let Ok(metadata) = metadata else {
             continue;
         };
-        if !metadata.is_dir() && !metadata.is_file() {
+        if (!metadata.is_dir() && !metadata.is_file())
+            || root.withholds(&dir.join(&name), &metadata)
+        {
             continue;
         }
         entries.push(FolderEntry {

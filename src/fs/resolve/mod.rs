@@ -57,7 +57,7 @@ pub fn resolve(target: &Target<'_>, root: &ServedRoot<'_>) -> Result<Resolved, H
     path.push(root.path);
     path.extend(segments.clone());
     let opened = open_inside(path, root)?;
-    if root.withholds(&opened.path) {
+    if root.withholds(&opened.path, &opened.metadata) {
         return Err(HttpError::NotFound("host rules file"));
     }
 
@@ -369,7 +369,7 @@ pub mod tests {
                 dir: self.root_dir.as_ref(),
                 index: "index.html",
                 hidden: false,
-                rules_files: true,
+                rules_files: Some([[0, 0]; 2]),
             }
         }
 

@@ -4,11 +4,12 @@
 //! Imports `http`'s error.
 #![forbid(unsafe_code)]
 
-use std::fs::{self, File};
+use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::http::error::HttpError;
+use crate::sys;
 
 /// The folder being served, and how.
 #[derive(Debug, Clone, Copy)]
@@ -21,25 +22,31 @@ pub struct ServedRoot<'a> {
     pub index: &'a str,
     /// Whether dotfiles are served.
     pub hidden: bool,
-    /// Whether the host's rules files at the root (`RULES_FILES`) are
-    /// withheld, as they are while they apply.
-    pub rules_files: bool,
+    /// While the host's rules apply, the rules files (`RULES_FILES`) are
+    /// withheld: these are their identities (`sys::file_identity`), so a
+    /// link to one, a hard link, or a name the file system reads as one
+    /// (letter case, Unicode folding) is withheld too. `None` when the
+    /// rules do not apply; `[0, 0]` for a file that is not there.
+    pub rules_files: Option<[[u64; 2]; 2]>,
 }
 
 /// The host's rules files, which a host reads and never serves.
 pub const RULES_FILES: [&str; 2] = ["_redirects", "_headers"];
 
 impl ServedRoot<'_> {
-    /// Whether `path` (under the root, symlinks resolved) is a rules file
-    /// that must not be served: by name in any case, as a file system that
-    /// ignores case would open it so.
-    pub fn withholds(&self, path: &Path) -> bool {
-        self.rules_files
-            && path.parent() == Some(self.path)
+    /// Whether the file at `path` (under the root, symlinks resolved), with
+    /// `metadata`, is a rules file that must not be served: by its name at
+    /// the root in any letter case, or by its identity.
+    pub fn withholds(&self, path: &Path, metadata: &Metadata) -> bool {
+        let Some(identities) = self.rules_files else {
+            return false;
+        };
+        let named = path.parent() == Some(self.path)
             && path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|name| RULES_FILES.iter().any(|r| r.eq_ignore_ascii_case(name)))
+                .is_some_and(|name| RULES_FILES.iter().any(|r| r.eq_ignore_ascii_case(name)));
+        named || (metadata.is_file() && identities.contains(&sys::file_identity(metadata)))
     }
 }
 

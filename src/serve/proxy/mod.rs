@@ -35,6 +35,7 @@ use crate::serve::guards;
 use crate::serve::navigation::{accepts, is_navigation, is_preflight};
 use crate::serve::proxy::backend::Backend;
 use crate::serve::rewrites;
+use crate::serve::rules;
 use crate::serve::site::Site;
 
 /// A request to forward, worked out while it was at hand.
@@ -88,8 +89,9 @@ pub fn forward(
             route.backend_path(&path).into_owned(),
         ),
         None => {
+            let for_rules = rules::path_for_rules(&path);
             let as_sent = Target {
-                path: &path,
+                path: &for_rules,
                 query: target.query,
             };
             rewrites::proxied_by_rule(request, &as_sent, site)?

@@ -21,8 +21,9 @@ use crate::serve::rules::pattern::Pattern;
 use crate::serve::rules::redirects::BadLine;
 
 /// Fields `_headers` may not set: the framing and connection's (ours on
-/// every response), those this server writes itself, and Netlify's
-/// `Basic-Auth`, whose value is a password.
+/// every response), those this server writes itself (`Location` is the
+/// redirects' to set), and Netlify's `Basic-Auth`, whose value is a
+/// password.
 const NOT_SETTABLE: &[&str] = &[
     "connection",
     "keep-alive",
@@ -34,6 +35,7 @@ const NOT_SETTABLE: &[&str] = &[
     "content-encoding",
     "date",
     "server",
+    "location",
     "basic-auth",
 ];
 
@@ -140,9 +142,11 @@ pub type FieldList = Vec<(&'static str, Cow<'static, str>)>;
 /// Applies the blocks that match `path` to `fields`, in file order: a
 /// block's field replaces the server's own of that name, a name set again
 /// is joined to the earlier value with `, `, and `! Name` removes what came
-/// before it, the server's own included (Cloudflare's rules). Allocates
+/// before it, the server's own included (Cloudflare's rules). `Set-Cookie`
+/// is never joined (RFC 9110 section 5.3): each is a field of its own.
+/// Names in `kept` (lower case) are left as the server set them. Allocates
 /// only for what is added.
-pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList) {
+pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList, kept: &[&str]) {
     // The names blocks have set (or removed) so far: the server's own
     // fields of these names are gone.
     let mut ours: Vec<&'static str> = Vec::new();
@@ -152,14 +156,20 @@ pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList) {
             ours.push(name);
         }
         for (name, value) in &block.fields {
+            if kept.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                continue;
+            }
             if !ours.iter().any(|n| n.eq_ignore_ascii_case(name)) {
                 fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
                 ours.push(name);
             }
-            match fields
-                .iter_mut()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
+            let earlier = match name.eq_ignore_ascii_case("set-cookie") {
+                true => None,
+                false => fields
+                    .iter_mut()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name)),
+            };
+            match earlier {
                 Some((_, earlier)) => {
                     let joined = format!("{earlier}, {value}");
                     *earlier = Cow::Owned(joined);
@@ -191,7 +201,7 @@ mod tests {
         };
         let fields_for = |path: &str| {
             let mut fields = owned(&[("ETag", "\"1\""), ("X-Frame-Options", "SAMEORIGIN")]);
-            apply(&blocks, path, &mut fields);
+            apply(&blocks, path, &mut fields, &[]);
             fields
         };
         assert_eq!(

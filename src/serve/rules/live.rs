@@ -18,19 +18,18 @@ use crate::dev::livereload::Watcher;
 use crate::fs::resolve::RULES_FILES;
 use crate::fs::version::Version;
 use crate::serve::proxy::backend::Backend;
-use crate::serve::rules::{RuleSet, redirects};
+use crate::serve::rules::RuleSet;
 
 /// How long a request may go on with the rules as last read before the
-/// files are looked at again. A navigation always looks (see
-/// `HostRules::current`).
+/// files are looked at again (see `HostRules::refresh`).
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// The rules as read from the served folder, kept current: the files are
 /// looked at again when a request comes `CHECK_EVERY` after the last look,
-/// and on every navigation, so the page a browser reloads after an edit
-/// sees it. A file is read again when its version changed, or has not
-/// settled (a write within the file system's clock tick could leave the
-/// version as it was).
+/// and with live reload on every navigation, so the page a browser reloads
+/// after an edit sees it. A file is read again when its version changed,
+/// or when it was last read before its version had settled (a write in the
+/// same tick of the file system's clock can leave the version as it was).
 #[derive(Debug)]
 pub struct HostRules {
     paths: [PathBuf; 2],
@@ -43,6 +42,9 @@ pub struct HostRules {
     proxying: AtomicBool,
     /// Whether the rules in force hold anything at all.
     any: AtomicBool,
+    /// The two files' identities as last looked at (`[0, 0]` when not
+    /// there), which the resolver withholds.
+    identities: [AtomicU64; 4],
     /// Milliseconds from `start` to the last look.
     last_look: AtomicU64,
     start: Instant,
@@ -53,11 +55,16 @@ pub struct HostRules {
 }
 
 /// The files as last read: each one's version (`None` when it is not
-/// there) and text.
+/// there), whether that version had settled when the text was read (if
+/// not, a write in the same clock tick may have left the version as it
+/// was, and the text is read again at the next look), the text, and why
+/// none of it applies, if that is so.
 #[derive(Debug, Default)]
 struct Seen {
     versions: [Option<Version>; 2],
+    settled: [bool; 2],
     texts: [String; 2],
+    problems: [Option<String>; 2],
 }
 
 impl HostRules {
@@ -76,6 +83,7 @@ impl HostRules {
             seen: Mutex::new(Seen::default()),
             proxying: AtomicBool::new(false),
             any: AtomicBool::new(false),
+            identities: Default::default(),
             last_look: AtomicU64::new(0),
             start: Instant::now(),
             backends: Mutex::new(Vec::new()),
@@ -85,16 +93,12 @@ impl HostRules {
         rules
     }
 
-    /// The rules in force for a request, `None` when there are none. With
-    /// live reload (`watcher`), a `navigation` always looks at the files
-    /// first: the page that reloads after an edit must see it. Without,
-    /// the person who edits and reloads is slower than `CHECK_EVERY`, and
-    /// `navigation` is not asked.
-    pub fn current(
-        &self,
-        navigation: impl FnOnce() -> bool,
-        watcher: Option<&Watcher>,
-    ) -> Option<Arc<RuleSet>> {
+    /// Looks at the files for a request, before it is routed, if it is
+    /// time: `CHECK_EVERY` after the last look, or with live reload
+    /// (`watcher`) for a `navigation`, as the page that reloads after an
+    /// edit must see it. Without live reload the person who edits and
+    /// reloads is slower than `CHECK_EVERY`, and `navigation` is not asked.
+    pub fn refresh(&self, navigation: impl FnOnce() -> bool, watcher: Option<&Watcher>) {
         let now = self.start.elapsed().as_millis() as u64;
         let last = self.last_look.load(Ordering::Relaxed);
         let due = now.saturating_sub(last) >= CHECK_EVERY.as_millis() as u64
@@ -105,13 +109,23 @@ impl HostRules {
         if due || (watcher.is_some() && navigation()) {
             self.look(watcher, false);
         }
-        // Without rules, the common case, no lock is taken.
+    }
+
+    /// The rules in force, `None` when there are none (then no lock is
+    /// taken: the common case).
+    pub fn current(&self) -> Option<Arc<RuleSet>> {
         if !self.any.load(Ordering::Relaxed) {
             return None;
         }
         Some(Arc::clone(
             &self.current.read().unwrap_or_else(PoisonError::into_inner),
         ))
+    }
+
+    /// The identities of the two files, as last looked at.
+    pub fn identities(&self) -> [[u64; 2]; 2] {
+        let id = |i: usize| self.identities[i].load(Ordering::Relaxed);
+        [[id(0), id(1)], [id(2), id(3)]]
     }
 
     /// Whether a rule may proxy, as last read.
@@ -143,21 +157,33 @@ impl HostRules {
                 .filter(|m| m.is_file())
                 .map(|m| Version::of(&m))
         });
-        let stale = (0..2).any(|i| {
-            versions[i] != seen.versions[i] || versions[i].is_some_and(|v| !v.has_settled(now))
-        });
+        for (i, version) in versions.iter().enumerate() {
+            let [device, file] = version.map_or([0, 0], |v| v.identity);
+            self.identities[2 * i].store(device, Ordering::Relaxed);
+            self.identities[2 * i + 1].store(file, Ordering::Relaxed);
+        }
+        let stale = (0..2).any(|i| versions[i] != seen.versions[i] || !seen.settled[i]);
         if !stale && !at_start {
             return;
         }
-        let texts = [0, 1].map(|i| match versions[i] {
+        let read = [0, 1].map(|i| match versions[i] {
             Some(_) => read(&self.paths[i]),
-            None => String::new(),
+            None => Ok(String::new()),
         });
-        let changed = texts != seen.texts;
         seen.versions = versions;
-        if !changed && !at_start {
+        seen.settled = versions.map(|v| v.is_none_or(|v| v.has_settled(now)));
+        let problems = read.clone().map(Result::err);
+        let texts = read.map(Result::unwrap_or_default);
+        if texts == seen.texts && problems == seen.problems && !at_start {
             return;
         }
+        // Said once, not at every look while the file stays as it is.
+        for (name, problem) in RULES_FILES.iter().zip(&problems) {
+            if let Some(problem) = problem {
+                log::warn!("{name}: {problem}; no rules from it apply");
+            }
+        }
+        seen.problems = problems;
         let (set, bad) =
             RuleSet::build(&texts[0], &texts[1], &self.base, |authority, host, port| {
                 self.backend(authority, host, port)
@@ -190,31 +216,29 @@ impl HostRules {
     }
 }
 
-/// A rules file's text: empty, with a warning, when it cannot be read, is
-/// over `redirects::MAX_FILE` (none of it applies, rather than a part cut
-/// at a place no one chose), or is not UTF-8.
-fn read(path: &Path) -> String {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
+/// The largest rules file read, `_redirects` or `_headers` (the IPFS
+/// specification's limit for `_redirects`).
+pub const MAX_FILE: usize = 64 * 1024;
+
+/// A rules file's text; or why none of it applies: it cannot be read, is
+/// over `MAX_FILE` (rather than a part cut at a place no one chose), or is
+/// not UTF-8.
+fn read(path: &Path) -> Result<String, String> {
     let mut bytes = Vec::new();
-    let limit = redirects::MAX_FILE as u64 + 1;
+    let limit = MAX_FILE as u64 + 1;
     if let Err(e) = File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes)) {
-        log::warn!("{name}: cannot read it: {e}; no rules from it apply");
-        return String::new();
+        return Err(format!("cannot read it: {e}"));
     }
-    if bytes.len() > redirects::MAX_FILE {
-        log::warn!("{name}: over the 64 KiB a rules file may hold; no rules from it apply");
-        return String::new();
+    if bytes.len() > MAX_FILE {
+        return Err("over the 64 KiB a rules file may hold".into());
     }
     match String::from_utf8(bytes) {
         // A byte-order mark, as some Windows editors write.
-        Ok(text) => text
+        Ok(text) => Ok(text
             .strip_prefix('\u{feff}')
             .map(String::from)
-            .unwrap_or(text),
-        Err(_) => {
-            log::warn!("{name}: not UTF-8 text; no rules from it apply");
-            String::new()
-        }
+            .unwrap_or(text)),
+        Err(_) => Err("not UTF-8 text".into()),
     }
 }
 

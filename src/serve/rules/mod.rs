@@ -20,11 +20,12 @@ pub mod live;
 pub mod pattern;
 pub mod redirects;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::http::response::{Response, Status};
 use crate::serve::proxy::backend::Backend;
-use crate::serve::proxy::route::split_url;
+use crate::serve::proxy::route::{remove_dot_segments, split_url};
 use crate::serve::rules::headers::Block;
 use crate::serve::rules::pattern::Captures;
 use crate::serve::rules::redirects::{BadLine, Redirect};
@@ -78,7 +79,8 @@ pub struct RuleSet {
     /// answers: a request for a file looks through these alone.
     forced: Vec<usize>,
     blocks: Vec<Block>,
-    proxying: bool,
+    /// The indexes of the rules that proxy.
+    proxying: Vec<usize>,
 }
 
 impl RuleSet {
@@ -143,7 +145,9 @@ impl RuleSet {
         });
         bad_headers.sort_by_key(|bad| bad.line);
         let set = RuleSet {
-            proxying: rules.iter().any(|r| matches!(r.to, To::Proxy { .. })),
+            proxying: (0..rules.len())
+                .filter(|&i| matches!(rules[i].to, To::Proxy { .. }))
+                .collect(),
             rules,
             forced,
             blocks,
@@ -157,7 +161,16 @@ impl RuleSet {
 
     /// Whether a rule may proxy, so `proxy::forward` must ask.
     pub fn proxies(&self) -> bool {
+        !self.proxying.is_empty()
+    }
+
+    /// Whether a rule that proxies matches `path`: only then can the rule
+    /// for it be one (a look at those rules alone, not all of them, for
+    /// every request while one rule proxies).
+    pub fn may_proxy(&self, path: &str) -> bool {
         self.proxying
+            .iter()
+            .any(|&i| self.rules[i].redirect.from.matches(path).is_some())
     }
 
     /// The rule for `path` (as sent, with the query apart): the first that
@@ -233,9 +246,20 @@ impl RuleSet {
     /// Puts the `_headers` fields for `path` on `response`: each replaces
     /// the server's own field of that name.
     pub fn add_headers(&self, response: &mut Response, path: &str) {
-        if !self.blocks.is_empty() {
-            headers::apply(&self.blocks, path, &mut response.headers);
+        if self.blocks.is_empty() {
+            return;
         }
+        // RFC 9110 section 15.4.5: a 304 sends no representation metadata
+        // beyond what updates a cache; and a multipart 206's type frames
+        // its parts.
+        let multipart = response.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("content-type") && value.starts_with("multipart/byteranges")
+        });
+        let kept: &[&str] = match response.status == Status::NotModified || multipart {
+            true => &["content-type", "content-language"],
+            false => &[],
+        };
+        headers::apply(&self.blocks, path, &mut response.headers, kept);
     }
 
     /// The summary the log gives at start and on each change.
@@ -252,16 +276,24 @@ impl Rule {
     /// What this rule asks for, given what its FROM bound and the
     /// request's query, which goes on to TO unless TO has one of its own.
     pub fn action(&self, captures: &Captures<'_, '_>, query: Option<&str>) -> Action {
+        // Before a fragment, if TO has one: `/page?a=1#top`.
         let with_query = |mut to: String| {
             if let Some(query) = query
                 && !to.contains('?')
             {
-                to.push('?');
-                to.push_str(query);
+                let at = to.find('#').unwrap_or(to.len());
+                to.insert_str(at, &format!("?{query}"));
             }
             to
         };
-        let to = captures.substitute(&self.redirect.to);
+        let mut to = captures.substitute(&self.redirect.to);
+        // A path stays a path on this site: `/:splat` must not become
+        // `//evil.example` or `/\evil.example`, which browsers read as
+        // another host.
+        if to.starts_with('/') {
+            let rest = to.trim_start_matches(['/', '\\']);
+            to = format!("/{rest}");
+        }
         match &self.to {
             To::Location(status) => Action::Redirect {
                 status: *status,
@@ -291,6 +323,16 @@ impl Rule {
     /// The line it came from, for the access log.
     pub fn line(&self) -> usize {
         self.redirect.line
+    }
+}
+
+/// A request's path as the rules match it: in one spelling
+/// (`pattern::normalized`) and with its dot-segments removed, so no other
+/// spelling of a path a rule or block names passes it by.
+pub fn path_for_rules(path: &str) -> Cow<'_, str> {
+    match pattern::normalized(path) {
+        Cow::Borrowed(path) => remove_dot_segments(path),
+        Cow::Owned(path) => Cow::Owned(remove_dot_segments(&path).into_owned()),
     }
 }
 
@@ -361,6 +403,7 @@ mod tests {
     fn actions_carry_the_query_unless_to_has_its_own() {
         let set = rules(
             "/r/:id /items/:id 307\n/own /x?a=1 302\n/s/* /app.html 200\n\
+             /open/* /:splat 301\n/frag /page#top 302\n\
              /gone /gone.html 410\n/api/* http://localhost:3000/v1/:splat 200\n",
             "",
         );
@@ -371,6 +414,14 @@ mod tests {
         assert_eq!(
             act("/r/7", Some("q=1")),
             "Redirect { status: TemporaryRedirect, location: \"/items/7?q=1\" }"
+        );
+        assert_eq!(
+            act("/open/\\evil.example/x", None),
+            "Redirect { status: MovedPermanently, location: \"/evil.example/x\" }"
+        );
+        assert_eq!(
+            act("/frag", Some("a=1")),
+            "Redirect { status: Found, location: \"/page?a=1#top\" }"
         );
         assert_eq!(
             act("/own", Some("q=1")),
@@ -421,6 +472,43 @@ mod tests {
                 ("Cache-Control", "max-age=60"),
                 ("X-A", "1, 2")
             ]
+        );
+    }
+
+    #[test]
+    fn cookies_stay_apart_and_a_304_keeps_its_type() {
+        let set = rules(
+            "",
+            "/*\n  Set-Cookie: a=1\n  Content-Type: text/x-a\n/b\n  Set-Cookie: b=2\n",
+        );
+        let fields = |status| {
+            let mut response = Response::new(status).header("Content-Type", "text/plain");
+            set.add_headers(&mut response, "/b");
+            let fields: Vec<(&str, String)> = response
+                .headers
+                .iter()
+                .map(|(n, v)| (*n, v.to_string()))
+                .collect();
+            fields
+        };
+        let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+            pairs.iter().map(|(n, v)| (*n, v.to_string())).collect()
+        };
+        assert_eq!(
+            fields(Status::Ok),
+            owned(&[
+                ("Set-Cookie", "a=1"),
+                ("Content-Type", "text/x-a"),
+                ("Set-Cookie", "b=2")
+            ])
+        );
+        assert_eq!(
+            fields(Status::NotModified),
+            owned(&[
+                ("Content-Type", "text/plain"),
+                ("Set-Cookie", "a=1"),
+                ("Set-Cookie", "b=2")
+            ])
         );
     }
 }

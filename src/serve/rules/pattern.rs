@@ -6,6 +6,11 @@
 //! Imports std only.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
+
+/// The most segments a pattern may have.
+const MAX_SEGMENTS: usize = 64;
+
 /// A parsed pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
@@ -38,6 +43,11 @@ impl Pattern {
         if text.matches('*').count() > 1 {
             return Err("a second `*`".into());
         }
+        // Bounds the work a line can ask for: each placeholder is checked
+        // against those before it.
+        if text.matches('/').count() > MAX_SEGMENTS {
+            return Err(format!("more than {MAX_SEGMENTS} segments"));
+        }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let mut segments = Vec::new();
         let mut splat = false;
@@ -69,7 +79,7 @@ impl Pattern {
                 }
                 segments.push(Segment::Named(name.to_string()));
             } else {
-                segments.push(Segment::Literal(encoded(part)));
+                segments.push(Segment::Literal(normalized(part).into_owned()));
             }
         }
         Ok(Pattern { segments, splat })
@@ -173,30 +183,63 @@ impl Captures<'_, '_> {
     }
 }
 
-/// A literal segment as a browser sends it: raw non-ASCII bytes
-/// percent-encoded and escapes in upper case (RFC 3986 section 6.2.2.1),
-/// so `céline` and `c%c3%a9line` in a rule both match `c%C3%A9line`.
-pub(super) fn encoded(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    // How many hex digits of an escape are still to come.
-    let mut escape = 0u8;
-    for byte in segment.bytes() {
-        if !byte.is_ascii() {
-            out.push_str(&format!("%{byte:02X}"));
-            escape = 0;
-            continue;
+/// `text` (a path, or a piece of one) in the one spelling the rules
+/// compare (RFC 3986 section 6.2.2): an escape of an unreserved character
+/// decoded (`%61` is `a`), other escapes in upper case, raw non-ASCII bytes
+/// encoded, and runs of `/` merged into one, as the resolver merges them
+/// (`//admin` names `/admin`). So `céline`, `c%c3%a9line` and `c%C3%A9line`
+/// are one spelling, and no other spelling of a path a rule or block names
+/// passes it by. Borrowed when `text` already is in that spelling.
+pub fn normalized(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let plain = |i: usize| {
+        let byte = bytes[i];
+        byte.is_ascii() && byte != b'%' && !(byte == b'/' && i > 0 && bytes[i - 1] == b'/')
+    };
+    if (0..bytes.len()).all(plain) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let escaped = (byte == b'%')
+            .then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?)))
+            .flatten();
+        match escaped {
+            Some((high, low)) => {
+                let decoded = high << 4 | low;
+                match decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
+                    true => out.push(decoded as char),
+                    false => out.push_str(&format!("%{decoded:02X}")),
+                }
+                i += 3;
+                continue;
+            }
+            None if !byte.is_ascii() => out.push_str(&format!("%{byte:02X}")),
+            None if byte == b'/' && out.ends_with('/') => {}
+            None => out.push(byte as char),
         }
-        let in_escape = escape > 0;
-        escape = match byte {
-            b'%' => 2,
-            _ => escape.saturating_sub(1),
-        };
-        out.push(match in_escape {
-            true => byte.to_ascii_uppercase() as char,
-            false => byte as char,
-        });
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+/// `text` with its raw non-ASCII bytes percent-encoded, and nothing else
+/// changed: a rule's TO, which goes out in a `Location` or a request line.
+pub fn ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte.is_ascii() {
+            true => out.push(byte as char),
+            false => out.push_str(&format!("%{byte:02X}")),
+        }
     }
     out
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    (digit as char).to_digit(16).map(|d| d as u8)
 }
 
 fn is_name(name: &str) -> bool {
@@ -264,6 +307,22 @@ mod tests {
             assert_eq!(bound(written, "/c%C3%A9line"), Some((Vec::new(), None)));
         }
         assert_eq!(bound("/a%3a", "/a%3A"), Some((Vec::new(), None)));
+        assert_eq!(bound("/%61dmin", "/admin"), Some((Vec::new(), None)));
+    }
+
+    #[test]
+    fn paths_are_compared_in_one_spelling() {
+        for (text, want) in [
+            ("/admin/x", "/admin/x"),
+            ("//admin///x", "/admin/x"),
+            ("/%61dmin/%7e%2D%2e", "/admin/~-."),
+            ("/a%2fb%3f%25", "/a%2Fb%3F%25"),
+            ("/café", "/caf%C3%A9"),
+            ("/bad%zz%4", "/bad%zz%4"),
+        ] {
+            assert_eq!(normalized(text), want, "{text}");
+        }
+        assert!(matches!(normalized("/plain/path.js"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -293,6 +352,7 @@ mod tests {
             ("/a/:1x", "not a placeholder name"),
             ("/:a/:a", "appears twice"),
             ("/a/:splat", "not a placeholder name"),
+            (&"/:a".repeat(65), "more than 64 segments"),
         ] {
             let error = Pattern::parse(text).unwrap_err();
             assert!(error.contains(want), "{text}: {error}");

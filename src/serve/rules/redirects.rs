@@ -6,10 +6,8 @@
 //! Imports `pattern` beside it.
 #![forbid(unsafe_code)]
 
-use crate::serve::rules::pattern::{Pattern, encoded};
+use crate::serve::rules::pattern::{Pattern, ascii};
 
-/// The largest `_redirects` file read (the IPFS specification's limit).
-pub const MAX_FILE: usize = 64 * 1024;
 /// The statuses a rule may have: redirects, a rewrite (200), and pages
 /// served with an error status (the IPFS specification's set).
 const STATUSES: &[u16] = &[200, 301, 302, 303, 307, 308, 404, 410, 451];
@@ -71,6 +69,9 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
     let Some(&to) = tokens.get(1) else {
         return Err("no TO after FROM".into());
     };
+    if to.bytes().any(|b| b.is_ascii_control()) {
+        return Err("TO holds a control character".into());
+    }
     let is_target = to.starts_with('/') || to.starts_with("http://") || to.starts_with("https://");
     // Netlify's `/store id=:id /blog/:id`: tokens before TO match the query.
     if !is_target && to.contains('=') {
@@ -109,7 +110,7 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
         from,
         // A `Location` or a path is ASCII: `/café` goes out as browsers
         // would send it.
-        to: encoded(to),
+        to: ascii(to),
         status,
         force,
         line,
@@ -186,6 +187,7 @@ mod tests {
                     /a ftp://b\n\
                     /also-ok /fine 302!\n\
                     /p https://backend.example/ 200\n\
+                    /c /a\x01b 302\n\
                     /gone http://example.com/gone.html 410\n";
         let (rules, bad) = parse(text);
         assert_eq!(rules.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 13]);
@@ -203,7 +205,8 @@ mod tests {
             (11, "another domain"),
             (12, "'ftp://b' is not"),
             (14, "no TLS client"),
-            (15, "TO must be a path"),
+            (15, "control character"),
+            (16, "TO must be a path"),
         ];
         assert_eq!(reasons.len(), want.len(), "{reasons:?}");
         for ((line, reason), (want_line, want_reason)) in reasons.iter().zip(want) {
