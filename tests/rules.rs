@@ -159,12 +159,15 @@ fn every_status_answers_as_it_should_and_the_query_goes_on() {
             "{target}"
         );
     }
-    // Whatever the method.
+    // Whatever the method; but a rewrite serves a file, which a POST
+    // does not reach.
     let post = server.request("POST", "/temporary", &[("Content-Length", "0")]);
     assert_eq!(
         (post.status, post.header("Location")),
         (307, Some("/one.html"))
     );
+    let post = server.request("POST", "/rewrite/one", &[("Content-Length", "0")]);
+    assert_eq!(post.status, 405);
     let gone = get(&server, "/gone");
     assert_eq!(
         (gone.status_line.as_str(), gone.text().as_str()),
@@ -189,7 +192,7 @@ fn every_status_answers_as_it_should_and_the_query_goes_on() {
 
 #[test]
 fn headers_merge_and_go_on_files_listings_304s_and_rule_answers() {
-    let dir = ipfs_site("/old /one.html 301\n");
+    let dir = ipfs_site("/old /one.html 301\n/gone /404.html 410\n");
     dir.write("files/a.txt", "a");
     dir.write(
         "_headers",
@@ -230,6 +233,11 @@ fn headers_merge_and_go_on_files_listings_304s_and_rule_answers() {
     let listing = get(&server, "/files/");
     assert_eq!(listing.status, 200);
     assert_eq!(listing.header("X-Listing"), Some("yes"));
+    let gone = get(&server, "/gone");
+    assert_eq!(
+        (gone.status, gone.header("X-Frame-Options")),
+        (410, Some("DENY"))
+    );
     let redirect = get(&server, "/old");
     assert_eq!(
         (redirect.status, redirect.header("X-Frame-Options")),

@@ -238,9 +238,10 @@ fn act(
             _ => Err(HttpError::NoSuchFile),
         },
         Action::Page { status, path } => Ok(rewrites::page(status, &path, root, site)),
-        // `proxy::forward` takes these before the pipeline; one is met here
-        // only if the file changed in between, or for a path the proxy
-        // never takes (CONNECT, live reload's own).
+        // `proxy::forward` takes these before the pipeline, with the rules
+        // brought up to date first; one is met here only for a request the
+        // proxy never takes (CONNECT, live reload's own paths), or if the
+        // rules changed between the two.
         Action::Proxy { .. } => Err(HttpError::NotFound("a proxying rule not taken")),
     };
     let by = format!("_redirects line {line}");
