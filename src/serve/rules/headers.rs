@@ -44,7 +44,7 @@ const NOT_SETTABLE: &[&str] = &[
 pub struct Block {
     pub pattern: Pattern,
     /// Its fields, in the order written.
-    pub fields: Vec<(&'static str, String)>,
+    pub fields: Vec<(&'static str, Cow<'static, str>)>,
     /// The names its `! Name` lines remove.
     pub detach: Vec<&'static str>,
     pub line: usize,
@@ -118,7 +118,7 @@ fn field(text: &str, block: &mut Block) -> Result<(), String> {
             "the value of {name} is not one line of visible ASCII"
         ));
     }
-    block.fields.push((intern(name), value.to_string()));
+    block.fields.push((intern(name), kept(value)));
     Ok(())
 }
 
@@ -136,6 +136,28 @@ fn intern(name: &str) -> &'static str {
     leaked
 }
 
+/// The most bytes of field values kept for the program's life.
+const KEPT_VALUES: usize = 1 << 20;
+
+/// A field value, borrowed by every response that carries it: kept for the
+/// program's life, once per distinct value, until `KEPT_VALUES` bytes are
+/// kept (edits of `_headers` add values); past that, each response gets a
+/// copy of its own.
+fn kept(value: &str) -> Cow<'static, str> {
+    static VALUES: Mutex<(Vec<&'static str>, usize)> = Mutex::new((Vec::new(), 0));
+    let mut values = VALUES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&known) = values.0.iter().find(|v| **v == value) {
+        return Cow::Borrowed(known);
+    }
+    if values.1 + value.len() > KEPT_VALUES {
+        return Cow::Owned(value.to_string());
+    }
+    let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
+    values.0.push(leaked);
+    values.1 += value.len();
+    Cow::Borrowed(leaked)
+}
+
 /// A response's fields, as `http::response::Response` keeps them.
 pub type FieldList = Vec<(&'static str, Cow<'static, str>)>;
 
@@ -144,38 +166,50 @@ pub type FieldList = Vec<(&'static str, Cow<'static, str>)>;
 /// is joined to the earlier value with `, `, and `! Name` removes what came
 /// before it, the server's own included (Cloudflare's rules). `Set-Cookie`
 /// is never joined (RFC 9110 section 5.3): each is a field of its own.
-/// Names in `kept` (lower case) are left as the server set them. Allocates
-/// only for what is added.
+/// Names in `kept` (lower case) are left as the server set them. Values are
+/// borrowed, and nothing is allocated but a joined value.
 pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList, kept: &[&str]) {
-    // The names blocks have set (or removed) so far: the server's own
-    // fields of these names are gone.
-    let mut ours: Vec<&'static str> = Vec::new();
+    // `fields[..server]` are the server's own; the blocks' come after.
+    let mut server = fields.len();
     for block in blocks.iter().filter(|b| b.pattern.matches(path).is_some()) {
         for &name in &block.detach {
-            fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            ours.push(name);
+            let end = fields.len();
+            remove(fields, &mut server, name, end);
         }
         for (name, value) in &block.fields {
             if kept.iter().any(|k| k.eq_ignore_ascii_case(name)) {
                 continue;
             }
-            if !ours.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-                ours.push(name);
+            let ours = (server..fields.len()).find(|&i| fields[i].0.eq_ignore_ascii_case(name));
+            if ours.is_none() {
+                let end = server;
+                remove(fields, &mut server, name, end);
             }
-            let earlier = match name.eq_ignore_ascii_case("set-cookie") {
-                true => None,
-                false => fields
-                    .iter_mut()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(name)),
-            };
-            match earlier {
-                Some((_, earlier)) => {
-                    let joined = format!("{earlier}, {value}");
-                    *earlier = Cow::Owned(joined);
+            match ours.filter(|_| !name.eq_ignore_ascii_case("set-cookie")) {
+                Some(i) => {
+                    let joined = format!("{}, {value}", fields[i].1);
+                    fields[i].1 = Cow::Owned(joined);
                 }
-                None => fields.push((name, Cow::Owned(value.clone()))),
+                None => fields.push((name, value.clone())),
             }
+        }
+    }
+}
+
+/// Removes the fields named `name` among `fields[..end]`, keeping `server`
+/// the count of the server's own fields at the front.
+fn remove(fields: &mut FieldList, server: &mut usize, name: &str, end: usize) {
+    let mut i = 0;
+    let mut end = end;
+    while i < end {
+        if fields[i].0.eq_ignore_ascii_case(name) {
+            fields.remove(i);
+            end -= 1;
+            if i < *server {
+                *server -= 1;
+            }
+        } else {
+            i += 1;
         }
     }
 }
