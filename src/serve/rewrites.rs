@@ -153,3 +153,35 @@ pub fn proxied_by_rule(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::tests::{TempDir, site_with};
+
+    #[test]
+    fn files_indexes_and_clean_urls_answer_and_listings_do_not() {
+        let folder = TempDir::new("file-answers");
+        folder.write("a.txt", b"a");
+        folder.write("docs/index.html", b"docs");
+        folder.write("about.html", b"about");
+        folder.write("empty/notes.md", b"notes");
+        let site = site_with(&folder, |_| {});
+        let answers = |path: &str| file_answers(&Target { path, query: None }, &site.root(), &site);
+        for path in ["/a.txt", "/docs", "/docs/", "/about"] {
+            assert!(answers(path), "{path}");
+        }
+        for path in ["/empty", "/empty/", "/missing", "/about/"] {
+            assert!(!answers(path), "{path}");
+        }
+        let plain = site_with(&folder, |s| s.clean_urls = false);
+        assert!(!file_answers(
+            &Target {
+                path: "/about",
+                query: None
+            },
+            &plain.root(),
+            &plain
+        ));
+    }
+}

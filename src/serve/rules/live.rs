@@ -162,8 +162,7 @@ impl HostRules {
             self.identities[2 * i].store(device, Ordering::Relaxed);
             self.identities[2 * i + 1].store(file, Ordering::Relaxed);
         }
-        let stale = (0..2).any(|i| versions[i] != seen.versions[i] || !seen.settled[i]);
-        if !stale && !at_start {
+        if !must_read(&versions, &seen) && !at_start {
             return;
         }
         let read = [0, 1].map(|i| match versions[i] {
@@ -216,6 +215,13 @@ impl HostRules {
     }
 }
 
+/// Whether the files must be read again: a version changed, or a text was
+/// read before its version had settled (a write in the same clock tick
+/// may have left the version as it was, so only the text can tell).
+fn must_read(versions: &[Option<Version>; 2], seen: &Seen) -> bool {
+    (0..2).any(|i| versions[i] != seen.versions[i] || !seen.settled[i])
+}
+
 /// The largest rules file read, `_redirects` or `_headers` (the IPFS
 /// specification's limit for `_redirects`).
 pub const MAX_FILE: usize = 64 * 1024;
@@ -244,4 +250,28 @@ fn read(path: &Path) -> Result<String, String> {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_read_before_its_version_settled_is_read_again() {
+        let version = Some(Version {
+            identity: [1, 2],
+            len: 10,
+            modified: (100, 0),
+            changed: Some((100, 0)),
+        });
+        let seen = |settled| Seen {
+            versions: [version, None],
+            settled,
+            ..Seen::default()
+        };
+        assert!(!must_read(&[version, None], &seen([true, true])));
+        // The same version, but read while a write could still hide in it.
+        assert!(must_read(&[version, None], &seen([false, true])));
+        assert!(must_read(&[None, None], &seen([true, true])));
+    }
 }
