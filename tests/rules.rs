@@ -379,6 +379,8 @@ fn no_other_spelling_or_link_passes_the_rules_by() {
         "//admin/secret.html",
         "/%61dmin/secret.html",
         "/x/../admin/secret.html",
+        "/admin%2Fsecret.html",
+        "/x/..%2Fadmin/secret.html",
     ] {
         let response = get(&server, target);
         assert_eq!(
@@ -450,4 +452,18 @@ fn the_first_request_after_a_proxying_rule_appears_is_proxied() {
     // A navigation looks at the rules before it is routed.
     let reply = server.request("GET", "/api/x", &[("Sec-Fetch-Dest", "document")]);
     assert_eq!((reply.status, reply.text().as_str()), (200, "API /x"));
+}
+
+#[test]
+fn a_file_given_a_rules_files_old_inode_is_served() {
+    let dir = ipfs_site("/from /one.html 302\n");
+    let server = Server::start(&dir.path, &[]);
+    assert_eq!(get(&server, "/from").status, 302);
+    // Saved by rename, as editors do: the old file's inode is free, and
+    // the next new file may get it (ext4 gives it at once).
+    let staged = dir.write("staged", "/from /index.html 302\n");
+    std::fs::rename(staged, dir.path.join("_redirects")).unwrap();
+    dir.write("new.txt", "new");
+    let new = get(&server, "/new.txt");
+    assert_eq!((new.status, new.text().as_str()), (200, "new"));
 }

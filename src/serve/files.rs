@@ -31,6 +31,11 @@ pub fn serve_cached(
     site: &Site,
 ) -> Option<Result<Response, HttpError>> {
     let hit = site.cache.get(target.path)?;
+    // A rules file that a cached file has become since is withheld (the
+    // resolver says why, as for any path).
+    if root.withholds_version(&hit.metadata) {
+        return None;
+    }
     let route = &hit.route;
     Some(serve_file(
         Found::cached(route),

@@ -171,7 +171,7 @@ impl Site {
             dir: self.root_dir.as_ref(),
             index: &self.settings.index,
             hidden: self.settings.hidden,
-            rules_files: self.rules.as_ref().map(HostRules::identities),
+            rules_files: self.rules.as_ref().map(HostRules::fingerprints),
         }
     }
 }

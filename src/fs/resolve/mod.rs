@@ -369,7 +369,7 @@ pub mod tests {
                 dir: self.root_dir.as_ref(),
                 index: "index.html",
                 hidden: false,
-                rules_files: Some([[0, 0]; 2]),
+                rules_files: Some([0, 0]),
             }
         }
 

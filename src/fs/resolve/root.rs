@@ -8,8 +8,8 @@ use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::fs::version::Version;
 use crate::http::error::HttpError;
-use crate::sys;
 
 /// The folder being served, and how.
 #[derive(Debug, Clone, Copy)]
@@ -23,11 +23,12 @@ pub struct ServedRoot<'a> {
     /// Whether dotfiles are served.
     pub hidden: bool,
     /// While the host's rules apply, the rules files (`RULES_FILES`) are
-    /// withheld: these are their identities (`sys::file_identity`), so a
-    /// link to one, a hard link, or a name the file system reads as one
-    /// (letter case, Unicode folding) is withheld too. `None` when the
-    /// rules do not apply; `[0, 0]` for a file that is not there.
-    pub rules_files: Option<[[u64; 2]; 2]>,
+    /// withheld: these are the fingerprints of their versions
+    /// (`Version::fingerprint`, 0 for a file that is not there), so a link
+    /// to one, a hard link, or a name the file system reads as one (letter
+    /// case, Unicode folding) is withheld too, and a file given a rules
+    /// file's old inode is not. `None` when the rules do not apply.
+    pub rules_files: Option<[u64; 2]>,
 }
 
 /// The host's rules files, which a host reads and never serves.
@@ -36,17 +37,29 @@ pub const RULES_FILES: [&str; 2] = ["_redirects", "_headers"];
 impl ServedRoot<'_> {
     /// Whether the file at `path` (under the root, symlinks resolved), with
     /// `metadata`, is a rules file that must not be served: by its name at
-    /// the root in any letter case, or by its identity.
+    /// the root in any letter case, or by its version.
     pub fn withholds(&self, path: &Path, metadata: &Metadata) -> bool {
-        let Some(identities) = self.rules_files else {
+        if self.rules_files.is_none() {
             return false;
-        };
+        }
         let named = path.parent() == Some(self.path)
             && path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|name| RULES_FILES.iter().any(|r| r.eq_ignore_ascii_case(name)));
-        named || (metadata.is_file() && identities.contains(&sys::file_identity(metadata)))
+        named || self.withholds_version(metadata)
+    }
+
+    /// Whether the file with `metadata` is a rules file by its version:
+    /// for a file the cache already holds, which was looked at by name
+    /// when it came in (a rules file may have become it since).
+    pub fn withholds_version(&self, metadata: &Metadata) -> bool {
+        match self.rules_files {
+            Some([0, 0]) | None => false,
+            Some(fingerprints) => {
+                metadata.is_file() && fingerprints.contains(&Version::of(metadata).fingerprint())
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
 use crate::http::syntax::{is_field_value, is_token};
@@ -126,13 +127,14 @@ fn field(text: &str, block: &mut Block) -> Result<(), String> {
 /// names do. Each name is kept once, however often the file is re-read:
 /// what this holds grows only with the names a user ever writes.
 fn intern(name: &str) -> &'static str {
-    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(&known) = names.iter().find(|n| **n == name) {
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(&known) = names.get(name) {
         return known;
     }
     let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    names.push(leaked);
+    names.insert(leaked);
     leaked
 }
 
@@ -144,17 +146,18 @@ const KEPT_VALUES: usize = 1 << 20;
 /// kept (edits of `_headers` add values); past that, each response gets a
 /// copy of its own.
 fn kept(value: &str) -> Cow<'static, str> {
-    static VALUES: Mutex<(Vec<&'static str>, usize)> = Mutex::new((Vec::new(), 0));
+    static VALUES: Mutex<Option<(HashSet<&'static str>, usize)>> = Mutex::new(None);
     let mut values = VALUES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(&known) = values.0.iter().find(|v| **v == value) {
+    let (values, size) = values.get_or_insert_with(|| (HashSet::new(), 0));
+    if let Some(&known) = values.get(value) {
         return Cow::Borrowed(known);
     }
-    if values.1 + value.len() > KEPT_VALUES {
+    if *size + value.len() > KEPT_VALUES {
         return Cow::Owned(value.to_string());
     }
     let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
-    values.0.push(leaked);
-    values.1 += value.len();
+    values.insert(leaked);
+    *size += value.len();
     Cow::Borrowed(leaked)
 }
 
@@ -172,12 +175,12 @@ pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList, kept: &[&str]
     // `fields[..server]` are the server's own; the blocks' come after.
     let mut server = fields.len();
     for block in blocks.iter().filter(|b| b.pattern.matches(path).is_some()) {
-        for &name in &block.detach {
+        for &name in block.detach.iter().filter(|n| !is_kept(kept, n)) {
             let end = fields.len();
             remove(fields, &mut server, name, end);
         }
         for (name, value) in &block.fields {
-            if kept.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            if is_kept(kept, name) {
                 continue;
             }
             let ours = (server..fields.len()).find(|&i| fields[i].0.eq_ignore_ascii_case(name));
@@ -194,6 +197,10 @@ pub fn apply(blocks: &[Block], path: &str, fields: &mut FieldList, kept: &[&str]
             }
         }
     }
+}
+
+fn is_kept(kept: &[&str], name: &str) -> bool {
+    kept.iter().any(|k| k.eq_ignore_ascii_case(name))
 }
 
 /// Removes the fields named `name` among `fields[..end]`, keeping `server`

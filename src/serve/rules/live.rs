@@ -42,9 +42,9 @@ pub struct HostRules {
     proxying: AtomicBool,
     /// Whether the rules in force hold anything at all.
     any: AtomicBool,
-    /// The two files' identities as last looked at (`[0, 0]` when not
-    /// there), which the resolver withholds.
-    identities: [AtomicU64; 4],
+    /// The fingerprints of the two files' versions as last looked at (0
+    /// when not there), which the resolver withholds.
+    fingerprints: [AtomicU64; 2],
     /// Milliseconds from `start` to the last look.
     last_look: AtomicU64,
     start: Instant,
@@ -83,7 +83,7 @@ impl HostRules {
             seen: Mutex::new(Seen::default()),
             proxying: AtomicBool::new(false),
             any: AtomicBool::new(false),
-            identities: Default::default(),
+            fingerprints: Default::default(),
             last_look: AtomicU64::new(0),
             start: Instant::now(),
             backends: Mutex::new(Vec::new()),
@@ -122,10 +122,9 @@ impl HostRules {
         ))
     }
 
-    /// The identities of the two files, as last looked at.
-    pub fn identities(&self) -> [[u64; 2]; 2] {
-        let id = |i: usize| self.identities[i].load(Ordering::Relaxed);
-        [[id(0), id(1)], [id(2), id(3)]]
+    /// The fingerprints of the two files' versions, as last looked at.
+    pub fn fingerprints(&self) -> [u64; 2] {
+        [0, 1].map(|i| self.fingerprints[i].load(Ordering::Relaxed))
     }
 
     /// Whether a rule may proxy, as last read.
@@ -158,9 +157,8 @@ impl HostRules {
                 .map(|m| Version::of(&m))
         });
         for (i, version) in versions.iter().enumerate() {
-            let [device, file] = version.map_or([0, 0], |v| v.identity);
-            self.identities[2 * i].store(device, Ordering::Relaxed);
-            self.identities[2 * i + 1].store(file, Ordering::Relaxed);
+            let fingerprint = version.map_or(0, |v| v.fingerprint());
+            self.fingerprints[i].store(fingerprint, Ordering::Relaxed);
         }
         if !must_read(&versions, &seen) && !at_start {
             return;

@@ -278,10 +278,10 @@ impl Rule {
     pub fn action(&self, captures: &Captures<'_, '_>, query: Option<&str>) -> Action {
         // Before a fragment, if TO has one: `/page?a=1#top`.
         let with_query = |mut to: String| {
+            let at = to.find('#').unwrap_or(to.len());
             if let Some(query) = query
-                && !to.contains('?')
+                && !to[..at].contains('?')
             {
-                let at = to.find('#').unwrap_or(to.len());
                 to.insert_str(at, &format!("?{query}"));
             }
             to
@@ -403,7 +403,7 @@ mod tests {
     fn actions_carry_the_query_unless_to_has_its_own() {
         let set = rules(
             "/r/:id /items/:id 307\n/own /x?a=1 302\n/s/* /app.html 200\n\
-             /open/* /:splat 301\n/frag /page#top 302\n\
+             /open/* /:splat 301\n/frag /page#top 302\n/frag-q /p#a?b 302\n\
              /gone /gone.html 410\n/api/* http://localhost:3000/v1/:splat 200\n",
             "",
         );
@@ -418,6 +418,10 @@ mod tests {
         assert_eq!(
             act("/open/\\evil.example/x", None),
             "Redirect { status: MovedPermanently, location: \"/evil.example/x\" }"
+        );
+        assert_eq!(
+            act("/frag-q", Some("q=1")),
+            "Redirect { status: Found, location: \"/p?q=1#a?b\" }"
         );
         assert_eq!(
             act("/frag", Some("a=1")),

@@ -57,6 +57,9 @@ impl Pattern {
             rest.split('/').collect()
         };
         for (i, part) in parts.iter().enumerate() {
+            if part.is_empty() {
+                return Err("an empty segment (`//`), which no request path has".into());
+            }
             if splat {
                 return Err("a `*` may only end the path".into());
             }
@@ -185,9 +188,10 @@ impl Captures<'_, '_> {
 
 /// `text` (a path, or a piece of one) in the one spelling the rules
 /// compare (RFC 3986 section 6.2.2): an escape of an unreserved character
-/// decoded (`%61` is `a`), other escapes in upper case, raw non-ASCII bytes
-/// encoded, and runs of `/` merged into one, as the resolver merges them
-/// (`//admin` names `/admin`). So `céline`, `c%c3%a9line` and `c%C3%A9line`
+/// decoded (`%61` is `a`), `%2F` read as the `/` the resolver reads it as,
+/// other escapes in upper case, raw non-ASCII bytes encoded, and runs of
+/// `/` merged into one, as the resolver merges them (`//admin` names
+/// `/admin`). So `céline`, `c%c3%a9line` and `c%C3%A9line`
 /// are one spelling, and no other spelling of a path a rule or block names
 /// passes it by. Borrowed when `text` already is in that spelling.
 pub fn normalized(text: &str) -> Cow<'_, str> {
@@ -209,9 +213,14 @@ pub fn normalized(text: &str) -> Cow<'_, str> {
         match escaped {
             Some((high, low)) => {
                 let decoded = high << 4 | low;
-                match decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
-                    true => out.push(decoded as char),
-                    false => out.push_str(&format!("%{decoded:02X}")),
+                match decoded {
+                    // The resolver reads `%2F` as the `/` it stands for.
+                    b'/' if out.ends_with('/') => {}
+                    b'/' => out.push('/'),
+                    _ if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) => {
+                        out.push(decoded as char)
+                    }
+                    _ => out.push_str(&format!("%{decoded:02X}")),
                 }
                 i += 3;
                 continue;
@@ -316,7 +325,8 @@ mod tests {
             ("/admin/x", "/admin/x"),
             ("//admin///x", "/admin/x"),
             ("/%61dmin/%7e%2D%2e", "/admin/~-."),
-            ("/a%2fb%3f%25", "/a%2Fb%3F%25"),
+            ("/a%2fb%3f%25", "/a/b%3F%25"),
+            ("/admin%2F%2fsecret", "/admin/secret"),
             ("/café", "/caf%C3%A9"),
             ("/bad%zz%4", "/bad%zz%4"),
         ] {
@@ -353,6 +363,7 @@ mod tests {
             ("/:a/:a", "appears twice"),
             ("/a/:splat", "not a placeholder name"),
             (&"/:a".repeat(65), "more than 64 segments"),
+            ("/a//b", "an empty segment"),
         ] {
             let error = Pattern::parse(text).unwrap_err();
             assert!(error.contains(want), "{text}: {error}");

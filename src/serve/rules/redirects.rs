@@ -69,6 +69,11 @@ fn rule(tokens: &[&str], line: usize) -> Result<Redirect, String> {
     let Some(&to) = tokens.get(1) else {
         return Err("no TO after FROM".into());
     };
+    if to.starts_with("//") {
+        return Err(format!(
+            "'{to}' is a URL without its scheme: write https:// or http://"
+        ));
+    }
     if to.bytes().any(|b| b.is_ascii_control()) {
         return Err("TO holds a control character".into());
     }
@@ -188,6 +193,7 @@ mod tests {
                     /also-ok /fine 302!\n\
                     /p https://backend.example/ 200\n\
                     /c /a\x01b 302\n\
+                    /cdn //cdn.example/x 302\n\
                     /gone http://example.com/gone.html 410\n";
         let (rules, bad) = parse(text);
         assert_eq!(rules.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 13]);
@@ -206,7 +212,8 @@ mod tests {
             (12, "'ftp://b' is not"),
             (14, "no TLS client"),
             (15, "control character"),
-            (16, "TO must be a path"),
+            (16, "without its scheme"),
+            (17, "TO must be a path"),
         ];
         assert_eq!(reasons.len(), want.len(), "{reasons:?}");
         for ((line, reason), (want_line, want_reason)) in reasons.iter().zip(want) {
