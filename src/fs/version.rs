@@ -64,7 +64,9 @@ impl Version {
             changed_nanos as u64,
         ];
         let mixed = words.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &word| {
-            (hash ^ word).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29)
+            (hash ^ word)
+                .wrapping_mul(0x0000_0100_0000_01b3)
+                .rotate_left(29)
         });
         mixed | 1
     }

@@ -28,6 +28,7 @@ pub struct FolderEntry {
 /// symlinks stay inside the root.
 pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<FolderEntry>, HttpError> {
     let mut entries = Vec::new();
+    let at_root = root.rules_files.is_some() && dir == root.path;
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
         let Ok(name) = entry.file_name().into_string() else {
@@ -56,7 +57,7 @@ pub fn list_dir(dir: &Path, root: &ServedRoot<'_>) -> Result<Vec<FolderEntry>, H
             continue;
         };
         if (!metadata.is_dir() && !metadata.is_file())
-            || root.withholds(&dir.join(&name), &metadata)
+            || root.withholds_entry(at_root, &name, &metadata)
         {
             continue;
         }

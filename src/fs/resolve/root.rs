@@ -42,11 +42,15 @@ impl ServedRoot<'_> {
         if self.rules_files.is_none() {
             return false;
         }
-        let named = path.parent() == Some(self.path)
-            && path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|name| RULES_FILES.iter().any(|r| r.eq_ignore_ascii_case(name)));
+        let at_root = path.parent() == Some(self.path);
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        self.withholds_entry(at_root, name, metadata)
+    }
+
+    /// `withholds` for the entry `name` of a folder, which is the root if
+    /// `at_root`: for a listing, which asks for every entry.
+    pub fn withholds_entry(&self, at_root: bool, name: &str, metadata: &Metadata) -> bool {
+        let named = at_root && RULES_FILES.iter().any(|r| r.eq_ignore_ascii_case(name));
         named || self.withholds_version(metadata)
     }
 
