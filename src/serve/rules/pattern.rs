@@ -1,7 +1,8 @@
 //! The path patterns of `_redirects` and `_headers`: literal segments,
 //! `:name` for one non-empty segment, and a last `*` for the rest of the
-//! path (`:splat`). Paths are compared as sent, percent-encoded, and one
-//! trailing slash on either side does not stop a match (Netlify's rule).
+//! path (`:splat`). Paths are compared percent-encoded, in the one spelling
+//! `normalized` gives both sides, and one trailing slash on either side
+//! does not stop a match (Netlify's rule).
 //!
 //! Imports std only.
 #![forbid(unsafe_code)]
