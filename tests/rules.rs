@@ -467,3 +467,16 @@ fn a_file_given_a_rules_files_old_inode_is_served() {
     let new = get(&server, "/new.txt");
     assert_eq!((new.status, new.text().as_str()), (200, "new"));
 }
+
+#[test]
+fn a_proxy_prefix_comes_before_every_rule() {
+    let api = Backend::echo("API");
+    let dir = ipfs_site("/api/* /one.html 302!\n/* /index.html 200\n");
+    let server = Server::start(&dir.path, &["--proxy", &format!("/api={}", api.url())]);
+    let reply = get(&server, "/api/items");
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "API /api/items")
+    );
+    assert_eq!(get(&server, "/elsewhere").text(), "<p>index</p>");
+}

@@ -164,7 +164,9 @@ mod tests {
     /// The requests that take the deepest paths through the server, on one
     /// connection: a listing in both formats, several ranges, a page with
     /// the reload script, a precompressed variant, a clean URL, a 404 with
-    /// its letter-case hint, a 304, a body to drop, OPTIONS and a 400.
+    /// its letter-case hint, a 304, a body to drop, OPTIONS and a 400; and
+    /// the host's rules: a rewrite to a clean URL (the pipeline run again),
+    /// a rule's 410 page, a POST redirected, all with `_headers` fields.
     const DEEPEST: &[&str] = &[
         "GET /d/ HTTP/1.1\r\nHost: localhost\r\n\r\n",
         "GET /d/?sort=size HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
@@ -175,6 +177,9 @@ mod tests {
         "GET /D/B.TXT HTTP/1.1\r\nHost: localhost\r\n\r\n",
         "GET /f.txt HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: *\r\n\r\n",
         "POST /f.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "GET /app/deep/link HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "GET /old HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "POST /moved HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n",
         "GET /%zz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     ];
@@ -193,6 +198,11 @@ mod tests {
         folder.write("a.js.br", b"br");
         folder.write("d/b.txt", b"b");
         folder.write("d/c.txt", b"cc");
+        folder.write(
+            "_redirects",
+            b"/app/* /about 200\n/old /about.html 410\n/moved /f.txt 307\n",
+        );
+        folder.write("_headers", b"/*\n  X-Frame-Options: DENY\n");
         let mut settings = settings(&folder.0);
         settings.live_reload = true;
         let site = Arc::new(crate::serve::Site::new(settings, 8));
@@ -231,6 +241,8 @@ mod tests {
             "304 Not",
             "404 Not",
             "405 Method",
+            "410 Gone",
+            "307 Temporary",
             "204 No",
             "400 Bad",
         ] {
@@ -240,6 +252,13 @@ mod tests {
             );
         }
         assert!(answers.contains("<script"), "no reload script: {answers}");
+        // The rewrite served the clean URL's page, and the blocks' field
+        // went on the rules' answers.
+        assert!(answers.contains("<p>about</p>"), "{answers}");
+        assert!(
+            answers.matches("X-Frame-Options: DENY").count() >= 3,
+            "{answers}"
+        );
         let (before, after) = server.join().unwrap();
         eprintln!(
             "connection thread stack: {} KiB touched before the first request, {} KiB after \

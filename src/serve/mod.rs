@@ -109,10 +109,12 @@ pub fn handle(request: &Request<'_>, site: &Site) -> Result<Response, HttpError>
         rules,
         target: &as_sent,
     };
-    let mut answer = match (refused, matching.forced(&inner, &root, site)) {
-        (None, Some(forced)) => act(forced, request, &root, site),
-        (None, None) => serve_target(request, &inner, &root, site, Some(matching)),
-        (Some(refused), _) => match matching.redirect(&inner, &root, site) {
+    let mut answer = match refused {
+        None => match matching.forced(&inner, &root, site) {
+            Some(forced) => act(forced, request, &root, site),
+            None => serve_target(request, &inner, &root, site, Some(matching)),
+        },
+        Some(refused) => match matching.redirect(&inner, &root, site) {
             Some(redirect) => act(redirect, request, &root, site),
             None => Err(refused),
         },

@@ -18,7 +18,8 @@ use crate::http::response::{Body, Content, Response, Status};
 use crate::http::target::Target;
 use crate::serve::base::{self, Place};
 use crate::serve::proxy::backend::Backend;
-use crate::serve::rules::{Action, RuleSet};
+use crate::serve::rules::pattern::Captures;
+use crate::serve::rules::{Action, Rule, RuleSet};
 use crate::serve::site::Site;
 
 /// The rules in force for a request, and its target as sent (with the
@@ -32,8 +33,7 @@ pub struct Matching<'a> {
 impl Matching<'_> {
     /// The action of the rule that applies where nothing answers the path.
     pub fn unshadowed(&self) -> Option<(Action, usize)> {
-        let (rule, captures) = self.rules.unshadowed(self.target.path)?;
-        Some((rule.action(&captures, self.target.query), rule.line()))
+        self.action(self.rules.unshadowed(self.target.path))
     }
 
     /// The action of the rule for a method files do not take, if it
@@ -45,11 +45,8 @@ impl Matching<'_> {
         site: &Site,
     ) -> Option<(Action, usize)> {
         let answers = || file_answers(inner, root, site);
-        let (rule, captures) = self.rules.find(self.target.path, answers)?;
-        match rule.action(&captures, self.target.query) {
-            redirect @ Action::Redirect { .. } => Some((redirect, rule.line())),
-            _ => None,
-        }
+        self.action(self.rules.find(self.target.path, answers))
+            .filter(|(action, _)| matches!(action, Action::Redirect { .. }))
     }
 
     /// The action of a forced rule that applies before any file is looked
@@ -61,7 +58,12 @@ impl Matching<'_> {
         site: &Site,
     ) -> Option<(Action, usize)> {
         let answers = || file_answers(inner, root, site);
-        let (rule, captures) = self.rules.forced_first(self.target.path, answers)?;
+        self.action(self.rules.forced_first(self.target.path, answers))
+    }
+
+    /// What a rule that matched asks for, and its line.
+    fn action(&self, found: Option<(&Rule, Captures<'_, '_>)>) -> Option<(Action, usize)> {
+        let (rule, captures) = found?;
         Some((rule.action(&captures, self.target.query), rule.line()))
     }
 }

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
+use crate::http::response::{Response, Status};
 use crate::http::syntax::{is_field_value, is_token};
 use crate::serve::rules::pattern::Pattern;
 use crate::serve::rules::redirects::BadLine;
@@ -161,6 +162,21 @@ fn kept(value: &str) -> Cow<'static, str> {
     Cow::Borrowed(leaked)
 }
 
+/// Puts the fields of the blocks that match `path` on `response` (see
+/// `apply`). RFC 9110 section 15.4.5: a 304 sends no representation
+/// metadata beyond what updates a cache; and a multipart 206's type frames
+/// its parts: neither gets a block's `Content-Type`.
+pub fn add_to(blocks: &[Block], response: &mut Response, path: &str) {
+    let multipart = response.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("content-type") && value.starts_with("multipart/byteranges")
+    });
+    let kept: &[&str] = match response.status == Status::NotModified || multipart {
+        true => &["content-type", "content-language"],
+        false => &[],
+    };
+    apply(blocks, path, &mut response.headers, kept);
+}
+
 /// A response's fields, as `http::response::Response` keeps them.
 pub type FieldList = Vec<(&'static str, Cow<'static, str>)>;
 
@@ -300,5 +316,84 @@ mod tests {
         // before it keeps none of them.
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].fields, Vec::new());
+    }
+
+    /// The blocks of a `_headers` text without bad lines.
+    fn blocks(text: &str) -> Vec<Block> {
+        let (blocks, bad) = parse(text);
+        assert_eq!(bad, Vec::new());
+        blocks
+    }
+
+    #[test]
+    fn header_fields_replace_the_servers_own() {
+        let set = blocks("/*\n  Cache-Control: max-age=60\n  X-A: 1\n/a/*\n  ! Vary\n  X-A: 2\n");
+        let mut response = Response::new(Status::Ok)
+            .header("Cache-Control", "no-cache")
+            .header("Vary", "Accept-Encoding")
+            .header("ETag", "\"1\"");
+        add_to(&set, &mut response, "/a/b");
+        let fields: Vec<(&str, &str)> = response
+            .headers
+            .iter()
+            .map(|(n, v)| (*n, v.as_ref()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("ETag", "\"1\""),
+                ("Cache-Control", "max-age=60"),
+                ("X-A", "1, 2")
+            ]
+        );
+    }
+
+    #[test]
+    fn cookies_stay_apart_and_a_304_keeps_its_type() {
+        let set =
+            blocks("/*\n  Set-Cookie: a=1\n  Content-Type: text/x-a\n/b\n  Set-Cookie: b=2\n");
+        let fields = |status| {
+            let mut response = Response::new(status).header("Content-Type", "text/plain");
+            add_to(&set, &mut response, "/b");
+            let fields: Vec<(&str, String)> = response
+                .headers
+                .iter()
+                .map(|(n, v)| (*n, v.to_string()))
+                .collect();
+            fields
+        };
+        let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+            pairs.iter().map(|(n, v)| (*n, v.to_string())).collect()
+        };
+        assert_eq!(
+            fields(Status::Ok),
+            owned(&[
+                ("Set-Cookie", "a=1"),
+                ("Content-Type", "text/x-a"),
+                ("Set-Cookie", "b=2")
+            ])
+        );
+        assert_eq!(
+            fields(Status::NotModified),
+            owned(&[
+                ("Content-Type", "text/plain"),
+                ("Set-Cookie", "a=1"),
+                ("Set-Cookie", "b=2")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_multipart_206_keeps_its_type() {
+        let set = blocks("/*\n  Content-Type: text/x-a\n  ! Content-Type\n  X-A: 1\n");
+        let multipart = "multipart/byteranges; boundary=b";
+        let mut response = Response::new(Status::PartialContent).header("Content-Type", multipart);
+        add_to(&set, &mut response, "/a");
+        let fields: Vec<(&str, &str)> = response
+            .headers
+            .iter()
+            .map(|(n, v)| (*n, v.as_ref()))
+            .collect();
+        assert_eq!(fields, [("Content-Type", multipart), ("X-A", "1")]);
     }
 }

@@ -246,20 +246,9 @@ impl RuleSet {
     /// Puts the `_headers` fields for `path` on `response`: each replaces
     /// the server's own field of that name.
     pub fn add_headers(&self, response: &mut Response, path: &str) {
-        if self.blocks.is_empty() {
-            return;
+        if !self.blocks.is_empty() {
+            headers::add_to(&self.blocks, response, path);
         }
-        // RFC 9110 section 15.4.5: a 304 sends no representation metadata
-        // beyond what updates a cache; and a multipart 206's type frames
-        // its parts.
-        let multipart = response.headers.iter().any(|(name, value)| {
-            name.eq_ignore_ascii_case("content-type") && value.starts_with("multipart/byteranges")
-        });
-        let kept: &[&str] = match response.status == Status::NotModified || multipart {
-            true => &["content-type", "content-language"],
-            false => &[],
-        };
-        headers::apply(&self.blocks, path, &mut response.headers, kept);
     }
 
     /// The summary the log gives at start and on each change.
@@ -451,68 +440,5 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(set.proxies());
-    }
-
-    #[test]
-    fn header_fields_replace_the_servers_own() {
-        let set = rules(
-            "",
-            "/*\n  Cache-Control: max-age=60\n  X-A: 1\n/a/*\n  ! Vary\n  X-A: 2\n",
-        );
-        let mut response = Response::new(Status::Ok)
-            .header("Cache-Control", "no-cache")
-            .header("Vary", "Accept-Encoding")
-            .header("ETag", "\"1\"");
-        set.add_headers(&mut response, "/a/b");
-        let fields: Vec<(&str, &str)> = response
-            .headers
-            .iter()
-            .map(|(n, v)| (*n, v.as_ref()))
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                ("ETag", "\"1\""),
-                ("Cache-Control", "max-age=60"),
-                ("X-A", "1, 2")
-            ]
-        );
-    }
-
-    #[test]
-    fn cookies_stay_apart_and_a_304_keeps_its_type() {
-        let set = rules(
-            "",
-            "/*\n  Set-Cookie: a=1\n  Content-Type: text/x-a\n/b\n  Set-Cookie: b=2\n",
-        );
-        let fields = |status| {
-            let mut response = Response::new(status).header("Content-Type", "text/plain");
-            set.add_headers(&mut response, "/b");
-            let fields: Vec<(&str, String)> = response
-                .headers
-                .iter()
-                .map(|(n, v)| (*n, v.to_string()))
-                .collect();
-            fields
-        };
-        let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
-            pairs.iter().map(|(n, v)| (*n, v.to_string())).collect()
-        };
-        assert_eq!(
-            fields(Status::Ok),
-            owned(&[
-                ("Set-Cookie", "a=1"),
-                ("Content-Type", "text/x-a"),
-                ("Set-Cookie", "b=2")
-            ])
-        );
-        assert_eq!(
-            fields(Status::NotModified),
-            owned(&[
-                ("Content-Type", "text/plain"),
-                ("Set-Cookie", "a=1"),
-                ("Set-Cookie", "b=2")
-            ])
-        );
     }
 }
