@@ -10,7 +10,7 @@
 //! never sent. Bad lines are reported with their number and skipped.
 //!
 //! Imports `pattern` and `redirects` (`BadLine`) beside it, and `http`'s
-//! field syntax.
+//! field syntax and responses.
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
